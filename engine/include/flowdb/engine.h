@@ -1,0 +1,223 @@
+// Engine: a durable, time-partitioned LSM storage engine for time series.
+//
+// Records are (key, ts, expire_at, value); identity is (key, ts). Every SST
+// file holds records of one time bucket (ts / time_bucket_secs), so time-range
+// reads open only the buckets they overlap and expiry drops whole files.
+//
+// Semantics:
+//  - Rewriting the same (key, ts) replaces it: the newest write wins, in the
+//    memtable, across SSTs, after compaction and after restart.
+//  - TTL: write_batch_ttl's argument, else Config::default_ttl_secs, sets
+//    expire_at = ts + ttl (saturating); otherwise the record's own expire_at
+//    is kept. A record is invisible once expire_at <= clock().
+//  - Deletes (point and range tombstones) hide only what was written before
+//    them, never later writes, across flush, compaction and restart.
+//  - A write call is atomic: after a crash all of its records are present or
+//    none is. Durability follows Config::wal_sync_mode (see config.h).
+//
+// Thread-safety: all methods may be called concurrently from any thread.
+// ScanIterator is for one thread. After close()/shutdown() every call throws
+// Errc::Closed, except close(), shutdown() and stats().
+#pragma once
+
+#include <cstdint>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "flowdb/config.h"
+#include "flowdb/error.h"
+#include "flowdb/query.h"
+#include "flowdb/record.h"
+#include "flowdb/stats.h"
+
+namespace flowdb {
+
+class DBImpl;
+struct SnapshotState;
+
+// A mixed, atomic group of puts and deletes (for layers such as JsonDB that
+// need a transaction to be one WAL batch). Not thread-safe.
+class WriteBatch {
+ public:
+  enum class Op : uint8_t { Put, Delete, DeleteRange };
+  struct Entry {
+    Op op;
+    Record record;        // Put: the record; Delete: key and ts
+    std::string end_key;  // DeleteRange: [record.key, end_key)
+  };
+  void put(Record r) { entries_.push_back({Op::Put, std::move(r), {}}); }
+  void del(std::string key, int64_t ts) {
+    entries_.push_back({Op::Delete, Record(std::move(key), ts, std::string()), {}});
+  }
+  void delete_range(std::string start, std::string end) {
+    entries_.push_back({Op::DeleteRange, Record(std::move(start), 0, std::string()), std::move(end)});
+  }
+  void clear() { entries_.clear(); }
+  size_t size() const { return entries_.size(); }
+  bool empty() const { return entries_.empty(); }
+  const std::vector<Entry>& entries() const { return entries_; }
+
+ private:
+  std::vector<Entry> entries_;
+};
+
+// A consistent, read-only view of the engine at one moment. Reads given a
+// snapshot (ReadOptions::snapshot) ignore later writes. Holding one keeps the
+// memtables and files of that moment alive; release it promptly.
+class Snapshot {
+ public:
+  explicit Snapshot(std::shared_ptr<const SnapshotState> s) : state_(std::move(s)) {}
+  uint64_t sequence() const;
+  const std::shared_ptr<const SnapshotState>& state() const { return state_; }
+
+ private:
+  std::shared_ptr<const SnapshotState> state_;
+};
+
+// A lazy, snapshot-consistent cursor over a ScanRange. It sees the engine as
+// of its creation (later writes are invisible) and keeps the files it needs
+// alive. Usable in range-for:  for (const Record& r : engine->scan(range)) ...
+class ScanIterator {
+ public:
+  class Impl;
+  explicit ScanIterator(std::unique_ptr<Impl> impl);
+  ScanIterator(ScanIterator&&) noexcept;
+  ScanIterator& operator=(ScanIterator&&) noexcept;
+  ~ScanIterator();
+
+  // Advances to the next visible record; returns nullptr at the end.
+  // Throws Errc::Corruption / Errc::Io if a block cannot be read.
+  const Record* next();
+
+  class iterator {
+   public:
+    using iterator_category = std::input_iterator_tag;
+    using value_type = Record;
+    using difference_type = std::ptrdiff_t;
+    using pointer = const Record*;
+    using reference = const Record&;
+    iterator() = default;
+    explicit iterator(ScanIterator* it) : it_(it), cur_(it->next()) {}
+    reference operator*() const { return *cur_; }
+    pointer operator->() const { return cur_; }
+    iterator& operator++() {
+      cur_ = it_->next();
+      return *this;
+    }
+    void operator++(int) { ++*this; }
+    friend bool operator==(const iterator& a, const iterator& b) { return a.cur_ == b.cur_; }
+
+   private:
+    ScanIterator* it_ = nullptr;
+    const Record* cur_ = nullptr;
+  };
+  iterator begin() { return iterator(this); }
+  iterator end() { return iterator(); }
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+// Stops the background maintenance it started when destroyed (or stop()).
+class MaintenanceHandle {
+ public:
+  MaintenanceHandle() = default;
+  explicit MaintenanceHandle(std::shared_ptr<DBImpl> db);
+  MaintenanceHandle(MaintenanceHandle&&) noexcept;
+  MaintenanceHandle& operator=(MaintenanceHandle&&) noexcept;
+  ~MaintenanceHandle();
+  void stop();
+  bool running() const { return db_ != nullptr; }
+
+ private:
+  std::shared_ptr<DBImpl> db_;
+};
+
+class Engine {
+ public:
+  // Opens (or creates, if Config::create_if_missing) the engine in
+  // config.data_dir, replaying the WAL. Throws InvalidArgument for a bad
+  // config, Busy if another process holds the directory, Corruption for a
+  // damaged manifest, SST or WAL (a torn WAL tail is truncated instead).
+  static std::unique_ptr<Engine> open(Config config);
+
+  ~Engine();  // close()s, swallowing nothing: errors there are only logged to stderr.
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // --- Writes. Each call is one atomic batch in the WAL.
+  void write_batch(std::span<const Record> batch);
+  void write_batch(std::vector<Record>&& batch);
+  // fsync before returning, whatever the sync mode.
+  void write_batch_sync(std::span<const Record> batch);
+  // ttl_secs (else default_ttl_secs) sets expire_at = ts + ttl for every record.
+  void write_batch_ttl(std::span<const Record> batch, std::optional<uint64_t> ttl_secs);
+  // Applies a mixed batch atomically; `sync` forces an fsync before returning.
+  // TTL: Config::default_ttl_secs applies to puts as in write_batch.
+  void write(const WriteBatch& batch, bool sync = false);
+  // Point tombstones for (key, ts) pairs.
+  void delete_batch(std::span<const std::pair<std::string, int64_t>> keys_ts);
+  // Range tombstone over keys [start_key, end_key), all timestamps.
+  void delete_range(std::string_view start_key, std::string_view end_key);
+  // Atomic read-modify-write of the visible (key, ts) record: replaces the
+  // value and/or sets expire_at = ts + new_ttl_secs. Returns the new record;
+  // throws Errc::NotFound if no visible record exists.
+  Record patch_record(std::string_view key, int64_t ts, std::optional<std::string> new_value,
+                      std::optional<uint64_t> new_ttl_secs);
+
+  // --- Reads.
+  std::optional<Record> get(std::string_view key, int64_t ts, const ReadOptions& opts = {});
+  // The visible record of `key` with the largest ts.
+  std::optional<Record> get_latest(std::string_view key, const ReadOptions& opts = {});
+  std::vector<Record> query(const Query& q, const ReadOptions& opts = {});
+  ScanIterator scan(const ScanRange& range, const ReadOptions& opts = {});
+  // A view of the engine now; pass it in ReadOptions::snapshot.
+  std::shared_ptr<const Snapshot> get_snapshot();
+
+  // --- Maintenance.
+  // Freezes the memtable and writes it to SSTs; returns when they are durable.
+  void flush();
+  // Compacts every bucket holding more than compaction_threshold files.
+  // Returns true if any compaction ran.
+  bool trigger_compaction();
+  // Deletes files whose puts have all expired (oldest first within a bucket,
+  // so nothing newer is ever uncovered). No rewrite.
+  GcResult trigger_gc();
+  // Starts compaction and GC in a background thread (if not already running).
+  MaintenanceHandle spawn_background_maintenance();
+
+  // --- Bucket-level mechanisms (used by retention).
+  std::vector<BucketInfo> list_buckets();
+  // Deletes every SST of `bucket` (records still in the memtable stay).
+  // Returns what was removed.
+  GcResult drop_bucket(int64_t bucket);
+  // Merges all SSTs of `bucket` into one; false if it had fewer than two.
+  bool compact_bucket(int64_t bucket);
+  // Bytes used by the data directory (WAL, manifest, SSTs).
+  uint64_t disk_usage();
+
+  // --- Introspection.
+  EngineStats stats();
+  std::string metrics_text();
+  // Verifies every block checksum of every live SST; throws Corruption.
+  // Returns the number of blocks verified.
+  uint64_t verify_checksums();
+  const Config& config() const;
+
+  // Flushes the memtable and syncs; stops background work. Idempotent.
+  void close();
+  // close(), then releases the data directory lock.
+  void shutdown();
+
+ private:
+  explicit Engine(std::shared_ptr<DBImpl> impl);
+  std::shared_ptr<DBImpl> impl_;
+};
+
+}  // namespace flowdb

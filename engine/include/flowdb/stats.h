@@ -1,0 +1,66 @@
+// EngineStats: a point-in-time snapshot of engine counters and gauges.
+#pragma once
+
+#include <cstdint>
+#include <cstddef>
+
+namespace flowdb {
+
+struct EngineStats {
+  // Counters since open.
+  uint64_t total_records_written = 0;
+  uint64_t total_bytes_written = 0;  // logical key+value bytes
+  uint64_t total_records_read = 0;
+  uint64_t total_records_expired = 0;  // skipped by reads because expired
+  uint64_t total_flushes = 0;
+  uint64_t total_gc_runs = 0;
+  uint64_t total_compaction_runs = 0;
+  uint64_t records_purged_by_gc = 0;
+  uint64_t bytes_purged_by_gc = 0;
+  uint64_t compaction_bytes_in = 0;
+  uint64_t compaction_bytes_out = 0;
+  uint64_t files_opened_by_reads = 0;   // SST files consulted by reads
+  uint64_t blocks_read = 0;             // data blocks consulted by reads (cache or disk)
+  uint64_t blocks_read_from_disk = 0;
+  uint64_t bloom_filter_skips = 0;
+  uint64_t wal_syncs = 0;
+  uint64_t write_stalls = 0;  // writers that waited for a flush
+  // Gauges.
+  size_t memtable_records = 0;
+  size_t memtable_bytes = 0;
+  size_t frozen_memtable_count = 0;
+  size_t sstable_count = 0;
+  uint64_t sstable_bytes = 0;
+  uint64_t wal_bytes = 0;
+  size_t block_meta_index_entries = 0;  // data blocks indexed across live SSTs
+  size_t time_index_buckets = 0;        // buckets with at least one SST
+  size_t range_tombstones = 0;
+  uint64_t block_cache_bytes = 0;
+  double block_cache_hit_rate = 0.0;
+  double compression_ratio = 1.0;  // uncompressed / stored block bytes
+  uint64_t write_latency_p50_us = 0, write_latency_p90_us = 0, write_latency_p99_us = 0;
+  uint64_t query_latency_p50_us = 0, query_latency_p90_us = 0, query_latency_p99_us = 0;
+  uint64_t flush_latency_p50_us = 0, flush_latency_p90_us = 0, flush_latency_p99_us = 0;
+  uint64_t uptime_secs = 0;
+  uint64_t last_sequence = 0;
+};
+
+// Summary of one time bucket's SST files (for retention).
+struct BucketInfo {
+  int64_t bucket = 0;       // ts / time_bucket (floor division)
+  int64_t start_ts = 0;     // first microsecond of the bucket
+  int64_t end_ts = 0;       // last microsecond of the bucket
+  size_t files = 0;
+  uint64_t bytes = 0;
+  uint64_t records = 0;     // entries stored (puts and tombstones)
+  int64_t min_ts = 0, max_ts = 0;  // of the stored entries
+  int64_t max_expire_at = 0;       // largest expire_at of its puts
+};
+
+struct GcResult {
+  uint64_t records = 0;
+  uint64_t bytes = 0;
+  uint64_t files = 0;
+};
+
+}  // namespace flowdb

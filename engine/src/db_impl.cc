@@ -1,0 +1,437 @@
+// DBImpl: open, recovery, close, table cache and introspection.
+#include "db_impl.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+
+#include "dbformat.h"
+
+namespace flowdb {
+
+namespace {
+
+constexpr size_t kMaxOpenTables = 4096;
+
+int64_t system_clock_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+bool parse_log_name(const std::string& name, uint64_t* n) {
+  if (name.size() < 5 || name.compare(name.size() - 4, 4, ".log") != 0) return false;
+  std::string digits = name.substr(0, name.size() - 4);
+  if (!std::all_of(digits.begin(), digits.end(), ::isdigit)) return false;
+  *n = std::stoull(digits);
+  return true;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- TableCache
+
+TableCache::TableCache(FileStore* store, BlockCache* blocks, ReadCounters* counters,
+                       size_t budget_bytes)
+    : store_(store), blocks_(blocks), counters_(counters), budget_(budget_bytes) {}
+
+std::shared_ptr<Table> TableCache::get(const FileMeta& f) {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = map_.find(f.number);
+    if (it != map_.end()) {
+      lru_.splice(lru_.begin(), lru_, it->second);
+      return it->second->second;
+    }
+  }
+  // Opened outside the lock: it reads the footer, index and filter.
+  auto table = Table::open(store_->open(f), f.file_size, f.number, store_->describe(f), blocks_,
+                           counters_);
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = map_.find(f.number);
+  if (it != map_.end()) return it->second->second;  // another thread won the race
+  lru_.emplace_front(f.number, table);
+  map_[f.number] = lru_.begin();
+  usage_ += table->memory_usage();
+  while ((usage_ > budget_ || map_.size() > kMaxOpenTables) && lru_.size() > 1) {
+    auto& victim = lru_.back();
+    usage_ -= victim.second->memory_usage();
+    map_.erase(victim.first);
+    lru_.pop_back();  // readers holding it keep it alive
+  }
+  return table;
+}
+
+void TableCache::evict(uint64_t number) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = map_.find(number);
+  if (it == map_.end()) return;
+  usage_ -= it->second->second->memory_usage();
+  lru_.erase(it->second);
+  map_.erase(it);
+}
+
+// ---------------------------------------------------------------- DBImpl
+
+DBImpl::DBImpl(Config config) : cfg_(std::move(config)) {
+  cfg_.validate();
+  env_ = cfg_.env != nullptr ? cfg_.env : Env::posix();
+  if (!cfg_.clock) cfg_.clock = system_clock_us;
+  bucket_width_us_ = static_cast<int64_t>(cfg_.time_bucket_secs) * 1'000'000;
+  block_cache_ = std::make_unique<BlockCache>(cfg_.block_cache_capacity_mb << 20);
+}
+
+DBImpl::~DBImpl() {
+  try {
+    close();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "flowdb: error while closing %s: %s\n", cfg_.data_dir.c_str(), e.what());
+  }
+}
+
+std::string DBImpl::wal_path(uint64_t number) const {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "/wal/%06llu.log", static_cast<unsigned long long>(number));
+  return cfg_.data_dir + buf;
+}
+
+void DBImpl::check_open_locked() const {
+  if (closed_) throw Error(Errc::Closed, "engine at " + cfg_.data_dir + " is closed");
+}
+
+void DBImpl::install_super_version_locked() {
+  auto sv = std::make_shared<SuperVersion>();
+  sv->active = active_;
+  for (auto it = frozen_.rbegin(); it != frozen_.rend(); ++it) sv->frozen.push_back(*it);
+  sv->version = versions_->current();
+  sv->tombstones = sv->version->tombstones;
+  for (auto it = frozen_.begin(); it != frozen_.end(); ++it) {
+    sv->tombstones.insert(sv->tombstones.end(), it->tombstones->begin(), it->tombstones->end());
+  }
+  sv->tombstones.insert(sv->tombstones.end(), active_.tombstones->begin(),
+                        active_.tombstones->end());
+  sv_ = std::move(sv);
+}
+
+void DBImpl::open() {
+  const std::string& dir = cfg_.data_dir;
+  if (!env_->file_exists(dir + "/CURRENT") && !cfg_.create_if_missing) {
+    throw Error(Errc::NotFound, dir + ": no FlowDB database here and create_if_missing is false");
+  }
+  env_->create_dir(dir);
+  env_->create_dir(dir + "/wal");
+  lock_ = env_->lock_file(dir + "/LOCK");
+  store_ = FileStore::create(cfg_.storage_backend, env_, dir);
+  table_cache_ = std::make_unique<TableCache>(store_.get(), block_cache_.get(), &read_counters_,
+                                              cfg_.index_memory_budget_mb << 20);
+  versions_ = std::make_unique<VersionSet>(env_, dir);
+  const bool existed = versions_->recover();
+  if (!existed) versions_->write_snapshot();
+  store_->remove_orphans(*versions_->current());
+
+  active_.mem = std::make_shared<MemTable>();
+  active_.tombstones = std::make_shared<const std::vector<RangeTombstone>>();
+  replay_logs();
+
+  // A fresh WAL and a fresh MANIFEST snapshot for this session.
+  const uint64_t log_number = versions_->new_file_number();
+  log_file_ = env_->new_writable_file(wal_path(log_number));
+  log_ = std::make_unique<log::Writer>(log_file_.get());
+  env_->sync_dir(dir + "/wal");
+  active_.mem->log_number = log_number;
+  VersionEdit edit;
+  edit.log_number = log_number;
+  edit.last_sequence = last_seq_;
+  versions_->log_and_apply(edit);
+  versions_->write_snapshot();
+  for (const auto& name : env_->get_children(dir + "/wal")) {
+    uint64_t n;
+    if (parse_log_name(name, &n) && n < log_number) env_->remove_file(dir + "/wal/" + name);
+  }
+
+  visible_seq_.store(last_seq_, std::memory_order_release);
+  open_time_us_ = system_clock_us();
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    install_super_version_locked();
+    closed_ = false;
+    stop_threads_ = false;
+  }
+  flush_thread_ = std::thread([this] { flush_thread_main(); });
+  if (!cfg_.wal_sync_mode.is_always()) sync_thread_ = std::thread([this] { sync_thread_main(); });
+  if (cfg_.auto_background) start_maintenance();
+}
+
+void DBImpl::replay_logs() {
+  const std::string wal_dir = cfg_.data_dir + "/wal";
+  std::vector<uint64_t> logs;
+  for (const auto& name : env_->get_children(wal_dir)) {
+    uint64_t n;
+    if (parse_log_name(name, &n)) {
+      versions_->mark_file_number_used(n);
+      if (n >= versions_->log_number()) logs.push_back(n);
+    }
+  }
+  std::sort(logs.begin(), logs.end());
+  last_seq_ = versions_->last_sequence();
+  auto mem = std::make_shared<MemTable>();
+  std::vector<RangeTombstone> rts;
+  auto flush_recovered = [&] {
+    if (mem->num_entries() == 0 && rts.empty()) return;
+    std::vector<RangeTombstone> all = versions_->current()->tombstones;
+    all.insert(all.end(), rts.begin(), rts.end());
+    uint64_t applied = 0;
+    for (const auto& t : all) applied = std::max(applied, t.seq);
+    auto it = mem->new_iterator();
+    VersionEdit edit;
+    edit.added_files = build_tables(it.get(), applied, false, all, cfg_.clock());
+    edit.added_tombstones = rts;
+    edit.last_sequence = last_seq_;
+    versions_->log_and_apply(edit);
+    mem = std::make_shared<MemTable>();
+    rts.clear();
+  };
+  for (size_t i = 0; i < logs.size(); ++i) {
+    const std::string path = wal_path(logs[i]);
+    log::Reader reader(env_->new_random_access_file(path), path);
+    std::string scratch;
+    std::string_view rec;
+    while (reader.read_record(&scratch, &rec)) {
+      if (rec.size() < 9) throw Error(Errc::Corruption, path + ": WAL batch too short");
+      const uint64_t first = decode_fixed64(rec.data());
+      std::string_view rest = rec.substr(8);
+      uint64_t count = 0;
+      get_varint64(&rest, &count);
+      try {
+        apply_to_memtable(mem.get(), rec, &rts);
+      } catch (const Error& e) {
+        throw Error(Errc::Corruption, path + ": " + e.what() + " ending at offset " +
+                                          std::to_string(reader.last_record_end()));
+      }
+      if (count > 0) last_seq_ = std::max(last_seq_, first + count - 1);
+      if (mem->approximate_memory_usage() >= (cfg_.memtable_size_mb << 20)) flush_recovered();
+    }
+    if (reader.hit_torn_tail()) {
+      if (i + 1 != logs.size()) {
+        // Older logs were synced before a newer one was started.
+        throw Error(Errc::Corruption, path + ": damaged record at offset " +
+                                          std::to_string(reader.last_record_end()) +
+                                          " in a WAL segment that is not the last");
+      }
+      std::fprintf(stderr, "flowdb: %s: truncating torn tail at offset %llu\n", path.c_str(),
+                   static_cast<unsigned long long>(reader.last_record_end()));
+      env_->truncate_file(path, reader.last_record_end());
+    }
+  }
+  flush_recovered();
+  versions_->set_last_sequence(last_seq_);
+}
+
+void DBImpl::close() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (closed_) return;
+  }
+  stop_maintenance();
+  std::optional<Error> err;
+  try {
+    bool healthy;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      healthy = !bg_error_;
+    }
+    if (healthy) flush();
+  } catch (const Error& e) {
+    err = e;
+  }
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    closed_ = true;
+    stop_threads_ = true;
+    cv_.notify_all();
+  }
+  if (flush_thread_.joinable()) flush_thread_.join();
+  if (sync_thread_.joinable()) sync_thread_.join();
+  try {
+    std::lock_guard<std::mutex> wl(wal_mu_);
+    if (log_file_) {
+      log_file_->sync();
+      log_file_->close();
+    }
+  } catch (const Error& e) {
+    if (!err) err = e;
+  }
+  delete_obsolete_files();
+  if (err) throw *err;
+  std::lock_guard<std::mutex> l(mu_);
+  if (bg_error_) throw *bg_error_;
+}
+
+void DBImpl::release_lock() {
+  std::lock_guard<std::mutex> l(mu_);
+  lock_.reset();
+}
+
+uint64_t DBImpl::disk_usage() {
+  uint64_t total = 0;
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(cfg_.data_dir, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    struct stat st;
+    if (::lstat(it->path().c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+      total += static_cast<uint64_t>(st.st_blocks) * 512;  // allocated, so holes don't count
+    }
+  }
+  return total;
+}
+
+uint64_t DBImpl::verify_checksums() {
+  auto v = versions_->current();
+  uint64_t blocks = 0;
+  for (const auto& [b, files] : v->buckets) {
+    for (const auto& f : files) blocks += table_cache_->get(*f)->verify_all_blocks();
+  }
+  return blocks;
+}
+
+EngineStats DBImpl::stats() {
+  EngineStats s;
+  s.total_records_written = counters_.records_written.load();
+  s.total_bytes_written = counters_.bytes_written.load();
+  s.total_records_read = counters_.records_read.load();
+  s.total_records_expired = counters_.records_expired.load();
+  s.total_flushes = counters_.flushes.load();
+  s.total_gc_runs = counters_.gc_runs.load();
+  s.total_compaction_runs = counters_.compactions.load();
+  s.records_purged_by_gc = counters_.gc_records.load();
+  s.bytes_purged_by_gc = counters_.gc_bytes.load();
+  s.compaction_bytes_in = counters_.compaction_bytes_in.load();
+  s.compaction_bytes_out = counters_.compaction_bytes_out.load();
+  s.files_opened_by_reads = counters_.files_opened.load();
+  s.blocks_read = read_counters_.blocks_read.load();
+  s.blocks_read_from_disk = read_counters_.blocks_from_disk.load();
+  s.bloom_filter_skips = read_counters_.bloom_skips.load();
+  s.wal_syncs = counters_.wal_syncs.load();
+  s.write_stalls = counters_.write_stalls.load();
+  std::shared_ptr<const SuperVersion> sv;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    sv = sv_;
+    s.last_sequence = visible_seq_.load();
+  }
+  if (sv) {
+    s.memtable_records = sv->active.mem->num_entries();
+    s.memtable_bytes = sv->active.mem->approximate_memory_usage();
+    s.frozen_memtable_count = sv->frozen.size();
+    const Version& v = *sv->version;
+    uint64_t raw = 0, stored = 0;
+    for (const auto& [b, files] : v.buckets) {
+      for (const auto& f : files) {
+        ++s.sstable_count;
+        s.sstable_bytes += f->file_size;
+        s.block_meta_index_entries += f->props.num_data_blocks;
+        raw += f->props.raw_bytes;
+        stored += f->props.stored_bytes;
+      }
+    }
+    s.time_index_buckets = v.buckets.size();
+    s.range_tombstones = sv->tombstones.size();
+    s.compression_ratio = stored > 0 ? static_cast<double>(raw) / static_cast<double>(stored) : 1.0;
+  }
+  {
+    std::lock_guard<std::mutex> wl(wal_mu_);
+    if (log_file_) s.wal_bytes = log_file_->size();
+  }
+  s.block_cache_bytes = block_cache_->usage();
+  uint64_t hits = read_counters_.cache_hits.load(), misses = read_counters_.cache_misses.load();
+  s.block_cache_hit_rate =
+      hits + misses > 0 ? static_cast<double>(hits) / static_cast<double>(hits + misses) : 0.0;
+  s.write_latency_p50_us = counters_.write_latency.percentile(50);
+  s.write_latency_p90_us = counters_.write_latency.percentile(90);
+  s.write_latency_p99_us = counters_.write_latency.percentile(99);
+  s.query_latency_p50_us = counters_.query_latency.percentile(50);
+  s.query_latency_p90_us = counters_.query_latency.percentile(90);
+  s.query_latency_p99_us = counters_.query_latency.percentile(99);
+  s.flush_latency_p50_us = counters_.flush_latency.percentile(50);
+  s.flush_latency_p90_us = counters_.flush_latency.percentile(90);
+  s.flush_latency_p99_us = counters_.flush_latency.percentile(99);
+  s.uptime_secs = open_time_us_ ? static_cast<uint64_t>((system_clock_us() - open_time_us_) / 1000000)
+                                : 0;
+  return s;
+}
+
+std::string DBImpl::metrics_text() {
+  const EngineStats s = stats();
+  std::string out;
+  char buf[256];
+  auto metric = [&](const char* name, const char* type, const char* help, double v) {
+    std::snprintf(buf, sizeof buf, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", name, help, name, type,
+                  name, v);
+    out += buf;
+  };
+  metric("flowdb_engine_records_written_total", "counter", "Records written.",
+         static_cast<double>(s.total_records_written));
+  metric("flowdb_engine_bytes_written_total", "counter", "Logical key and value bytes written.",
+         static_cast<double>(s.total_bytes_written));
+  metric("flowdb_engine_records_read_total", "counter", "Records returned by reads.",
+         static_cast<double>(s.total_records_read));
+  metric("flowdb_engine_records_expired_total", "counter", "Expired records skipped by reads.",
+         static_cast<double>(s.total_records_expired));
+  metric("flowdb_engine_flushes_total", "counter", "Memtable flushes.",
+         static_cast<double>(s.total_flushes));
+  metric("flowdb_engine_compactions_total", "counter", "Bucket compactions.",
+         static_cast<double>(s.total_compaction_runs));
+  metric("flowdb_engine_compaction_read_bytes_total", "counter", "Bytes read by compactions.",
+         static_cast<double>(s.compaction_bytes_in));
+  metric("flowdb_engine_compaction_written_bytes_total", "counter",
+         "Bytes written by compactions.", static_cast<double>(s.compaction_bytes_out));
+  metric("flowdb_engine_gc_runs_total", "counter", "GC runs.", static_cast<double>(s.total_gc_runs));
+  metric("flowdb_engine_gc_purged_records_total", "counter", "Records purged by GC.",
+         static_cast<double>(s.records_purged_by_gc));
+  metric("flowdb_engine_gc_purged_bytes_total", "counter", "Bytes purged by GC.",
+         static_cast<double>(s.bytes_purged_by_gc));
+  metric("flowdb_engine_wal_syncs_total", "counter", "WAL fsyncs.",
+         static_cast<double>(s.wal_syncs));
+  metric("flowdb_engine_write_stalls_total", "counter", "Writers that waited for a flush.",
+         static_cast<double>(s.write_stalls));
+  metric("flowdb_engine_sst_files_opened_by_reads_total", "counter", "SST files consulted by reads.",
+         static_cast<double>(s.files_opened_by_reads));
+  metric("flowdb_engine_blocks_read_total", "counter", "Data blocks consulted by reads.",
+         static_cast<double>(s.blocks_read));
+  metric("flowdb_engine_blocks_read_from_disk_total", "counter", "Data blocks read from disk.",
+         static_cast<double>(s.blocks_read_from_disk));
+  metric("flowdb_engine_memtable_records", "gauge", "Records in the active memtable.",
+         static_cast<double>(s.memtable_records));
+  metric("flowdb_engine_memtable_bytes", "gauge", "Bytes of the active memtable.",
+         static_cast<double>(s.memtable_bytes));
+  metric("flowdb_engine_frozen_memtables", "gauge", "Memtables waiting for flush.",
+         static_cast<double>(s.frozen_memtable_count));
+  metric("flowdb_engine_sst_files", "gauge", "Live SST files.",
+         static_cast<double>(s.sstable_count));
+  metric("flowdb_engine_sst_bytes", "gauge", "Bytes of live SST files.",
+         static_cast<double>(s.sstable_bytes));
+  metric("flowdb_engine_time_buckets", "gauge", "Time buckets with SST files.",
+         static_cast<double>(s.time_index_buckets));
+  metric("flowdb_engine_wal_bytes", "gauge", "Bytes of the active WAL segment.",
+         static_cast<double>(s.wal_bytes));
+  metric("flowdb_engine_block_cache_bytes", "gauge", "Bytes in the block cache.",
+         static_cast<double>(s.block_cache_bytes));
+  metric("flowdb_engine_block_cache_hit_ratio", "gauge", "Block cache hit ratio.",
+         s.block_cache_hit_rate);
+  metric("flowdb_engine_compression_ratio", "gauge", "Uncompressed / stored block bytes.",
+         s.compression_ratio);
+  metric("flowdb_engine_uptime_seconds", "gauge", "Seconds since open.",
+         static_cast<double>(s.uptime_secs));
+  counters_.write_latency.append_prometheus(&out, "flowdb_engine_write_duration_seconds",
+                                            "Latency of write calls.");
+  counters_.query_latency.append_prometheus(&out, "flowdb_engine_read_duration_seconds",
+                                            "Latency of point reads.");
+  counters_.flush_latency.append_prometheus(&out, "flowdb_engine_flush_duration_seconds",
+                                            "Latency of memtable flushes.");
+  return out;
+}
+
+}  // namespace flowdb

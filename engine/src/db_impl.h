@@ -1,0 +1,206 @@
+// DBImpl: the engine behind flowdb::Engine.
+//
+// Write path: writers queue up; the front writer (leader) appends the whole
+// group as ONE WAL record (so each batch is all-or-nothing after a crash),
+// syncs if any member needs it, inserts into the memtable, then publishes
+// the group's sequence numbers to readers (readers never see a partial
+// batch). A full memtable is frozen with its WAL and flushed by the flush
+// thread into one SST per time bucket.
+//
+// Read path: a read pins a SuperVersion (memtables + file version + range
+// tombstones) and a sequence number; entries newer than that sequence are
+// skipped, so every read is snapshot-consistent.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <list>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "block_cache.h"
+#include "dbformat.h"
+#include "file_store.h"
+#include "flowdb/engine.h"
+#include "flowdb/env.h"
+#include "log.h"
+#include "memtable.h"
+#include "stats.h"
+#include "table.h"
+#include "version.h"
+
+namespace flowdb {
+
+// A memtable with the range tombstones written while it was active.
+struct MemState {
+  std::shared_ptr<MemTable> mem;
+  std::shared_ptr<const std::vector<RangeTombstone>> tombstones;
+};
+
+// Everything a read needs, immutable once built.
+struct SuperVersion {
+  MemState active;
+  std::vector<MemState> frozen;  // newest first
+  std::shared_ptr<const Version> version;
+  std::vector<RangeTombstone> tombstones;  // all of the above, ordered by seq
+};
+
+struct SnapshotState {
+  std::shared_ptr<const SuperVersion> sv;
+  uint64_t seq = 0;
+};
+
+// Opened SSTs, bounded by the index memory budget (and a file count cap).
+// Thread-safe.
+class TableCache {
+ public:
+  TableCache(FileStore* store, BlockCache* blocks, ReadCounters* counters, size_t budget_bytes);
+  // Returns the open table for `f`, opening it if needed.
+  std::shared_ptr<Table> get(const FileMeta& f);
+  void evict(uint64_t number);
+
+ private:
+  FileStore* const store_;
+  BlockCache* const blocks_;
+  ReadCounters* const counters_;
+  const size_t budget_;
+
+  std::mutex mu_;
+  // Guarded by mu_.
+  std::list<std::pair<uint64_t, std::shared_ptr<Table>>> lru_;  // front = most recent
+  std::unordered_map<uint64_t, decltype(lru_)::iterator> map_;
+  size_t usage_ = 0;
+};
+
+class DBImpl : public std::enable_shared_from_this<DBImpl> {
+ public:
+  explicit DBImpl(Config config);
+  ~DBImpl();
+
+  void open();  // recovery; throws
+  void close();
+  void release_lock();
+
+  // force_switch (with an empty batch): freeze the memtable for flush().
+  void write(const WriteBatch& batch, bool sync, std::optional<uint64_t> ttl_secs,
+             bool apply_ttl, bool force_switch = false);
+  std::optional<Record> get(std::string_view key, int64_t ts, const ReadOptions& opts);
+  std::optional<Record> get_latest(std::string_view key, const ReadOptions& opts);
+  ScanIterator new_scan(const ScanRange& range, const ReadOptions& opts);
+  std::shared_ptr<const SnapshotState> snapshot();
+  Record patch_record(std::string_view key, int64_t ts, std::optional<std::string> new_value,
+                      std::optional<uint64_t> new_ttl_secs);
+
+  void flush();
+  bool trigger_compaction();
+  GcResult trigger_gc();
+  std::vector<BucketInfo> list_buckets();
+  GcResult drop_bucket(int64_t bucket);
+  bool compact_bucket(int64_t bucket);
+  uint64_t disk_usage();
+  uint64_t verify_checksums();
+  void start_maintenance();
+  void stop_maintenance();
+
+  EngineStats stats();
+  std::string metrics_text();
+  const Config& config() const { return cfg_; }
+  int64_t now() const { return cfg_.clock(); }
+
+  // Used by scans.
+  TableCache* table_cache() { return table_cache_.get(); }
+  ReadCounters* read_counters() { return &read_counters_; }
+  EngineCounters* counters() { return &counters_; }
+  int64_t bucket_width_us() const { return bucket_width_us_; }
+
+ private:
+  struct Writer;
+
+  void check_open_locked() const;
+  std::string wal_path(uint64_t number) const;
+  void make_room_for_write(std::unique_lock<std::mutex>& lock, bool force);
+  void switch_memtable_locked();
+  void install_super_version_locked();
+  std::shared_ptr<const SuperVersion> super_version();
+  std::string encode_group(const std::vector<Writer*>& group, uint64_t first_seq,
+                           uint64_t* count);
+  void apply_to_memtable(MemTable* mem, std::string_view record, std::vector<RangeTombstone>* rts);
+
+  // Flush.
+  void flush_thread_main();
+  void sync_thread_main();
+  void maintenance_thread_main();
+  void flush_frozen(const MemState& m);
+  // Writes `it`'s entries (already filtered) into one SST per bucket.
+  std::vector<FileMeta> build_tables(InternalIterator* it, uint64_t rt_applied_seq,
+                                     bool drop_obsolete, const std::vector<RangeTombstone>& rts,
+                                     int64_t now);
+  void delete_obsolete_files();
+  // Queues files no longer in the current version for deletion once unused.
+  void retire_files(std::vector<FileRef> files);
+  void prune_tombstones(VersionEdit* edit, const Version& v) const;
+
+  // Recovery.
+  void replay_logs();
+
+  // --- Immutable after construction.
+  Config cfg_;
+  Env* env_;
+  int64_t bucket_width_us_;
+  std::unique_ptr<BlockCache> block_cache_;
+  ReadCounters read_counters_;
+  EngineCounters counters_;
+  std::unique_ptr<FileStore> store_;
+  std::unique_ptr<TableCache> table_cache_;
+  std::unique_ptr<VersionSet> versions_;
+  int64_t open_time_us_ = 0;
+
+  // Held by the leader while appending to the WAL (not by readers).
+  std::mutex wal_mu_;
+  std::unique_ptr<WritableFile> log_file_;  // guarded by mu_ for swaps, wal_mu_ for use
+  std::unique_ptr<log::Writer> log_;
+  std::atomic<bool> log_dirty_{false};  // appended but not synced (interval mode)
+
+  // Serializes compaction, GC and bucket drops; held across file I/O.
+  std::mutex maintenance_mu_;
+  // Serializes patch_record's read-modify-write.
+  std::mutex patch_mu_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;  // flush progress, writer queue, shutdown
+  // Guarded by mu_.
+  std::unique_ptr<FileLock> lock_;
+  MemState active_;
+  std::deque<MemState> frozen_;  // oldest first
+  std::vector<RangeTombstone> active_tombstones_;
+  std::shared_ptr<const SuperVersion> sv_;
+  std::deque<Writer*> writers_;
+  std::optional<Error> bg_error_;
+  bool closed_ = true;
+  bool stop_threads_ = false;
+  bool maintenance_running_ = false;
+  bool flush_requested_ = false;
+  uint64_t flush_in_progress_ = 0;
+  std::vector<std::shared_ptr<const FileMeta>> pending_deletion_;  // unreferenced when use_count()==1
+  std::thread flush_thread_, sync_thread_, maintenance_thread_;
+  std::condition_variable maintenance_cv_;
+
+  std::atomic<uint64_t> visible_seq_{0};  // readers see sequences <= this
+  uint64_t last_seq_ = 0;                 // guarded by mu_: last assigned
+  std::atomic<uint64_t> frozen_count_{0};
+};
+
+// Applies the visibility rules to the newest version of a (key, ts) found at
+// sequence `seq`: returns false if it is a deletion, covered by a newer range
+// tombstone, or expired.
+bool visible(const std::vector<RangeTombstone>& rts, uint64_t snap_seq, std::string_view user_key,
+             uint64_t seq, ValueType type, int64_t expire_at, int64_t now);
+
+}  // namespace flowdb

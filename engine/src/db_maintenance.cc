@@ -1,0 +1,442 @@
+// Flush, compaction, GC and bucket-level maintenance.
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <set>
+
+#include "db_impl.h"
+#include "dbformat.h"
+#include "merger.h"
+
+namespace flowdb {
+
+namespace {
+
+uint64_t steady_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+uint64_t max_tombstone_seq(const std::vector<RangeTombstone>& rts) {
+  uint64_t m = 0;
+  for (const auto& t : rts) m = std::max(m, t.seq);
+  return m;
+}
+
+}  // namespace
+
+std::vector<FileMeta> DBImpl::build_tables(InternalIterator* it, uint64_t rt_applied_seq,
+                                           bool drop_obsolete,
+                                           const std::vector<RangeTombstone>& rts, int64_t now) {
+  struct Output {
+    uint64_t number;
+    std::unique_ptr<WritableFile> file;
+    std::unique_ptr<TableBuilder> builder;
+  };
+  std::map<int64_t, Output> outputs;
+  TableOptions topts;
+  topts.block_size = cfg_.block_size;
+  topts.compression = cfg_.compression;
+  topts.bloom_bits_per_key = cfg_.bloom_bits_per_key;
+  std::vector<FileMeta> result;
+  try {
+    std::string last_key;
+    int64_t last_ts = 0;
+    bool has_last = false;
+    for (it->seek_to_first(); it->valid(); it->next()) {
+      ParsedInternalKey k;
+      if (!parse_internal_key(it->key(), &k)) {
+        throw Error(Errc::Corruption, "malformed internal key while writing a table");
+      }
+      if (has_last && k.ts == last_ts && k.user_key == last_key) continue;  // shadowed
+      last_key.assign(k.user_key);
+      last_ts = k.ts;
+      has_last = true;
+      bool covered = false;
+      for (const auto& t : rts) covered = covered || t.covers(k.user_key, k.seq);
+      if (covered) continue;
+      std::string_view v = it->value();
+      if (v.size() < 8) throw Error(Errc::Corruption, "malformed entry value while writing a table");
+      if (drop_obsolete) {
+        // Whole-bucket merge: nothing older than these inputs exists, so
+        // tombstones and expired newest versions can go.
+        if (k.type == ValueType::Deletion || entry_expire_at(v) <= now) continue;
+      }
+      const int64_t b = bucket_of(k.ts, bucket_width_us_);
+      auto o = outputs.find(b);
+      if (o == outputs.end()) {
+        Output out;
+        out.number = versions_->new_file_number();
+        out.file = store_->new_table_file(out.number);
+        out.builder = std::make_unique<TableBuilder>(topts, out.file.get());
+        o = outputs.emplace(b, std::move(out)).first;
+      }
+      o->second.builder->add(it->key(), v);
+    }
+    for (auto& [b, out] : outputs) {
+      out.builder->finish();
+      FileMeta m;
+      m.number = out.number;
+      m.bucket = b;
+      m.file_size = out.builder->file_size();
+      m.rt_applied_seq = rt_applied_seq;
+      m.props = out.builder->properties();
+      m.container_offset = store_->publish(out.number, std::move(out.file));
+      result.push_back(std::move(m));
+    }
+  } catch (...) {
+    for (auto& [b, out] : outputs) {
+      try {
+        store_->discard(out.number);
+      } catch (...) {
+      }
+    }
+    throw;
+  }
+  return result;
+}
+
+void DBImpl::flush_frozen(const MemState& m) {
+  const uint64_t start = steady_us();
+  auto base = versions_->current();
+  std::vector<RangeTombstone> rts = base->tombstones;
+  rts.insert(rts.end(), m.tombstones->begin(), m.tombstones->end());
+  auto it = m.mem->new_iterator();
+  VersionEdit edit;
+  edit.added_files = build_tables(it.get(), max_tombstone_seq(rts), false, rts, cfg_.clock());
+  edit.added_tombstones = *m.tombstones;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    // The oldest WAL still needed is that of the next unflushed memtable.
+    edit.log_number = frozen_.size() > 1 ? frozen_[1].mem->log_number : active_.mem->log_number;
+    edit.last_sequence = visible_seq_.load(std::memory_order_acquire);
+  }
+  versions_->log_and_apply(edit);
+  // Logs older than log_number are no longer needed.
+  for (const auto& name : env_->get_children(cfg_.data_dir + "/wal")) {
+    uint64_t n = 0;
+    if (std::sscanf(name.c_str(), "%llu.log", reinterpret_cast<unsigned long long*>(&n)) == 1 &&
+        n < *edit.log_number) {
+      env_->remove_file(cfg_.data_dir + "/wal/" + name);
+    }
+  }
+  counters_.flushes.fetch_add(1, std::memory_order_relaxed);
+  counters_.flush_latency.record(steady_us() - start);
+}
+
+void DBImpl::flush_thread_main() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (true) {
+    cv_.wait_for(lock, std::chrono::milliseconds(cfg_.flush_interval_ms),
+                 [this] { return stop_threads_ || (!frozen_.empty() && !bg_error_); });
+    if (frozen_.empty() || bg_error_) {
+      if (stop_threads_) return;
+      continue;
+    }
+    MemState m = frozen_.front();
+    ++flush_in_progress_;
+    lock.unlock();
+    std::optional<Error> err;
+    try {
+      flush_frozen(m);
+    } catch (const Error& e) {
+      err = e;
+    }
+    delete_obsolete_files();
+    lock.lock();
+    --flush_in_progress_;
+    if (err) {
+      std::fprintf(stderr, "flowdb: flush failed: %s\n", err->what());
+      if (!bg_error_) bg_error_ = *err;
+    } else {
+      frozen_.pop_front();
+      frozen_count_.store(frozen_.size(), std::memory_order_relaxed);
+      install_super_version_locked();
+    }
+    cv_.notify_all();
+  }
+}
+
+void DBImpl::sync_thread_main() {
+  std::unique_lock<std::mutex> lock(mu_);
+  const auto period = std::chrono::milliseconds(cfg_.wal_sync_mode.interval());
+  while (!stop_threads_) {
+    cv_.wait_for(lock, period);
+    if (stop_threads_ || bg_error_) continue;
+    lock.unlock();
+    try {
+      std::lock_guard<std::mutex> wl(wal_mu_);
+      if (log_dirty_.exchange(false)) {
+        log_file_->sync();
+        counters_.wal_syncs.fetch_add(1, std::memory_order_relaxed);
+      }
+    } catch (const Error& e) {
+      std::lock_guard<std::mutex> l(mu_);
+      if (!bg_error_) bg_error_ = e;
+    }
+    lock.lock();
+  }
+}
+
+void DBImpl::flush() {
+  WriteBatch none;
+  write(none, false, std::nullopt, false, /*force_switch=*/true);
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.notify_all();
+  cv_.wait(lock, [this] { return frozen_.empty() || bg_error_ || stop_threads_; });
+  if (bg_error_) throw *bg_error_;
+}
+
+void DBImpl::retire_files(std::vector<FileRef> files) {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    for (auto& f : files) pending_deletion_.push_back(std::move(f));
+  }
+  delete_obsolete_files();
+}
+
+void DBImpl::delete_obsolete_files() {
+  std::vector<std::shared_ptr<const FileMeta>> ready;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    // A file no version references can gain no new reader: use_count 1
+    // (our list) means nobody reads it any more.
+    std::erase_if(pending_deletion_, [&](const auto& f) {
+      if (f.use_count() != 1) return false;
+      ready.push_back(f);
+      return true;
+    });
+  }
+  for (const auto& f : ready) {
+    table_cache_->evict(f->number);
+    block_cache_->erase_file(f->number);
+    try {
+      store_->remove(*f);
+    } catch (const Error& e) {
+      // Left behind, it is removed as an orphan at the next open.
+      std::fprintf(stderr, "flowdb: could not remove %s: %s\n", store_->describe(*f).c_str(),
+                   e.what());
+    }
+  }
+}
+
+void DBImpl::prune_tombstones(VersionEdit* edit, const Version& v) const {
+  std::set<uint64_t> deleted(edit->deleted_files.begin(), edit->deleted_files.end());
+  std::vector<const FileMeta*> live;
+  for (const auto& [b, files] : v.buckets) {
+    for (const auto& f : files) {
+      if (!deleted.count(f->number)) live.push_back(f.get());
+    }
+  }
+  for (const auto& f : edit->added_files) live.push_back(&f);
+  for (const auto& t : v.tombstones) {
+    bool needed = false;
+    for (const FileMeta* f : live) {
+      if (f->rt_applied_seq >= t.seq || f->props.min_seq > t.seq) continue;
+      if (f->props.largest_user_key < t.start || f->props.smallest_user_key >= t.end) continue;
+      needed = true;
+      break;
+    }
+    if (!needed) edit->deleted_tombstones.push_back(t.seq);
+  }
+}
+
+bool DBImpl::compact_bucket(int64_t bucket) {
+  std::lock_guard<std::mutex> ml(maintenance_mu_);
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    check_open_locked();
+  }
+  auto v = versions_->current();
+  auto b = v->buckets.find(bucket);
+  if (b == v->buckets.end() || b->second.size() < 2) return false;
+  std::vector<FileRef> inputs = b->second;
+  std::vector<std::unique_ptr<InternalIterator>> children;
+  std::vector<std::shared_ptr<Table>> tables;
+  ReadOptions ro;
+  ro.fill_cache = false;  // a compaction's reads would evict the hot set
+  uint64_t bytes_in = 0;
+  for (const auto& f : inputs) {
+    tables.push_back(table_cache_->get(*f));
+    children.push_back(tables.back()->new_iterator(ro));
+    bytes_in += f->file_size;
+  }
+  auto merged = new_merging_iterator(std::move(children));
+  VersionEdit edit;
+  edit.added_files =
+      build_tables(merged.get(), max_tombstone_seq(v->tombstones), true, v->tombstones, now());
+  for (const auto& f : inputs) edit.deleted_files.push_back(f->number);
+  prune_tombstones(&edit, *v);
+  versions_->log_and_apply(edit);
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    install_super_version_locked();
+  }
+  uint64_t bytes_out = 0;
+  for (const auto& f : edit.added_files) bytes_out += f.file_size;
+  counters_.compactions.fetch_add(1, std::memory_order_relaxed);
+  counters_.compaction_bytes_in.fetch_add(bytes_in, std::memory_order_relaxed);
+  counters_.compaction_bytes_out.fetch_add(bytes_out, std::memory_order_relaxed);
+  tables.clear();
+  merged.reset();
+  v.reset();
+  retire_files(std::move(inputs));
+  return true;
+}
+
+bool DBImpl::trigger_compaction() {
+  auto v = versions_->current();
+  // Cheapest first: fewest bytes to rewrite.
+  std::vector<std::pair<uint64_t, int64_t>> todo;
+  for (const auto& [b, files] : v->buckets) {
+    if (files.size() <= cfg_.compaction_threshold) continue;
+    uint64_t bytes = 0;
+    for (const auto& f : files) bytes += f->file_size;
+    todo.emplace_back(bytes, b);
+  }
+  std::sort(todo.begin(), todo.end());
+  bool any = false;
+  for (const auto& [bytes, b] : todo) any = compact_bucket(b) || any;
+  return any;
+}
+
+GcResult DBImpl::trigger_gc() {
+  std::lock_guard<std::mutex> ml(maintenance_mu_);
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    check_open_locked();
+  }
+  const int64_t t = now();
+  auto v = versions_->current();
+  VersionEdit edit;
+  std::vector<FileRef> dropped;
+  GcResult r;
+  for (const auto& [b, files] : v->buckets) {
+    // Oldest first, and only a prefix: a newer file may shadow an older one,
+    // so dropping it while the older survives could resurrect data.
+    for (const auto& f : files) {
+      if (f->props.max_expire_at > t) break;
+      edit.deleted_files.push_back(f->number);
+      dropped.push_back(f);
+      r.records += f->props.num_entries;
+      r.bytes += f->file_size;
+      ++r.files;
+    }
+  }
+  counters_.gc_runs.fetch_add(1, std::memory_order_relaxed);
+  if (dropped.empty()) return r;
+  prune_tombstones(&edit, *v);
+  versions_->log_and_apply(edit);
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    install_super_version_locked();
+  }
+  counters_.gc_records.fetch_add(r.records, std::memory_order_relaxed);
+  counters_.gc_bytes.fetch_add(r.bytes, std::memory_order_relaxed);
+  v.reset();
+  retire_files(std::move(dropped));
+  return r;
+}
+
+GcResult DBImpl::drop_bucket(int64_t bucket) {
+  std::lock_guard<std::mutex> ml(maintenance_mu_);
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    check_open_locked();
+  }
+  auto v = versions_->current();
+  auto b = v->buckets.find(bucket);
+  GcResult r;
+  if (b == v->buckets.end()) return r;
+  std::vector<FileRef> files = b->second;
+  VersionEdit edit;
+  for (const auto& f : files) {
+    edit.deleted_files.push_back(f->number);
+    r.records += f->props.num_entries;
+    r.bytes += f->file_size;
+    ++r.files;
+  }
+  prune_tombstones(&edit, *v);
+  versions_->log_and_apply(edit);
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    install_super_version_locked();
+  }
+  v.reset();
+  retire_files(std::move(files));
+  return r;
+}
+
+std::vector<BucketInfo> DBImpl::list_buckets() {
+  auto v = versions_->current();
+  std::vector<BucketInfo> out;
+  for (const auto& [b, files] : v->buckets) {
+    BucketInfo info;
+    info.bucket = b;
+    info.start_ts = b * bucket_width_us_;
+    info.end_ts = info.start_ts + (bucket_width_us_ - 1);
+    info.min_ts = std::numeric_limits<int64_t>::max();
+    info.max_ts = std::numeric_limits<int64_t>::min();
+    info.max_expire_at = std::numeric_limits<int64_t>::min();
+    for (const auto& f : files) {
+      ++info.files;
+      info.bytes += f->file_size;
+      info.records += f->props.num_entries;
+      info.min_ts = std::min(info.min_ts, f->props.min_ts);
+      info.max_ts = std::max(info.max_ts, f->props.max_ts);
+      info.max_expire_at = std::max(info.max_expire_at, f->props.max_expire_at);
+    }
+    out.push_back(info);
+  }
+  return out;
+}
+
+void DBImpl::maintenance_thread_main() {
+  using Clock = std::chrono::steady_clock;
+  auto next_compaction = Clock::now() + std::chrono::milliseconds(cfg_.compaction_interval_ms);
+  auto next_gc = Clock::now() + std::chrono::seconds(cfg_.gc_interval_secs);
+  std::unique_lock<std::mutex> lock(mu_);
+  while (maintenance_running_ && !stop_threads_) {
+    maintenance_cv_.wait_until(lock, std::min(next_compaction, next_gc));
+    if (!maintenance_running_ || stop_threads_) break;
+    auto t = Clock::now();
+    bool do_compaction = t >= next_compaction, do_gc = t >= next_gc;
+    lock.unlock();
+    try {
+      if (do_gc) trigger_gc();
+      if (do_compaction) trigger_compaction();
+      delete_obsolete_files();
+    } catch (const Error& e) {
+      // Maintenance failures are retried on the next period; data is intact.
+      std::fprintf(stderr, "flowdb: background maintenance failed: %s\n", e.what());
+    }
+    lock.lock();
+    if (do_compaction) {
+      next_compaction = Clock::now() + std::chrono::milliseconds(cfg_.compaction_interval_ms);
+    }
+    if (do_gc) next_gc = Clock::now() + std::chrono::seconds(cfg_.gc_interval_secs);
+  }
+}
+
+void DBImpl::start_maintenance() {
+  std::lock_guard<std::mutex> l(mu_);
+  check_open_locked();
+  if (maintenance_running_) return;
+  if (maintenance_thread_.joinable()) maintenance_thread_.join();
+  maintenance_running_ = true;
+  maintenance_thread_ = std::thread([this] { maintenance_thread_main(); });
+}
+
+void DBImpl::stop_maintenance() {
+  std::thread t;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    maintenance_running_ = false;
+    maintenance_cv_.notify_all();
+    t = std::move(maintenance_thread_);
+  }
+  if (t.joinable() && t.get_id() != std::this_thread::get_id()) t.join();
+}
+
+}  // namespace flowdb

@@ -1,0 +1,274 @@
+// The write path: group commit into the WAL, then the memtable.
+#include <chrono>
+
+#include "coding.h"
+#include "db_impl.h"
+#include "dbformat.h"
+
+namespace flowdb {
+
+namespace {
+
+// WAL batch payload (format.md "WAL batch"): fixed64 first_seq | varint
+// count | entries; each entry takes the next sequence number.
+enum EntryTag : uint8_t { kTagDelete = 0, kTagPut = 1, kTagDeleteRange = 2 };
+constexpr size_t kMaxGroupBytes = 1 << 20;
+
+uint64_t steady_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+struct DBImpl::Writer {
+  const WriteBatch* batch = nullptr;
+  bool sync = false;
+  std::optional<uint64_t> ttl;
+  bool apply_ttl = true;
+  bool force_switch = false;  // flush(): freeze the memtable
+  bool done = false;
+  std::optional<Error> error;
+  std::condition_variable cv;
+};
+
+std::string DBImpl::encode_group(const std::vector<Writer*>& group, uint64_t first_seq,
+                                 uint64_t* count) {
+  std::string rec;
+  put_fixed64(&rec, first_seq);
+  uint64_t n = 0;
+  for (Writer* w : group) n += w->batch ? w->batch->size() : 0;
+  put_varint64(&rec, n);
+  for (Writer* w : group) {
+    if (!w->batch) continue;
+    std::optional<uint64_t> ttl = w->ttl ? w->ttl : cfg_.default_ttl_secs;
+    for (const auto& e : w->batch->entries()) {
+      switch (e.op) {
+        case WriteBatch::Op::Put: {
+          rec.push_back(static_cast<char>(kTagPut));
+          put_length_prefixed(&rec, e.record.key);
+          put_fixed64(&rec, static_cast<uint64_t>(e.record.ts));
+          int64_t exp = e.record.expire_at;
+          if (w->apply_ttl && ttl) exp = saturating_expiry(e.record.ts, *ttl);
+          put_fixed64(&rec, static_cast<uint64_t>(exp));
+          put_length_prefixed(&rec, e.record.value);
+          break;
+        }
+        case WriteBatch::Op::Delete:
+          rec.push_back(static_cast<char>(kTagDelete));
+          put_length_prefixed(&rec, e.record.key);
+          put_fixed64(&rec, static_cast<uint64_t>(e.record.ts));
+          break;
+        case WriteBatch::Op::DeleteRange:
+          rec.push_back(static_cast<char>(kTagDeleteRange));
+          put_length_prefixed(&rec, e.record.key);
+          put_length_prefixed(&rec, e.end_key);
+          break;
+      }
+    }
+  }
+  *count = n;
+  return rec;
+}
+
+void DBImpl::apply_to_memtable(MemTable* mem, std::string_view rec,
+                               std::vector<RangeTombstone>* rts) {
+  auto bad = [] { return Error(Errc::Corruption, "malformed WAL batch"); };
+  uint64_t seq, n;
+  if (!get_fixed64(&rec, &seq) || !get_varint64(&rec, &n)) throw bad();
+  std::string ikey, val;
+  for (uint64_t i = 0; i < n; ++i, ++seq) {
+    if (rec.empty()) throw bad();
+    uint8_t tag = static_cast<uint8_t>(rec.front());
+    rec.remove_prefix(1);
+    std::string_view key, value, end;
+    uint64_t ts, exp;
+    ikey.clear();
+    val.clear();
+    switch (tag) {
+      case kTagPut:
+        if (!get_length_prefixed(&rec, &key) || !get_fixed64(&rec, &ts) ||
+            !get_fixed64(&rec, &exp) || !get_length_prefixed(&rec, &value)) {
+          throw bad();
+        }
+        append_internal_key(&ikey, key, static_cast<int64_t>(ts), seq, ValueType::Value);
+        append_entry_value(&val, static_cast<int64_t>(exp), value);
+        mem->add(ikey, val);
+        break;
+      case kTagDelete:
+        if (!get_length_prefixed(&rec, &key) || !get_fixed64(&rec, &ts)) throw bad();
+        append_internal_key(&ikey, key, static_cast<int64_t>(ts), seq, ValueType::Deletion);
+        append_entry_value(&val, std::numeric_limits<int64_t>::min(), {});
+        mem->add(ikey, val);
+        break;
+      case kTagDeleteRange:
+        if (!get_length_prefixed(&rec, &key) || !get_length_prefixed(&rec, &end)) throw bad();
+        rts->push_back(RangeTombstone{std::string(key), std::string(end), seq});
+        break;
+      default:
+        throw bad();
+    }
+  }
+  if (!rec.empty()) throw bad();
+}
+
+void DBImpl::write(const WriteBatch& batch, bool sync, std::optional<uint64_t> ttl_secs,
+                   bool apply_ttl, bool force_switch) {
+  const uint64_t start = steady_us();
+  if (batch.empty() && !force_switch) {
+    std::lock_guard<std::mutex> l(mu_);
+    check_open_locked();
+    return;
+  }
+  for (const auto& e : batch.entries()) {
+    if (e.op == WriteBatch::Op::DeleteRange && e.record.key >= e.end_key) {
+      throw Error(Errc::InvalidArgument, "delete_range: start key must be < end key");
+    }
+  }
+  Writer w;
+  w.batch = &batch;
+  w.sync = sync;
+  w.ttl = ttl_secs;
+  w.apply_ttl = apply_ttl;
+  w.force_switch = force_switch;
+
+  std::unique_lock<std::mutex> lock(mu_);
+  check_open_locked();
+  writers_.push_back(&w);
+  while (!w.done && &w != writers_.front()) w.cv.wait(lock);
+  if (w.done) {
+    if (w.error) throw *w.error;
+    counters_.write_latency.record(steady_us() - start);
+    return;
+  }
+
+  // This writer leads a group.
+  std::vector<Writer*> group;
+  std::optional<Error> err;
+  try {
+    check_open_locked();
+    make_room_for_write(lock, w.force_switch);
+  } catch (const Error& e) {
+    err = e;
+  }
+  if (w.force_switch || err) {
+    group.push_back(&w);
+  } else {
+    size_t bytes = 0;
+    bool need_sync = false;
+    for (Writer* x : writers_) {
+      if (x->force_switch) break;
+      if (!group.empty() && bytes > kMaxGroupBytes) break;
+      // A sync writer never rides on a non-sync leader's decision: need_sync
+      // covers the whole group.
+      group.push_back(x);
+      need_sync |= x->sync;
+      for (const auto& e : x->batch->entries()) {
+        bytes += e.record.key.size() + e.record.value.size() + 32;
+      }
+    }
+    need_sync |= cfg_.wal_sync_mode.is_always();
+    const uint64_t first = last_seq_ + 1;
+    MemTable* mem = active_.mem.get();
+    lock.unlock();
+    uint64_t count = 0;
+    std::vector<RangeTombstone> new_rts;
+    try {
+      std::string rec = encode_group(group, first, &count);
+      {
+        std::lock_guard<std::mutex> wl(wal_mu_);
+        log_->add_record(rec);
+        if (need_sync) {
+          log_file_->sync();
+          counters_.wal_syncs.fetch_add(1, std::memory_order_relaxed);
+        } else {
+          log_dirty_.store(true, std::memory_order_relaxed);
+        }
+      }
+      apply_to_memtable(mem, rec, &new_rts);
+    } catch (const Error& e) {
+      err = e;
+    }
+    lock.lock();
+    if (err) {
+      // The WAL may now hold a record the memtable lacks (or a torn one):
+      // refuse further writes rather than diverge. Reopen to recover.
+      if (!bg_error_) bg_error_ = *err;
+    } else {
+      last_seq_ = first + count - 1;
+      if (!new_rts.empty()) {
+        active_tombstones_.insert(active_tombstones_.end(), new_rts.begin(), new_rts.end());
+        active_.tombstones =
+            std::make_shared<const std::vector<RangeTombstone>>(active_tombstones_);
+        install_super_version_locked();
+      }
+      visible_seq_.store(last_seq_, std::memory_order_release);
+      uint64_t recs = 0, bytes = 0;
+      for (Writer* x : group) {
+        for (const auto& e : x->batch->entries()) {
+          ++recs;
+          bytes += e.record.key.size() + e.record.value.size();
+        }
+      }
+      counters_.records_written.fetch_add(recs, std::memory_order_relaxed);
+      counters_.bytes_written.fetch_add(bytes, std::memory_order_relaxed);
+    }
+  }
+  for (Writer* x : group) {
+    writers_.pop_front();
+    if (x != &w) {
+      x->error = err;
+      x->done = true;
+      x->cv.notify_one();
+    }
+  }
+  if (!writers_.empty()) writers_.front()->cv.notify_one();
+  lock.unlock();
+  if (err) throw *err;
+  counters_.write_latency.record(steady_us() - start);
+}
+
+void DBImpl::make_room_for_write(std::unique_lock<std::mutex>& lock, bool force) {
+  const size_t mem_limit = cfg_.memtable_size_mb << 20;
+  const uint64_t wal_limit = cfg_.wal_segment_size_mb << 20;
+  while (true) {
+    if (bg_error_) throw *bg_error_;
+    check_open_locked();
+    bool empty = active_.mem->num_entries() == 0 && active_tombstones_.empty();
+    bool full = active_.mem->approximate_memory_usage() >= mem_limit ||
+                log_file_->size() >= wal_limit;
+    if (force ? empty : !full) return;
+    if (frozen_.size() >= cfg_.max_frozen_memtables) {
+      counters_.write_stalls.fetch_add(1, std::memory_order_relaxed);
+      cv_.wait(lock);
+      continue;
+    }
+    switch_memtable_locked();
+    return;
+  }
+}
+
+void DBImpl::switch_memtable_locked() {
+  const uint64_t number = versions_->new_file_number();
+  auto file = env_->new_writable_file(wal_path(number));
+  {
+    std::lock_guard<std::mutex> wl(wal_mu_);
+    // The frozen log must be durable before a newer one can be replayed
+    // after it (interval mode leaves it unsynced otherwise).
+    if (log_dirty_.exchange(false)) log_file_->sync();
+    log_file_->close();
+    log_file_ = std::move(file);
+    log_ = std::make_unique<log::Writer>(log_file_.get());
+  }
+  frozen_.push_back(active_);
+  frozen_count_.store(frozen_.size(), std::memory_order_relaxed);
+  active_.mem = std::make_shared<MemTable>();
+  active_.mem->log_number = number;
+  active_tombstones_.clear();
+  active_.tombstones = std::make_shared<const std::vector<RangeTombstone>>();
+  install_super_version_locked();
+  cv_.notify_all();
+}
+
+}  // namespace flowdb

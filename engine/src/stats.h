@@ -1,0 +1,40 @@
+// Latency histograms and the engine's counters. Thread-safe (atomics).
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+namespace flowdb {
+
+// Log-linear histogram of microsecond latencies: 4 sub-buckets per power of
+// two up to ~2^40 us. Percentiles are accurate to within 25%.
+class LatencyHistogram {
+ public:
+  void record(uint64_t us);
+  // p in (0, 100]; 0 when empty. Returns the upper bound of the bucket.
+  uint64_t percentile(double p) const;
+  uint64_t count() const { return count_.load(std::memory_order_relaxed); }
+  uint64_t sum() const { return sum_.load(std::memory_order_relaxed); }
+  // Appends Prometheus histogram lines (seconds) for metric `name`.
+  void append_prometheus(std::string* out, const std::string& name, const std::string& help) const;
+
+ private:
+  static constexpr int kBuckets = 168;
+  static int bucket_for(uint64_t us);
+  static uint64_t upper_bound(int b);
+  std::array<std::atomic<uint64_t>, kBuckets> buckets_{};
+  std::atomic<uint64_t> count_{0};
+  std::atomic<uint64_t> sum_{0};
+};
+
+struct EngineCounters {
+  std::atomic<uint64_t> records_written{0}, bytes_written{0}, records_read{0}, records_expired{0};
+  std::atomic<uint64_t> flushes{0}, gc_runs{0}, compactions{0}, gc_records{0}, gc_bytes{0};
+  std::atomic<uint64_t> compaction_bytes_in{0}, compaction_bytes_out{0};
+  std::atomic<uint64_t> files_opened{0}, wal_syncs{0}, write_stalls{0};
+  LatencyHistogram write_latency, query_latency, flush_latency;
+};
+
+}  // namespace flowdb
