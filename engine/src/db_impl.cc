@@ -48,8 +48,8 @@ std::shared_ptr<Table> TableCache::get(const FileMeta& f) {
     }
   }
   // Opened outside the lock: it reads the footer, index and filter.
-  auto table = Table::open(store_->open(f), f.file_size, f.number, store_->describe(f), blocks_,
-                           counters_);
+  auto table =
+      Table::open(store_->open(f), f.file_size, f.number, store_->describe(f), blocks_, counters_);
   std::lock_guard<std::mutex> l(mu_);
   auto it = map_.find(f.number);
   if (it != map_.end()) return it->second->second;  // another thread won the race
@@ -128,8 +128,9 @@ void DBImpl::open() {
   table_cache_ = std::make_unique<TableCache>(store_.get(), block_cache_.get(), &read_counters_,
                                               cfg_.index_memory_budget_mb << 20);
   versions_ = std::make_unique<VersionSet>(env_, dir);
-  const bool existed = versions_->recover();
-  if (!existed) versions_->write_snapshot();
+  versions_->recover();
+  // Every session starts a fresh MANIFEST (compacting the edit history).
+  versions_->write_snapshot();
   store_->remove_orphans(*versions_->current());
 
   active_.mem = std::make_shared<MemTable>();
@@ -146,7 +147,6 @@ void DBImpl::open() {
   edit.log_number = log_number;
   edit.last_sequence = last_seq_;
   versions_->log_and_apply(edit);
-  versions_->write_snapshot();
   for (const auto& name : env_->get_children(dir + "/wal")) {
     uint64_t n;
     if (parse_log_name(name, &n) && n < log_number) env_->remove_file(dir + "/wal/" + name);
@@ -358,8 +358,8 @@ EngineStats DBImpl::stats() {
   s.flush_latency_p50_us = counters_.flush_latency.percentile(50);
   s.flush_latency_p90_us = counters_.flush_latency.percentile(90);
   s.flush_latency_p99_us = counters_.flush_latency.percentile(99);
-  s.uptime_secs = open_time_us_ ? static_cast<uint64_t>((system_clock_us() - open_time_us_) / 1000000)
-                                : 0;
+  s.uptime_secs =
+      open_time_us_ ? static_cast<uint64_t>((system_clock_us() - open_time_us_) / 1000000) : 0;
   return s;
 }
 
@@ -386,9 +386,10 @@ std::string DBImpl::metrics_text() {
          static_cast<double>(s.total_compaction_runs));
   metric("flowdb_engine_compaction_read_bytes_total", "counter", "Bytes read by compactions.",
          static_cast<double>(s.compaction_bytes_in));
-  metric("flowdb_engine_compaction_written_bytes_total", "counter",
-         "Bytes written by compactions.", static_cast<double>(s.compaction_bytes_out));
-  metric("flowdb_engine_gc_runs_total", "counter", "GC runs.", static_cast<double>(s.total_gc_runs));
+  metric("flowdb_engine_compaction_written_bytes_total", "counter", "Bytes written by compactions.",
+         static_cast<double>(s.compaction_bytes_out));
+  metric("flowdb_engine_gc_runs_total", "counter", "GC runs.",
+         static_cast<double>(s.total_gc_runs));
   metric("flowdb_engine_gc_purged_records_total", "counter", "Records purged by GC.",
          static_cast<double>(s.records_purged_by_gc));
   metric("flowdb_engine_gc_purged_bytes_total", "counter", "Bytes purged by GC.",
@@ -397,8 +398,8 @@ std::string DBImpl::metrics_text() {
          static_cast<double>(s.wal_syncs));
   metric("flowdb_engine_write_stalls_total", "counter", "Writers that waited for a flush.",
          static_cast<double>(s.write_stalls));
-  metric("flowdb_engine_sst_files_opened_by_reads_total", "counter", "SST files consulted by reads.",
-         static_cast<double>(s.files_opened_by_reads));
+  metric("flowdb_engine_sst_files_opened_by_reads_total", "counter",
+         "SST files consulted by reads.", static_cast<double>(s.files_opened_by_reads));
   metric("flowdb_engine_blocks_read_total", "counter", "Data blocks consulted by reads.",
          static_cast<double>(s.blocks_read));
   metric("flowdb_engine_blocks_read_from_disk_total", "counter", "Data blocks read from disk.",

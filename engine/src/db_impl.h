@@ -89,8 +89,8 @@ class DBImpl : public std::enable_shared_from_this<DBImpl> {
   void release_lock();
 
   // force_switch (with an empty batch): freeze the memtable for flush().
-  void write(const WriteBatch& batch, bool sync, std::optional<uint64_t> ttl_secs,
-             bool apply_ttl, bool force_switch = false);
+  void write(const WriteBatch& batch, bool sync, std::optional<uint64_t> ttl_secs, bool apply_ttl,
+             bool force_switch = false);
   std::optional<Record> get(std::string_view key, int64_t ts, const ReadOptions& opts);
   std::optional<Record> get_latest(std::string_view key, const ReadOptions& opts);
   ScanIterator new_scan(const ScanRange& range, const ReadOptions& opts);
@@ -129,8 +129,7 @@ class DBImpl : public std::enable_shared_from_this<DBImpl> {
   void switch_memtable_locked();
   void install_super_version_locked();
   std::shared_ptr<const SuperVersion> super_version();
-  std::string encode_group(const std::vector<Writer*>& group, uint64_t first_seq,
-                           uint64_t* count);
+  std::string encode_group(const std::vector<Writer*>& group, uint64_t first_seq, uint64_t* count);
   void apply_to_memtable(MemTable* mem, std::string_view record, std::vector<RangeTombstone>* rts);
 
   // Flush.
@@ -188,7 +187,8 @@ class DBImpl : public std::enable_shared_from_this<DBImpl> {
   bool maintenance_running_ = false;
   bool flush_requested_ = false;
   uint64_t flush_in_progress_ = 0;
-  std::vector<std::shared_ptr<const FileMeta>> pending_deletion_;  // unreferenced when use_count()==1
+  std::vector<std::shared_ptr<const FileMeta>>
+      pending_deletion_;  // unreferenced when use_count()==1
   std::thread flush_thread_, sync_thread_, maintenance_thread_;
   std::condition_variable maintenance_cv_;
 

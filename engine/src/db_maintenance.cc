@@ -57,7 +57,8 @@ std::vector<FileMeta> DBImpl::build_tables(InternalIterator* it, uint64_t rt_app
       for (const auto& t : rts) covered = covered || t.covers(k.user_key, k.seq);
       if (covered) continue;
       std::string_view v = it->value();
-      if (v.size() < 8) throw Error(Errc::Corruption, "malformed entry value while writing a table");
+      if (v.size() < 8)
+        throw Error(Errc::Corruption, "malformed entry value while writing a table");
       if (drop_obsolete) {
         // Whole-bucket merge: nothing older than these inputs exists, so
         // tombstones and expired newest versions can go.

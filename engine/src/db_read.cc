@@ -55,8 +55,8 @@ class ScanIterator::Impl {
       const auto& buckets = sv.version->buckets;
       // An exact-key range lets the Bloom filter skip files.
       const bool exact = end_ && end_->size() == range.start_key.size() + 1 &&
-                         end_->back() == '\0' && end_->compare(0, range.start_key.size(),
-                                                               range.start_key) == 0;
+                         end_->back() == '\0' &&
+                         end_->compare(0, range.start_key.size(), range.start_key) == 0;
       for (auto it = buckets.lower_bound(bucket_of(ts_start_, w));
            it != buckets.end() && it->first <= bucket_of(ts_end_, w); ++it) {
         for (const auto& f : it->second) {
@@ -81,9 +81,7 @@ class ScanIterator::Impl {
     started_ = true;
   }
 
-  ~Impl() {
-    db_->counters()->records_read.fetch_add(returned_, std::memory_order_relaxed);
-  }
+  ~Impl() { db_->counters()->records_read.fetch_add(returned_, std::memory_order_relaxed); }
 
   const Record* next() {
     if (!started_) return nullptr;
@@ -120,8 +118,8 @@ class ScanIterator::Impl {
             // prev_key_ + '\0' is the smallest key after prev_key_.
             seek_buf_.assign(prev_key_);
             seek_buf_.push_back('\0');
-            append_internal_key(&seek_buf_, {}, std::numeric_limits<int64_t>::min(),
-                                kMaxSequence, ValueType::Value);
+            append_internal_key(&seek_buf_, {}, std::numeric_limits<int64_t>::min(), kMaxSequence,
+                                ValueType::Value);
           }
           it_->seek(seek_buf_);
         }
@@ -255,8 +253,8 @@ std::optional<Record> DBImpl::get_latest(std::string_view key, const ReadOptions
   std::set<int64_t, std::greater<>> buckets;
   auto collect_mem = [&](const MemTable& mem) {
     auto it = mem.new_iterator();
-    std::string target = make_internal_key(key, std::numeric_limits<int64_t>::min(), kMaxSequence,
-                                           ValueType::Value);
+    std::string target =
+        make_internal_key(key, std::numeric_limits<int64_t>::min(), kMaxSequence, ValueType::Value);
     it->seek(target);
     while (it->valid() && extract_user_key(it->key()) == key) {
       int64_t b = bucket_of(extract_ts(it->key()), w);
@@ -281,8 +279,9 @@ std::optional<Record> DBImpl::get_latest(std::string_view key, const ReadOptions
   std::optional<Record> result;
   for (int64_t b : buckets) {
     int64_t lo = b * w;
-    int64_t hi = (b >= std::numeric_limits<int64_t>::max() / w) ? std::numeric_limits<int64_t>::max()
-                                                               : lo + (w - 1);
+    int64_t hi = (b >= std::numeric_limits<int64_t>::max() / w)
+                     ? std::numeric_limits<int64_t>::max()
+                     : lo + (w - 1);
     ScanIterator::Impl it(shared_from_this(), snap,
                           ScanRange::key_time_range(std::string(key), end, lo, hi), ro);
     while (const Record* r = it.next()) result = *r;

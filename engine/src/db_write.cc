@@ -236,8 +236,8 @@ void DBImpl::make_room_for_write(std::unique_lock<std::mutex>& lock, bool force)
     if (bg_error_) throw *bg_error_;
     check_open_locked();
     bool empty = active_.mem->num_entries() == 0 && active_tombstones_.empty();
-    bool full = active_.mem->approximate_memory_usage() >= mem_limit ||
-                log_file_->size() >= wal_limit;
+    bool full =
+        active_.mem->approximate_memory_usage() >= mem_limit || log_file_->size() >= wal_limit;
     if (force ? empty : !full) return;
     if (frozen_.size() >= cfg_.max_frozen_memtables) {
       counters_.write_stalls.fetch_add(1, std::memory_order_relaxed);

@@ -46,8 +46,7 @@ inline std::string_view extract_user_key(std::string_view ikey) {
   return ikey.substr(0, ikey.size() - kInternalSuffix);
 }
 inline int64_t extract_ts(std::string_view ikey) {
-  return static_cast<int64_t>(decode_fixed64(ikey.data() + ikey.size() - 16) ^
-                              (uint64_t{1} << 63));
+  return static_cast<int64_t>(decode_fixed64(ikey.data() + ikey.size() - 16) ^ (uint64_t{1} << 63));
 }
 inline uint64_t extract_seq_type(std::string_view ikey) {
   return decode_fixed64(ikey.data() + ikey.size() - 8);

@@ -60,7 +60,8 @@ class MultiFileStore final : public FileStore {
     }
     for (const auto& name : env_->get_children(dir_)) {
       uint64_t n;
-      if (parse_number(name, ".sst.tmp", &n) || (parse_number(name, ".sst", &n) && !keep.count(n))) {
+      if (parse_number(name, ".sst.tmp", &n) ||
+          (parse_number(name, ".sst", &n) && !keep.count(n))) {
         env_->remove_file(dir_ + "/" + name);
       }
     }

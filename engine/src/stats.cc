@@ -7,7 +7,7 @@ namespace flowdb {
 
 int LatencyHistogram::bucket_for(uint64_t us) {
   if (us < 4) return static_cast<int>(us);
-  int log = 63 - std::countl_zero(us);            // >= 2
+  int log = 63 - std::countl_zero(us);                // >= 2
   int sub = static_cast<int>((us >> (log - 2)) & 3);  // next two bits
   int b = 4 + (log - 2) * 4 + sub;
   return b < kBuckets ? b : kBuckets - 1;
@@ -40,7 +40,8 @@ uint64_t LatencyHistogram::percentile(double p) const {
 
 void LatencyHistogram::append_prometheus(std::string* out, const std::string& name,
                                          const std::string& help) const {
-  static constexpr double kBounds[] = {1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3, 1e-2, 5e-2, 0.1, 0.5, 1, 5};
+  static constexpr double kBounds[] = {1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3,
+                                       1e-2, 5e-2, 0.1,  0.5,  1,    5};
   char buf[160];
   *out += "# HELP " + name + " " + help + "\n# TYPE " + name + " histogram\n";
   for (double bound : kBounds) {

@@ -90,7 +90,8 @@ std::string VersionEdit::encode() const {
     put_length_prefixed(&out, t.end);
     put_varint64(&out, t.seq);
   }
-  for (uint64_t s : deleted_tombstones) put_varint32(&out, kDeletedTombstone), put_varint64(&out, s);
+  for (uint64_t s : deleted_tombstones)
+    put_varint32(&out, kDeletedTombstone), put_varint64(&out, s);
   return out;
 }
 
@@ -174,7 +175,8 @@ void VersionSet::apply_locked(const VersionEdit& edit) {
     bool found = false;
     for (auto it = v->buckets.begin(); it != v->buckets.end() && !found; ++it) {
       auto& files = it->second;
-      auto f = std::find_if(files.begin(), files.end(), [n](const FileRef& x) { return x->number == n; });
+      auto f = std::find_if(files.begin(), files.end(),
+                            [n](const FileRef& x) { return x->number == n; });
       if (f != files.end()) {
         files.erase(f);
         if (files.empty()) v->buckets.erase(it);
@@ -188,8 +190,9 @@ void VersionSet::apply_locked(const VersionEdit& edit) {
   for (const auto& f : edit.added_files) {
     auto& files = v->buckets[f.bucket];
     files.push_back(std::make_shared<const FileMeta>(f));
-    std::sort(files.begin(), files.end(),
-              [](const FileRef& a, const FileRef& b) { return a->props.max_seq < b->props.max_seq; });
+    std::sort(files.begin(), files.end(), [](const FileRef& a, const FileRef& b) {
+      return a->props.max_seq < b->props.max_seq;
+    });
     next_file_number_ = std::max(next_file_number_, f.number + 1);
   }
   for (uint64_t s : edit.deleted_tombstones) {
@@ -199,7 +202,8 @@ void VersionSet::apply_locked(const VersionEdit& edit) {
   std::sort(v->tombstones.begin(), v->tombstones.end(),
             [](const RangeTombstone& a, const RangeTombstone& b) { return a.seq < b.seq; });
   if (edit.log_number) log_number_ = *edit.log_number;
-  if (edit.next_file_number) next_file_number_ = std::max(next_file_number_, *edit.next_file_number);
+  if (edit.next_file_number)
+    next_file_number_ = std::max(next_file_number_, *edit.next_file_number);
   if (edit.last_sequence) last_sequence_ = std::max(last_sequence_, *edit.last_sequence);
   current_ = std::move(v);
 }
@@ -218,8 +222,8 @@ bool VersionSet::recover() {
   try {
     file = env_->new_random_access_file(path);
   } catch (const Error& e) {
-    throw Error(Errc::Corruption, current_path + " names " + name + " which cannot be opened: " +
-                                      e.what());
+    throw Error(Errc::Corruption,
+                current_path + " names " + name + " which cannot be opened: " + e.what());
   }
   const uint64_t size = file->size();
   std::unique_ptr<RandomAccessFile> raw = env_->new_random_access_file(path);

@@ -41,7 +41,7 @@ struct RangeTombstone {
 };
 
 struct VersionEdit {
-  std::optional<uint64_t> log_number;        // oldest WAL still needed
+  std::optional<uint64_t> log_number;  // oldest WAL still needed
   std::optional<uint64_t> next_file_number;
   std::optional<uint64_t> last_sequence;
   std::vector<FileMeta> added_files;

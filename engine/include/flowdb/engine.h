@@ -56,7 +56,8 @@ class WriteBatch {
     entries_.push_back({Op::Delete, Record(std::move(key), ts, std::string()), {}});
   }
   void delete_range(std::string start, std::string end) {
-    entries_.push_back({Op::DeleteRange, Record(std::move(start), 0, std::string()), std::move(end)});
+    entries_.push_back(
+        {Op::DeleteRange, Record(std::move(start), 0, std::string()), std::move(end)});
   }
   void clear() { entries_.clear(); }
   size_t size() const { return entries_.size(); }

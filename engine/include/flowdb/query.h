@@ -17,8 +17,8 @@ namespace flowdb {
 class Snapshot;
 
 struct ScanRange {
-  std::string start_key;  // inclusive
-  std::optional<std::string> end_key;  // exclusive; nullopt = unbounded
+  std::string start_key;                                   // inclusive
+  std::optional<std::string> end_key;                      // exclusive; nullopt = unbounded
   int64_t ts_start = std::numeric_limits<int64_t>::min();  // inclusive
   int64_t ts_end = std::numeric_limits<int64_t>::max();    // inclusive
 

@@ -1,8 +1,8 @@
 // EngineStats: a point-in-time snapshot of engine counters and gauges.
 #pragma once
 
-#include <cstdint>
 #include <cstddef>
+#include <cstdint>
 
 namespace flowdb {
 
@@ -19,8 +19,8 @@ struct EngineStats {
   uint64_t bytes_purged_by_gc = 0;
   uint64_t compaction_bytes_in = 0;
   uint64_t compaction_bytes_out = 0;
-  uint64_t files_opened_by_reads = 0;   // SST files consulted by reads
-  uint64_t blocks_read = 0;             // data blocks consulted by reads (cache or disk)
+  uint64_t files_opened_by_reads = 0;  // SST files consulted by reads
+  uint64_t blocks_read = 0;            // data blocks consulted by reads (cache or disk)
   uint64_t blocks_read_from_disk = 0;
   uint64_t bloom_filter_skips = 0;
   uint64_t wal_syncs = 0;
@@ -47,12 +47,12 @@ struct EngineStats {
 
 // Summary of one time bucket's SST files (for retention).
 struct BucketInfo {
-  int64_t bucket = 0;       // ts / time_bucket (floor division)
-  int64_t start_ts = 0;     // first microsecond of the bucket
-  int64_t end_ts = 0;       // last microsecond of the bucket
+  int64_t bucket = 0;    // ts / time_bucket (floor division)
+  int64_t start_ts = 0;  // first microsecond of the bucket
+  int64_t end_ts = 0;    // last microsecond of the bucket
   size_t files = 0;
   uint64_t bytes = 0;
-  uint64_t records = 0;     // entries stored (puts and tombstones)
+  uint64_t records = 0;            // entries stored (puts and tombstones)
   int64_t min_ts = 0, max_ts = 0;  // of the stored entries
   int64_t max_expire_at = 0;       // largest expire_at of its puts
 };
