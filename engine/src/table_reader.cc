@@ -290,8 +290,8 @@ std::shared_ptr<Table> Table::open(std::unique_ptr<RandomAccessFile> file, uint6
   }
   std::string_view in(footer, kFooterSize);
   BlockHandle fh, ph, ih;
-  uint32_t version;
-  uint64_t magic;
+  uint32_t version = 0;
+  uint64_t magic = 0;
   decode_block_handle(&in, &fh);
   decode_block_handle(&in, &ph);
   decode_block_handle(&in, &ih);
