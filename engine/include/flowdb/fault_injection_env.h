@@ -62,8 +62,10 @@ class FaultInjectionEnv : public Env {
   // Notes on the model (see fault_injection_env.cc):
   //  * Op::Sync counts both file syncs and sync_dir(), so directory fsync
   //    failures can be injected too.
-  //  * Every content change (append, write_at, truncate, punch_hole, the
-  //    O_TRUNC of new_writable_file) is durable only after a sync of the file.
+  //  * Appends, write_at and punch_hole are durable only after a sync of the
+  //    file. Truncations (truncate_file, ReadWriteFile::truncate and the
+  //    O_TRUNC of new_writable_file) are durable at once: Env offers no way to
+  //    sync a truncate_file().
   //  * A creation is durable after sync_dir of the file's directory; a rename
   //    after sync_dir of the destination's directory; a removal after sync_dir
   //    of its directory. Directories themselves are assumed durable.
@@ -96,6 +98,8 @@ class FaultInjectionEnv : public Env {
   // Saves the durable bytes of [offset, offset+len) of `path` before a change.
   void save_durable_bytes(const std::string& path, const RandomAccessFile& file, uint64_t offset,
                           uint64_t len);
+  // Applies a (durable) truncation to `st`.
+  static void truncate_state(FileState* st, uint64_t size);
   void mark_all_durable_locked();
 
   Env* const base_;

@@ -1,0 +1,235 @@
+// Log reader. The interesting part is telling a torn tail from corruption:
+//
+//  * A crash can only damage the end of a log: the writer appends one framed
+//    record per append() and never writes after a failed one. So damage with
+//    no later record is the normal result of a crash (a torn or zero-filled
+//    tail); reading stops after the last complete record and the caller
+//    truncates the file there.
+//  * Damage followed by the start of another record (a FULL or FIRST fragment
+//    whose checksum validates) cannot come from a crash: acknowledged records
+//    would silently vanish, so it is reported as Errc::Corruption.
+//
+// Only record starts count as evidence: a lone valid MIDDLE/LAST after the
+// damage may be a later page of the same torn append that reached the disk
+// before an earlier one (writeback order is arbitrary before fsync), which is
+// still a torn tail. The search is byte by byte, not only at block starts, so
+// a damaged record followed by valid ones in the same block is caught too.
+#include <algorithm>
+
+#include "coding.h"
+#include "crc32c.h"
+#include "flowdb/error.h"
+#include "log.h"
+
+namespace flowdb::log {
+namespace {
+
+struct Header {
+  uint32_t masked_crc;
+  size_t length;
+  uint8_t type;
+};
+
+Header parse_header(const char* p) {
+  return Header{decode_fixed32(p), size_t(uint8_t(p[4])) | (size_t(uint8_t(p[5])) << 8),
+                static_cast<uint8_t>(p[6])};
+}
+
+bool crc_matches(const Header& h, const char* header_start) {
+  // The CRC covers the type byte and the payload, which follow each other.
+  return crc32c::unmask(h.masked_crc) == crc32c::extend(0, header_start + 6, 1 + h.length);
+}
+
+}  // namespace
+
+struct Reader::Rep {
+  std::unique_ptr<RandomAccessFile> file;
+  std::string name;
+
+  std::string block;         // current block (shorter than kBlockSize only at EOF)
+  uint64_t block_start = 0;  // file offset of `block`
+  size_t pos = 0;            // parse position within `block`
+  bool loaded = false;
+
+  uint64_t last_record_end = 0;
+  bool torn_tail = false;
+  bool done = false;
+
+  enum class Status { kFragment, kEof, kBad };
+  struct Fragment {
+    uint8_t type = 0;
+    std::string_view data;
+    uint64_t offset = 0;  // of the header
+    uint64_t end = 0;     // just past the payload
+    // For kBad:
+    std::string reason;
+    uint64_t scan_from = 0;  // where to look for later valid fragments
+  };
+
+  void read_block_at(uint64_t offset, std::string* out) const {
+    out->resize(kBlockSize);
+    out->resize(file->read(offset, kBlockSize, out->data()));
+  }
+
+  void load_next_block() {
+    if (loaded) block_start += kBlockSize;
+    read_block_at(block_start, &block);
+    pos = 0;
+    loaded = true;
+  }
+
+  Status next_fragment(Fragment* f) {
+    for (;;) {
+      if (!loaded) load_next_block();
+      const size_t remaining = block.size() - pos;
+      const uint64_t offset = block_start + pos;
+      if (remaining < kHeaderSize) {
+        if (block.size() == kBlockSize) {  // block trailer: skip it
+          load_next_block();
+          continue;
+        }
+        if (remaining == 0) {
+          f->offset = offset;
+          return Status::kEof;
+        }
+        return bad(f, offset, "truncated fragment header at end of file", offset + remaining);
+      }
+      const char* p = block.data() + pos;
+      const Header h = parse_header(p);
+      if (h.type == kZeroType && h.length == 0 && h.masked_crc == 0) {
+        return bad(f, offset, "zero-filled region", offset + 1);
+      }
+      if (kHeaderSize + h.length > remaining) {
+        const std::string len = std::to_string(h.length);
+        if (pos + kHeaderSize + h.length > kBlockSize) {
+          return bad(f, offset, "fragment length " + len + " exceeds its block", offset + 1);
+        }
+        return bad(f, offset, "fragment of " + len + " bytes extends past end of file", offset + 1);
+      }
+      if (!crc_matches(h, p)) return bad(f, offset, "checksum mismatch", offset + 1);
+      if (h.type < kFull || h.type > kLast) {
+        // Checksummed, so written like this: not a torn write but an unknown
+        // format. Never guess; refuse.
+        corruption(offset, "unknown fragment type " + std::to_string(h.type));
+      }
+      f->type = h.type;
+      f->data = std::string_view(p + kHeaderSize, h.length);
+      f->offset = offset;
+      f->end = offset + kHeaderSize + h.length;
+      pos += kHeaderSize + h.length;
+      return Status::kFragment;
+    }
+  }
+
+  static Status bad(Fragment* f, uint64_t offset, std::string reason, uint64_t scan_from) {
+    f->offset = offset;
+    f->reason = std::move(reason);
+    f->scan_from = scan_from;
+    return Status::kBad;
+  }
+
+  // True if a FULL or FIRST fragment with a valid checksum starts at or after
+  // `from`. Candidates must fit in their block, as the writer guarantees.
+  bool record_start_after(uint64_t from) const {
+    uint64_t start = from / kBlockSize * kBlockSize;
+    size_t r = static_cast<size_t>(from % kBlockSize);
+    std::string buf;
+    for (;;) {
+      read_block_at(start, &buf);
+      for (; r + kHeaderSize <= buf.size(); ++r) {
+        const uint8_t type = static_cast<uint8_t>(buf[r + 6]);
+        if (type != kFull && type != kFirst) continue;  // cheap filter first
+        const Header h = parse_header(buf.data() + r);
+        if (r + kHeaderSize + h.length > buf.size()) continue;
+        if (crc_matches(h, buf.data() + r)) return true;
+      }
+      if (buf.size() < kBlockSize) return false;  // that was the last block
+      start += kBlockSize;
+      r = 0;
+    }
+  }
+
+  [[noreturn]] void corruption(uint64_t offset, const std::string& reason) {
+    done = true;  // the reader must not be used past an error
+    throw Error(Errc::Corruption,
+                name + ": corrupt log record at offset " + std::to_string(offset) + ": " + reason);
+  }
+
+  // Damage at `offset`: corruption if another record follows, else torn tail.
+  bool damage(uint64_t offset, const std::string& reason, uint64_t scan_from) {
+    if (record_start_after(scan_from)) corruption(offset, reason);
+    done = true;
+    torn_tail = true;
+    return false;
+  }
+};
+
+Reader::Reader(std::unique_ptr<RandomAccessFile> file, std::string name)
+    : rep_(std::make_unique<Rep>()) {
+  rep_->file = std::move(file);
+  rep_->name = std::move(name);
+}
+
+Reader::~Reader() = default;
+
+bool Reader::read_record(std::string* scratch, std::string_view* record) {
+  Rep& r = *rep_;
+  if (r.done) return false;
+  scratch->clear();
+  bool in_record = false;  // inside a FIRST..LAST sequence
+  uint64_t record_start = 0;
+  Rep::Fragment f;
+  for (;;) {
+    switch (r.next_fragment(&f)) {
+      case Rep::Status::kEof:
+        if (in_record) {
+          return r.damage(record_start, "record truncated at end of file (FIRST without LAST)",
+                          f.offset);
+        }
+        r.done = true;
+        // Bytes past the last record (e.g. only a block trailer) mean the
+        // last append was cut short.
+        r.torn_tail = f.offset > r.last_record_end;
+        return false;
+      case Rep::Status::kBad:
+        return r.damage(f.offset, f.reason, f.scan_from);
+      case Rep::Status::kFragment:
+        break;
+    }
+    switch (f.type) {
+      case kFull:
+        if (in_record) {
+          return r.damage(record_start, "FIRST fragment without LAST, followed by a FULL",
+                          f.offset);
+        }
+        *record = f.data;
+        r.last_record_end = f.end;
+        return true;
+      case kFirst:
+        if (in_record) {
+          return r.damage(record_start, "FIRST fragment without LAST, followed by a FIRST",
+                          f.offset);
+        }
+        in_record = true;
+        record_start = f.offset;
+        scratch->assign(f.data);
+        break;
+      case kMiddle:
+        if (!in_record) return r.damage(f.offset, "MIDDLE fragment without FIRST", f.end);
+        scratch->append(f.data);
+        break;
+      case kLast:
+        if (!in_record) return r.damage(f.offset, "LAST fragment without FIRST", f.end);
+        scratch->append(f.data);
+        *record = *scratch;
+        r.last_record_end = f.end;
+        return true;
+    }
+  }
+}
+
+uint64_t Reader::last_record_end() const { return rep_->last_record_end; }
+
+bool Reader::hit_torn_tail() const { return rep_->torn_tail; }
+
+}  // namespace flowdb::log
