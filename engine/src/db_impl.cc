@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "compression.h"
 #include "dbformat.h"
 
 namespace flowdb {
@@ -199,7 +200,12 @@ void DBImpl::replay_logs() {
     log::Reader reader(env_->new_random_access_file(path), path);
     std::string scratch;
     std::string_view rec;
+    std::string batch;
     while (reader.read_record(&scratch, &rec)) {
+      if (rec.empty()) throw Error(Errc::Corruption, path + ": empty WAL record");
+      uncompress_block(static_cast<uint8_t>(rec[0]), rec.substr(1), &batch, path,
+                       reader.last_record_end());
+      rec = batch;
       if (rec.size() < 9) throw Error(Errc::Corruption, path + ": WAL batch too short");
       const uint64_t first = decode_fixed64(rec.data());
       std::string_view rest = rec.substr(8);

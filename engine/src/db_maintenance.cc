@@ -145,6 +145,7 @@ void DBImpl::flush_thread_main() {
       err = e;
     }
     delete_obsolete_files();
+    if (!err && cfg_.on_flush_completed) cfg_.on_flush_completed();
     lock.lock();
     --flush_in_progress_;
     if (err) {

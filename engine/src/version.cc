@@ -293,6 +293,7 @@ void VersionSet::write_snapshot_locked() {
   if (manifest_file_) manifest_file_->close();
   manifest_file_ = std::move(file);
   manifest_log_ = std::move(writer);
+  manifest_broken_ = false;
   {
     std::lock_guard<std::mutex> l(mu_);
     manifest_number_ = number;
@@ -319,8 +320,14 @@ void VersionSet::log_and_apply(VersionEdit edit) {
       log_number_ = saved_log;
       last_sequence_ = saved_seq;
     }
-    manifest_log_->add_record(edit.encode());
-    manifest_file_->sync();
+    if (manifest_broken_) write_snapshot_locked();
+    try {
+      manifest_log_->add_record(edit.encode());
+      manifest_file_->sync();
+    } catch (...) {
+      manifest_broken_ = true;
+      throw;
+    }
     {
       std::lock_guard<std::mutex> l(mu_);
       apply_locked(edit);

@@ -102,6 +102,9 @@ class VersionSet {
   // Guarded by write_mu_.
   std::unique_ptr<WritableFile> manifest_file_;
   std::unique_ptr<log::Writer> manifest_log_;
+  // A failed append may have left a partial or unsynced edit in the current
+  // MANIFEST; the next edit starts a fresh one so it can never take effect.
+  bool manifest_broken_ = false;
 
   mutable std::mutex mu_;
   // Guarded by mu_.

@@ -92,6 +92,10 @@ struct Config {
   // Current time in microseconds since the Unix epoch; drives TTL visibility
   // and GC. Default (empty): the system clock.
   std::function<int64_t()> clock;
+  // Called (from the flush thread, without engine locks held) after each
+  // memtable flush has been published; e.g. to wake a retention thread.
+  // Must not throw and must not call back into flush().
+  std::function<void()> on_flush_completed;
   // File system access; null means Env::posix(). Not owned; must outlive the engine.
   Env* env = nullptr;
 
