@@ -247,10 +247,10 @@ std::optional<Record> DBImpl::get_latest(std::string_view key, const ReadOptions
   const SuperVersion& sv = *snap->sv;
   const int64_t w = bucket_width_us_;
 
-  // Candidate buckets: those of the key's memtable entries and of files that
-  // may hold the key. Visit them newest first; the first with a visible
-  // version holds the answer.
-  std::set<int64_t, std::greater<>> buckets;
+  // Candidate buckets: those of the key's memtable entries, and those whose
+  // files may hold the key. Visit them newest first (opening tables lazily);
+  // the first bucket with a visible version holds the answer.
+  std::set<int64_t, std::greater<>> mem_buckets;
   auto collect_mem = [&](const MemTable& mem) {
     auto it = mem.new_iterator();
     std::string target =
@@ -258,26 +258,26 @@ std::optional<Record> DBImpl::get_latest(std::string_view key, const ReadOptions
     it->seek(target);
     while (it->valid() && extract_user_key(it->key()) == key) {
       int64_t b = bucket_of(extract_ts(it->key()), w);
-      buckets.insert(b);
-      if (b == std::numeric_limits<int64_t>::max() / w) break;
+      mem_buckets.insert(b);
+      if (b >= std::numeric_limits<int64_t>::max() / w) break;
       target = make_internal_key(key, (b + 1) * w, kMaxSequence, ValueType::Value);
       it->seek(target);
     }
   };
   collect_mem(*sv.active.mem);
   for (const auto& m : sv.frozen) collect_mem(*m.mem);
-  for (const auto& [b, files] : sv.version->buckets) {
+  auto file_may_hold = [&](const std::vector<FileRef>& files) {
     for (const auto& f : files) {
       if (key < f->props.smallest_user_key || key > f->props.largest_user_key) continue;
-      if (!table_cache_->get(*f)->may_contain(key)) continue;
-      buckets.insert(b);
-      break;
+      if (table_cache_->get(*f)->may_contain(key)) return true;
+      read_counters_.bloom_skips.fetch_add(1, std::memory_order_relaxed);
     }
-  }
+    return false;
+  };
   std::string end(key);
   end.push_back('\0');
   std::optional<Record> result;
-  for (int64_t b : buckets) {
+  auto try_bucket = [&](int64_t b) {
     int64_t lo = b * w;
     int64_t hi = (b >= std::numeric_limits<int64_t>::max() / w)
                      ? std::numeric_limits<int64_t>::max()
@@ -285,7 +285,23 @@ std::optional<Record> DBImpl::get_latest(std::string_view key, const ReadOptions
     ScanIterator::Impl it(shared_from_this(), snap,
                           ScanRange::key_time_range(std::string(key), end, lo, hi), ro);
     while (const Record* r = it.next()) result = *r;
-    if (result) break;
+    return result.has_value();
+  };
+  const auto& vb = sv.version->buckets;
+  auto fit = vb.rbegin();
+  auto mit = mem_buckets.begin();
+  while (!result && (fit != vb.rend() || mit != mem_buckets.end())) {
+    // Next bucket in descending order from either source.
+    int64_t b;
+    bool from_mem = mit != mem_buckets.end() && (fit == vb.rend() || *mit >= fit->first);
+    b = from_mem ? *mit : fit->first;
+    bool candidate = from_mem;
+    if (fit != vb.rend() && fit->first == b) {
+      candidate = candidate || file_may_hold(fit->second);
+      ++fit;
+    }
+    if (from_mem) ++mit;
+    if (candidate) try_bucket(b);
   }
   counters_.query_latency.record(steady_us() - start);
   return result;

@@ -396,3 +396,28 @@ TEST_CASE("stats and metrics report activity", "[engine][stats]") {
   CHECK_THAT(text, Catch::Contains("flowdb_engine_records_written_total 1\n"));
   CHECK_THAT(text, Catch::Contains("# TYPE flowdb_engine_write_duration_seconds histogram"));
 }
+
+TEST_CASE("get_latest skips deleted and expired versions and spans buckets and memtables",
+          "[engine][latest]") {
+  TempDir dir;
+  ManualClock clock;
+  clock.set(10 * kSec);
+  auto e = Engine::open(test_config(dir.path(), clock));  // 60 s buckets
+  e->write_batch(std::vector<Record>{Record("s", 1 * kSec, "b0"), Record("s", 61 * kSec, "b1"),
+                                     Record("t", 500 * kSec, "other")});
+  e->flush();
+  CHECK(e->get_latest("s")->value == "b1");
+  e->write_batch_ttl(std::vector<Record>{Record("s", 200 * kSec, "b3-short")}, 5);
+  CHECK(e->get_latest("s")->value == "b3-short");  // in the memtable, newest bucket
+  clock.set(300 * kSec);                           // ... now expired
+  CHECK(e->get_latest("s")->value == "b1");
+  std::vector<std::pair<std::string, int64_t>> del{{"s", 61 * kSec}};
+  e->delete_batch(del);
+  CHECK(e->get_latest("s")->value == "b0");
+  e->flush();
+  CHECK(e->get_latest("s")->value == "b0");
+  CHECK_FALSE(e->get_latest("u"));
+  CHECK_FALSE(e->get_latest("s\x01"));
+  e->write_batch(std::vector<Record>{Record("s", 2 * kSec, "b0-later")});
+  CHECK(e->get_latest("s")->value == "b0-later");
+}
