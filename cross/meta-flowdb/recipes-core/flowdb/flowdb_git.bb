@@ -1,0 +1,78 @@
+SUMMARY = "FlowDB IoT time-series gateway agent"
+DESCRIPTION = "Embedded time-series storage engine plus the flowdb-agent daemon: MQTT \
+ingest, retention, Prometheus metrics and export/remote-write for ARM gateways."
+SECTION = "console/network"
+
+LICENSE = "Apache-2.0"
+# md5 of the repository's root LICENSE. The value below is the md5 of the canonical
+# Apache-2.0 text (== Debian's /usr/share/common-licenses/Apache-2.0). After changing
+# LICENSE run  cross/meta-flowdb/scripts/update-license-md5.sh  (or --check in CI).
+FLOWDB_LICENSE_MD5 = "3b83ef96387f14655fc854ddc3c6bd57"
+LIC_FILES_CHKSUM = "file://LICENSE;md5=${FLOWDB_LICENSE_MD5}"
+
+# Where to fetch FlowDB from. The default is a deliberate placeholder (.invalid never
+# resolves) until the public repository URL is fixed: set it in local.conf or a bbappend,
+# and pin a commit for reproducible images:
+#   FLOWDB_SRC_URI = "git://<host>/<path>/flowdb.git;protocol=https;branch=main"
+#   SRCREV:pn-flowdb = "<40-hex commit>"
+# or build a local checkout instead (externalsrc, see README.md).
+FLOWDB_SRC_URI ?= "git://git.flowdb.invalid/flowdb.git;protocol=https;branch=main"
+SRC_URI = "${FLOWDB_SRC_URI}"
+SRCREV ?= "${AUTOREV}"
+PV = "0.1.0+git"
+S = "${WORKDIR}/git"
+
+inherit cmake pkgconfig systemd useradd
+
+# zstd is also listed here because the CMake build currently requires it
+# unconditionally; PACKAGECONFIG[zstd] below is for when it becomes optional.
+DEPENDS = "paho-mqtt-cpp boost lz4 yaml-cpp prometheus-cpp zstd curl cli11"
+
+# zstd:         zstd block compression (lz4 is always built in)
+# remote-write: Prometheus remote_write exporter (protobuf + snappy; protoc at build time)
+PACKAGECONFIG ??= "zstd"
+PACKAGECONFIG[zstd] = "-DFLOWDB_WITH_ZSTD=ON,-DFLOWDB_WITH_ZSTD=OFF,zstd"
+PACKAGECONFIG[remote-write] = "-DFLOWDB_WITH_REMOTE_WRITE=ON,-DFLOWDB_WITH_REMOTE_WRITE=OFF,protobuf protobuf-native snappy"
+
+# Tests use Catch2 v2 and run at build time via catch_discover_tests(); the Yocto build
+# ships the agent only (run the test suite with the cross presets + qemu instead).
+EXTRA_OECMAKE += " \
+    -DFLOWDB_BUILD_AGENT=ON \
+    -DFLOWDB_BUILD_TESTS=OFF \
+    -DFLOWDB_BUILD_BENCH=OFF \
+    -DFLOWDB_INSTALL=ON \
+    -DFLOWDB_WERROR=OFF \
+"
+
+# --- system user: flowdb:flowdb, home = data directory, no login ---
+USERADD_PACKAGES = "${PN}"
+USERADD_PARAM:${PN} = "--system --user-group --home-dir ${localstatedir}/lib/flowdb \
+                       --no-create-home --shell ${base_sbindir}/nologin flowdb"
+
+# --- systemd ---
+SYSTEMD_PACKAGES = "${PN}"
+SYSTEMD_SERVICE:${PN} = "flowdb-agent.service"
+SYSTEMD_AUTO_ENABLE:${PN} ?= "enable"
+
+do_install:append() {
+    # Unit file and default config come from the source tree's configs/ directory.
+    install -d ${D}${systemd_system_unitdir}
+    install -m 0644 ${S}/configs/flowdb-agent.service ${D}${systemd_system_unitdir}/flowdb-agent.service
+
+    # Config: readable by the agent's group only (it may hold broker credentials).
+    install -d -m 0755 ${D}${sysconfdir}/flowdb
+    install -m 0640 -g flowdb ${S}/configs/flowdb-agent.yaml ${D}${sysconfdir}/flowdb/flowdb-agent.yaml
+
+    # Data directory (WAL, tables) owned by the service user.
+    install -d -m 0750 -o flowdb -g flowdb ${D}${localstatedir}/lib/flowdb
+}
+
+FILES:${PN} += " \
+    ${systemd_system_unitdir}/flowdb-agent.service \
+    ${sysconfdir}/flowdb \
+    ${localstatedir}/lib/flowdb \
+"
+# find_package(flowdb) export and headers for on-target/SDK consumers
+FILES:${PN}-dev += "${libdir}/cmake/flowdb"
+
+CONFFILES:${PN} = "${sysconfdir}/flowdb/flowdb-agent.yaml"
