@@ -1,5 +1,6 @@
 #include "memtable.h"
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 
@@ -10,30 +11,6 @@ namespace flowdb {
 
 namespace {
 constexpr size_t kArenaBlock = 256 * 1024;
-
-// Entry layout in the arena: varint32 klen | key | varint32 vlen | value.
-char* encode_varint32(char* p, uint32_t v) {
-  while (v >= 0x80) {
-    *p++ = static_cast<char>(v | 0x80);
-    v >>= 7;
-  }
-  *p++ = static_cast<char>(v);
-  return p;
-}
-
-std::string_view decode_entry_key(const char* p) {
-  std::string_view in(p, 5);
-  uint32_t n = 0;
-  get_varint32(&in, &n);
-  return std::string_view(in.data(), n);
-}
-std::string_view decode_entry_value(const char* p) {
-  std::string_view k = decode_entry_key(p);
-  std::string_view in(k.data() + k.size(), 5);
-  uint32_t n = 0;
-  get_varint32(&in, &n);
-  return std::string_view(in.data(), n);
-}
 }  // namespace
 
 char* Arena::allocate(size_t bytes) {
@@ -59,29 +36,43 @@ char* Arena::allocate_new_block(size_t bytes) {
   return blocks_.back().get();
 }
 
+// One allocation per entry: the node, its tower of next pointers, then the
+// internal key and value bytes.
 struct MemTable::Node {
-  const char* entry;
-  // Node layout is followed by height-1 more atomics (flexible array idiom).
+  const char* data;
+  uint32_t key_len;
+  uint32_t value_len;
+  // Followed by height-1 more atomics (flexible array idiom).
   std::atomic<Node*> next_[1];
 
   Node* next(int n) const { return next_[n].load(std::memory_order_acquire); }
   void set_next(int n, Node* x) { next_[n].store(x, std::memory_order_release); }
-  std::string_view key() const { return decode_entry_key(entry); }
+  std::string_view key() const { return std::string_view(data, key_len); }
+  std::string_view value() const { return std::string_view(data + key_len, value_len); }
 };
 
 MemTable::MemTable()
-    : head_(new_node(nullptr, kMaxHeight)),
+    : head_(new_node({}, {}, kMaxHeight)),
       min_ts_(std::numeric_limits<int64_t>::max()),
       max_ts_(std::numeric_limits<int64_t>::min()) {
-  for (int i = 0; i < kMaxHeight; ++i) head_->set_next(i, nullptr);
+  for (int i = 0; i < kMaxHeight; ++i) {
+    head_->set_next(i, nullptr);
+    hint_[i] = head_;
+  }
 }
 
 MemTable::~MemTable() = default;
 
-MemTable::Node* MemTable::new_node(const char* entry, int height) {
-  char* mem = arena_.allocate(sizeof(Node) + sizeof(std::atomic<Node*>) * (height - 1));
+MemTable::Node* MemTable::new_node(std::string_view key, std::string_view value, int height) {
+  const size_t node_bytes = sizeof(Node) + sizeof(std::atomic<Node*>) * (height - 1);
+  char* mem = arena_.allocate(node_bytes + key.size() + value.size());
   Node* n = new (mem) Node;
-  n->entry = entry;
+  char* data = mem + node_bytes;
+  if (!key.empty()) std::memcpy(data, key.data(), key.size());
+  if (!value.empty()) std::memcpy(data + key.size(), value.data(), value.size());
+  n->data = data;
+  n->key_len = static_cast<uint32_t>(key.size());
+  n->value_len = static_cast<uint32_t>(value.size());
   for (int i = 1; i < height; ++i) new (&n->next_[i]) std::atomic<Node*>(nullptr);
   return n;
 }
@@ -108,25 +99,38 @@ MemTable::Node* MemTable::find_greater_or_equal(std::string_view ikey, Node** pr
 }
 
 void MemTable::add(std::string_view ikey, std::string_view value) {
-  char* buf = arena_.allocate(10 + ikey.size() + value.size());
-  char* p = encode_varint32(buf, static_cast<uint32_t>(ikey.size()));
-  std::memcpy(p, ikey.data(), ikey.size());
-  p = encode_varint32(p + ikey.size(), static_cast<uint32_t>(value.size()));
-  std::memcpy(p, value.data(), value.size());
-
   Node* prev[kMaxHeight];
-  find_greater_or_equal(ikey, prev);
+  const int top = max_height_.load(std::memory_order_relaxed);
+  // Finger search: when keys arrive in ascending order (the engine sorts each
+  // group), the previous insert's predecessors are predecessors of this key
+  // too, so each level resumes from there instead of from the head.
+  const bool use_hint = last_ != nullptr && compare_internal_keys(last_->key(), ikey) < 0;
+  Node* x = head_;
+  for (int level = top - 1; level >= 0; --level) {
+    if (use_hint) {
+      Node* h = hint_[level];
+      if (h != head_ && (x == head_ || compare_internal_keys(h->key(), x->key()) > 0)) x = h;
+    }
+    while (true) {
+      Node* next = x->next(level);
+      if (next == nullptr || compare_internal_keys(next->key(), ikey) >= 0) break;
+      x = next;
+    }
+    prev[level] = x;
+  }
   int height = random_height();
-  int cur = max_height_.load(std::memory_order_relaxed);
-  if (height > cur) {
-    for (int i = cur; i < height; ++i) prev[i] = head_;
+  if (height > top) {
+    for (int i = top; i < height; ++i) prev[i] = head_;
     max_height_.store(height, std::memory_order_relaxed);
   }
-  Node* x = new_node(buf, height);
+  Node* n = new_node(ikey, value, height);
   for (int i = 0; i < height; ++i) {
-    x->next_[i].store(prev[i]->next(i), std::memory_order_relaxed);
-    prev[i]->set_next(i, x);
+    n->next_[i].store(prev[i]->next(i), std::memory_order_relaxed);
+    prev[i]->set_next(i, n);
   }
+  const int levels = std::max(height, top);
+  for (int i = 0; i < levels; ++i) hint_[i] = i < height ? n : prev[i];
+  last_ = n;
   int64_t ts = extract_ts(ikey);
   if (ts < min_ts_.load(std::memory_order_relaxed)) min_ts_.store(ts, std::memory_order_relaxed);
   if (ts > max_ts_.load(std::memory_order_relaxed)) max_ts_.store(ts, std::memory_order_relaxed);
@@ -143,7 +147,7 @@ class MemTable::Iter final : public InternalIterator {
   }
   void next() override { node_ = node_->next(0); }
   std::string_view key() const override { return node_->key(); }
-  std::string_view value() const override { return decode_entry_value(node_->entry); }
+  std::string_view value() const override { return node_->value(); }
 
  private:
   const MemTable* mem_;

@@ -61,7 +61,7 @@ class MemTable {
   class Iter;
   static constexpr int kMaxHeight = 12;
 
-  Node* new_node(const char* entry, int height);
+  Node* new_node(std::string_view key, std::string_view value, int height);
   int random_height();
   // First node with key >= ikey; fills prev[] when non-null.
   Node* find_greater_or_equal(std::string_view ikey, Node** prev) const;
@@ -73,6 +73,10 @@ class MemTable {
   std::atomic<size_t> num_entries_{0};
   std::atomic<int64_t> min_ts_;
   std::atomic<int64_t> max_ts_;
+  // Writer-only finger for add(): the last inserted node and, per level, the
+  // last node at or before it.
+  Node* last_ = nullptr;
+  Node* hint_[kMaxHeight];
 };
 
 }  // namespace flowdb
