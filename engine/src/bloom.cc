@@ -8,12 +8,24 @@ namespace flowdb {
 
 namespace {
 
-__extension__ typedef unsigned __int128 uint128;  // GCC/Clang builtin
+// High 64 bits of the 128-bit product x * n. 32-bit targets (armhf) have no
+// __int128; the portable path gives bit-identical results, so filters written
+// on one architecture read the same on every other.
+inline uint64_t mul_high64(uint64_t x, uint64_t n) {
+#ifdef __SIZEOF_INT128__
+  __extension__ typedef unsigned __int128 uint128;
+  return static_cast<uint64_t>((static_cast<uint128>(x) * n) >> 64);
+#else
+  const uint64_t x_lo = x & 0xffffffffu, x_hi = x >> 32;
+  const uint64_t n_lo = n & 0xffffffffu, n_hi = n >> 32;
+  const uint64_t lo_lo = x_lo * n_lo, hi_lo = x_hi * n_lo, lo_hi = x_lo * n_hi;
+  const uint64_t cross = (lo_lo >> 32) + (hi_lo & 0xffffffffu) + lo_hi;
+  return x_hi * n_hi + (hi_lo >> 32) + (cross >> 32);
+#endif
+}
 
 // Maps a 64-bit value uniformly onto [0, n) without a division.
-inline uint64_t fast_range(uint64_t x, uint64_t n) {
-  return static_cast<uint64_t>((static_cast<uint128>(x) * n) >> 64);
-}
+inline uint64_t fast_range(uint64_t x, uint64_t n) { return mul_high64(x, n); }
 
 // Second hash for double hashing: the rotated first one, forced odd so that
 // successive probes never repeat a position sequence of period 1.
