@@ -1,7 +1,9 @@
 #include "compression.h"
 
 #include <lz4.h>
+#ifdef FLOWDB_HAVE_ZSTD
 #include <zstd.h>
+#endif
 
 #include <algorithm>
 #include <memory>
@@ -13,6 +15,7 @@ namespace flowdb {
 
 namespace {
 
+#ifdef FLOWDB_HAVE_ZSTD
 struct CctxFree {
   void operator()(ZSTD_CCtx* c) const { ZSTD_freeCCtx(c); }
 };
@@ -31,6 +34,7 @@ ZSTD_DCtx* thread_dctx() {
   if (!ctx) throw std::bad_alloc();
   return ctx.get();
 }
+#endif  // FLOWDB_HAVE_ZSTD
 
 [[noreturn]] void corrupt(std::string_view name, const char* what, uint64_t offset) {
   throw Error(Errc::Corruption,
@@ -57,12 +61,17 @@ Compression::Kind compress_block(const Compression& c, std::string_view raw, std
           LZ4_compress_default(raw.data(), dst->data() + body, static_cast<int>(raw.size()), bound);
       n = r > 0 ? static_cast<size_t>(r) : 0;
     } else if (c.kind() == Compression::Kind::Zstd) {
+#ifndef FLOWDB_HAVE_ZSTD
+      throw Error(Errc::InvalidArgument,
+                  "this FlowDB was built without zstd (FLOWDB_WITH_ZSTD=OFF)");
+#else
       const size_t bound = ZSTD_compressBound(raw.size());
       dst->resize(body + bound);
       const int level = std::clamp(c.level() == 0 ? 3 : c.level(), 1, ZSTD_maxCLevel());
       const size_t r = ZSTD_compressCCtx(thread_cctx(), dst->data() + body, bound, raw.data(),
                                          raw.size(), level);
       n = ZSTD_isError(r) ? 0 : r;
+#endif
     }
     if (n > 0 && body - start + n <= max_stored) {
       dst->resize(body + n);
@@ -93,6 +102,9 @@ void uncompress_block(uint8_t kind, std::string_view stored, std::string* dst,
                                       static_cast<int>(len));
     if (r < 0 || static_cast<uint32_t>(r) != len) corrupt(name, "bad lz4 block data", offset);
   } else if (kind == static_cast<uint8_t>(Compression::Kind::Zstd)) {
+#ifndef FLOWDB_HAVE_ZSTD
+    corrupt(name, "zstd block, but this FlowDB was built without zstd", offset);
+#else
     // The frame records its content size; it must agree with our header
     // before we allocate, so a damaged length cannot demand huge buffers.
     const unsigned long long fcs = ZSTD_getFrameContentSize(in.data(), in.size());
@@ -100,6 +112,7 @@ void uncompress_block(uint8_t kind, std::string_view stored, std::string* dst,
     dst->resize(len);
     const size_t r = ZSTD_decompressDCtx(thread_dctx(), dst->data(), len, in.data(), in.size());
     if (ZSTD_isError(r) || r != len) corrupt(name, "bad zstd block data", offset);
+#endif
   } else {
     corrupt(name, "unknown block compression kind", offset);
   }

@@ -43,6 +43,11 @@ void Config::validate() const {
     check_range("wal_sync_mode.interval_ms", wal_sync_mode.interval(), 1, 3'600'000);
   }
   if (compression.kind() == Compression::Kind::Zstd) {
+#ifndef FLOWDB_HAVE_ZSTD
+    throw Error(Errc::InvalidArgument,
+                "Config.compression = zstd, but this build has no zstd (FLOWDB_WITH_ZSTD=OFF); "
+                "allowed: none, lz4");
+#endif
     check_range("compression.zstd level", static_cast<uint64_t>(compression.level()), 1, 19);
   }
 }
