@@ -187,34 +187,46 @@ ScanIterator DBImpl::new_scan(const ScanRange& range, const ReadOptions& opts) {
 
 std::optional<Record> DBImpl::get(std::string_view key, int64_t ts, const ReadOptions& opts) {
   const uint64_t start = steady_us();
-  auto snap = opts.snapshot ? opts.snapshot->state() : snapshot();
-  const SuperVersion& sv = *snap->sv;
+  // Point reads pin the current state without allocating a snapshot object.
+  std::shared_ptr<const SuperVersion> pinned;
+  uint64_t snap_seq;
+  if (opts.snapshot) {
+    pinned = opts.snapshot->state()->sv;
+    snap_seq = opts.snapshot->state()->seq;
+  } else {
+    std::lock_guard<std::mutex> l(mu_);
+    check_open_locked();
+    pinned = sv_;
+    snap_seq = visible_seq_.load(std::memory_order_acquire);
+  }
+  const SuperVersion& sv = *pinned;
   const int64_t now = cfg_.clock();
-  const std::string target = make_internal_key(key, ts, snap->seq, ValueType::Value);
+  thread_local std::string target;
+  target.clear();
+  append_internal_key(&target, key, ts, snap_seq, ValueType::Value);
 
   std::optional<Record> result;
-  bool found = false;
-  auto check = [&](InternalIterator* it) {
-    it->seek(target);
-    if (!it->valid()) return false;
+  // Evaluates the first entry at or after `target`; true if it is (key, ts).
+  auto check = [&](std::string_view ikey, std::string_view v) {
     ParsedInternalKey k;
-    if (!parse_internal_key(it->key(), &k)) throw Error(Errc::Corruption, "malformed internal key");
+    if (!parse_internal_key(ikey, &k)) throw Error(Errc::Corruption, "malformed internal key");
     if (k.user_key != key || k.ts != ts) return false;
-    std::string_view v = it->value();
     if (v.size() < 8) throw Error(Errc::Corruption, "malformed entry value");
     int64_t exp = entry_expire_at(v);
-    if (visible(sv.tombstones, snap->seq, k.user_key, k.seq, k.type, exp, now)) {
+    if (visible(sv.tombstones, snap_seq, k.user_key, k.seq, k.type, exp, now)) {
       result.emplace(std::string(key), ts, exp, std::string(entry_user_value(v)));
     } else if (k.type == ValueType::Value && exp <= now) {
       counters_.records_expired.fetch_add(1, std::memory_order_relaxed);
     }
     return true;
   };
+  auto check_mem = [&](const MemTable& m) {
+    std::string_view k, v;
+    return m.seek(target, &k, &v) && check(k, v);
+  };
 
-  found = check(sv.active.mem->new_iterator().get());
-  for (size_t i = 0; !found && i < sv.frozen.size(); ++i) {
-    found = check(sv.frozen[i].mem->new_iterator().get());
-  }
+  bool found = check_mem(*sv.active.mem);
+  for (size_t i = 0; !found && i < sv.frozen.size(); ++i) found = check_mem(*sv.frozen[i].mem);
   if (!found) {
     auto b = sv.version->buckets.find(bucket_of(ts, bucket_width_us_));
     if (b != sv.version->buckets.end()) {
@@ -230,7 +242,9 @@ std::optional<Record> DBImpl::get(std::string_view key, int64_t ts, const ReadOp
           continue;
         }
         counters_.files_opened.fetch_add(1, std::memory_order_relaxed);
-        found = check(table->new_iterator(opts, ts, ts).get());
+        auto it = table->new_iterator(opts, ts, ts);
+        it->seek(target);
+        found = it->valid() && check(it->key(), it->value());
       }
     }
   }

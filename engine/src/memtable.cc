@@ -137,6 +137,14 @@ void MemTable::add(std::string_view ikey, std::string_view value) {
   num_entries_.fetch_add(1, std::memory_order_release);
 }
 
+bool MemTable::seek(std::string_view target, std::string_view* key, std::string_view* value) const {
+  Node* n = find_greater_or_equal(target, nullptr);
+  if (n == nullptr) return false;
+  *key = n->key();
+  *value = n->value();
+  return true;
+}
+
 class MemTable::Iter final : public InternalIterator {
  public:
   explicit Iter(const MemTable* m) : mem_(m) {}

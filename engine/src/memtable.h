@@ -45,6 +45,10 @@ class MemTable {
   // unique, which sequence numbers guarantee.
   void add(std::string_view internal_key, std::string_view entry_value);
 
+  // Positions at the first entry >= target without allocating; returns false
+  // at the end. Views stay valid for the memtable's lifetime.
+  bool seek(std::string_view target, std::string_view* key, std::string_view* value) const;
+
   // Iterator over all entries; the MemTable must outlive it.
   std::unique_ptr<InternalIterator> new_iterator() const;
 
