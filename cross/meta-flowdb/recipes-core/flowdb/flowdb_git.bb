@@ -24,15 +24,13 @@ S = "${WORKDIR}/git"
 
 inherit cmake pkgconfig systemd useradd
 
-# zstd is also listed here because the CMake build currently requires it
-# unconditionally; PACKAGECONFIG[zstd] below is for when it becomes optional.
-DEPENDS = "paho-mqtt-cpp boost lz4 yaml-cpp prometheus-cpp zstd curl cli11"
+DEPENDS = "paho-mqtt-cpp boost lz4 yaml-cpp prometheus-cpp curl cli11"
 
-# zstd:         zstd block compression (lz4 is always built in)
-# remote-write: Prometheus remote_write exporter (protobuf + snappy; protoc at build time)
+# zstd: zstd block compression (lz4 is always built in).
+# The Prometheus remote-write exporter (protobuf + snappy) gets its
+# PACKAGECONFIG when it lands with the export work.
 PACKAGECONFIG ??= "zstd"
 PACKAGECONFIG[zstd] = "-DFLOWDB_WITH_ZSTD=ON,-DFLOWDB_WITH_ZSTD=OFF,zstd"
-PACKAGECONFIG[remote-write] = "-DFLOWDB_WITH_REMOTE_WRITE=ON,-DFLOWDB_WITH_REMOTE_WRITE=OFF,protobuf protobuf-native snappy"
 
 # Tests use Catch2 v2 and run at build time via catch_discover_tests(); the Yocto build
 # ships the agent only (run the test suite with the cross presets + qemu instead).
