@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "block.h"
 #include "coding.h"
 #include "flowdb/error.h"
 
@@ -26,47 +27,29 @@ constexpr uint64_t kManifestRolloverBytes = 4 << 20;
 
 void put_signed(std::string* dst, int64_t v) { put_fixed64(dst, static_cast<uint64_t>(v)); }
 
+// A file's fields, then its TableProperties in the same encoding the SST's
+// own properties block uses (block.h), length-prefixed.
 void encode_file(std::string* dst, const FileMeta& f) {
   put_varint64(dst, f.number);
   put_signed(dst, f.bucket);
   put_varint64(dst, f.file_size);
   put_varint64(dst, f.container_offset);
   put_varint64(dst, f.rt_applied_seq);
-  const TableProperties& p = f.props;
-  put_varint64(dst, p.num_entries);
-  put_varint64(dst, p.num_deletions);
-  put_varint64(dst, p.num_data_blocks);
-  put_varint64(dst, p.raw_bytes);
-  put_varint64(dst, p.stored_bytes);
-  put_length_prefixed(dst, p.smallest_user_key);
-  put_length_prefixed(dst, p.largest_user_key);
-  put_signed(dst, p.min_ts);
-  put_signed(dst, p.max_ts);
-  put_signed(dst, p.max_expire_at);
-  put_varint64(dst, p.min_seq);
-  put_varint64(dst, p.max_seq);
+  std::string props;
+  encode_table_properties(f.props, &props);
+  put_length_prefixed(dst, props);
 }
 
 bool decode_file(std::string_view* in, FileMeta* f) {
-  uint64_t b, mn, mx, me;
-  std::string_view sk, lk;
-  TableProperties& p = f->props;
+  uint64_t b;
+  std::string_view props;
   if (!get_varint64(in, &f->number) || !get_fixed64(in, &b) || !get_varint64(in, &f->file_size) ||
       !get_varint64(in, &f->container_offset) || !get_varint64(in, &f->rt_applied_seq) ||
-      !get_varint64(in, &p.num_entries) || !get_varint64(in, &p.num_deletions) ||
-      !get_varint64(in, &p.num_data_blocks) || !get_varint64(in, &p.raw_bytes) ||
-      !get_varint64(in, &p.stored_bytes) || !get_length_prefixed(in, &sk) ||
-      !get_length_prefixed(in, &lk) || !get_fixed64(in, &mn) || !get_fixed64(in, &mx) ||
-      !get_fixed64(in, &me) || !get_varint64(in, &p.min_seq) || !get_varint64(in, &p.max_seq)) {
+      !get_length_prefixed(in, &props)) {
     return false;
   }
   f->bucket = static_cast<int64_t>(b);
-  p.smallest_user_key = sk;
-  p.largest_user_key = lk;
-  p.min_ts = static_cast<int64_t>(mn);
-  p.max_ts = static_cast<int64_t>(mx);
-  p.max_expire_at = static_cast<int64_t>(me);
-  return true;
+  return decode_table_properties(props, &f->props);
 }
 
 }  // namespace
