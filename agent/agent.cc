@@ -1,0 +1,157 @@
+#include "agent/agent.h"
+
+#include <cstdio>
+
+namespace flowdb::agent {
+
+Agent::Agent(AgentConfig config) : config_(std::move(config)) {}
+
+Agent::~Agent() { stop(); }
+
+void Agent::start() {
+  set_log_level(config_.log_level);
+  ttl_.set(config_.ttl);
+  engine_ = Engine::open(config_.engine);
+  log_info("agent", "engine open in " + config_.engine.data_dir);
+  batcher_ = std::make_unique<Batcher>(engine_.get(), &metrics_, config_.batcher);
+  batcher_->start();
+  HttpHooks hooks;
+  hooks.metrics_text = [this] { return metrics_.serialize(engine_.get()); };
+  hooks.ready = [this](std::string* why) { return ready(why); };
+  hooks.engine = engine_.get();
+  hooks.query_max_points = config_.http_query_max_points;
+  http_ = std::make_unique<HttpServer>(config_.http_listen, std::move(hooks));
+  log_info("http", "listening on " + config_.http_listen + " (port " + std::to_string(http_port()) +
+                       "): /metrics /health /ready /api/v1/query");
+  start_inputs(config_);
+  running_ = true;
+}
+
+void Agent::start_inputs(const AgentConfig& c) {
+  IngestContext ctx{batcher_.get(), &metrics_, &ttl_, &bad_input_log_};
+  std::vector<std::unique_ptr<ingest_udp::UdpInput>> udp;
+  std::vector<std::unique_ptr<ingest_mqtt::MqttInput>> mqtt;
+  // On failure the local vectors stop what they started.
+  for (const auto& u : c.udp) {
+    udp.push_back(std::make_unique<ingest_udp::UdpInput>(u, ctx));
+    udp.back()->start();
+  }
+  for (const auto& m : c.mqtt) {
+    mqtt.push_back(std::make_unique<ingest_mqtt::MqttInput>(m, ctx));
+    mqtt.back()->start();
+  }
+  std::lock_guard lock(inputs_mu_);
+  udp_ = std::move(udp);
+  mqtt_ = std::move(mqtt);
+}
+
+void Agent::stop_inputs() {
+  std::vector<std::unique_ptr<ingest_udp::UdpInput>> udp;
+  std::vector<std::unique_ptr<ingest_mqtt::MqttInput>> mqtt;
+  {
+    std::lock_guard lock(inputs_mu_);
+    udp.swap(udp_);
+    mqtt.swap(mqtt_);
+  }
+  for (auto& u : udp) u->stop();
+  for (auto& m : mqtt) m->stop();
+}
+
+void Agent::stop() {
+  if (!engine_) return;
+  running_ = false;
+  log_info("agent", "stopping inputs");
+  stop_inputs();
+  size_t queued = batcher_ ? batcher_->queued_records() : 0;
+  log_info("agent", "draining " + std::to_string(queued) + " queued records");
+  if (batcher_) batcher_->stop();
+  http_.reset();
+  try {
+    engine_->close();
+    log_info("agent", "engine closed");
+  } catch (const std::exception& e) {
+    log_error("agent", std::string("engine close failed: ") + e.what());
+  }
+  batcher_.reset();
+  engine_.reset();
+}
+
+bool Agent::reload(const AgentConfig& next) {
+  auto same_engine = [](const Config& a, const Config& b) {
+    return a.data_dir == b.data_dir && a.time_bucket_secs == b.time_bucket_secs &&
+           a.wal_sync_mode == b.wal_sync_mode && a.memtable_size_mb == b.memtable_size_mb &&
+           a.block_cache_capacity_mb == b.block_cache_capacity_mb && a.compression == b.compression;
+  };
+  if (!same_engine(config_.engine, next.engine)) {
+    log_warn("agent", "reload: storage changes take effect only after a restart");
+  }
+  if (config_.http_listen != next.http_listen) {
+    log_warn("agent", "reload: http.listen changes take effect only after a restart");
+  }
+  stop_inputs();
+  try {
+    start_inputs(next);
+  } catch (const std::exception& e) {
+    log_error("agent",
+              std::string("reload: new inputs failed to start, keeping the old ones: ") + e.what());
+    try {
+      start_inputs(config_);
+    } catch (const std::exception& e2) {
+      log_error("agent", std::string("reload: restoring the old inputs failed: ") + e2.what());
+    }
+    metrics_.config_reload(false);
+    return false;
+  }
+  ttl_.set(next.ttl);
+  set_log_level(next.log_level);
+  Config engine = config_.engine;
+  config_ = next;
+  config_.engine = engine;  // the running engine keeps its settings
+  metrics_.config_reload(true);
+  log_info("agent", "reloaded " + next.file + ": " + std::to_string(next.udp.size()) + " udp and " +
+                        std::to_string(next.mqtt.size()) + " mqtt input(s), " +
+                        std::to_string(next.ttl.rules().size()) + " retention rule(s)");
+  return true;
+}
+
+bool Agent::ready(std::string* why) const {
+  if (!running_) {
+    *why = "starting or stopping";
+    return false;
+  }
+  std::lock_guard lock(inputs_mu_);
+  for (const auto& u : udp_) {
+    if (!u->running()) {
+      *why = "udp input " + u->config().name + " is not running";
+      return false;
+    }
+  }
+  for (const auto& m : mqtt_) {
+    if (m->connected() < m->config().brokers.size()) {
+      *why = "mqtt input " + m->config().name + " is not connected to every broker";
+      return false;
+    }
+  }
+  return true;
+}
+
+void Agent::log_status() {
+  auto now = std::chrono::steady_clock::now();
+  double secs = std::chrono::duration<double>(now - last_status_).count();
+  double points = metrics_.total_points_received();
+  double stored = metrics_.total_records_stored();
+  char buf[256];
+  std::snprintf(buf, sizeof(buf),
+                "%.0f points/s received, %.0f records/s stored, %.0f records stored, %.0f dropped, "
+                "queue %zu, rss %.1f MiB",
+                secs > 0 ? (points - last_points_) / secs : 0.0,
+                secs > 0 ? (stored - last_stored_) / secs : 0.0, stored, metrics_.total_dropped(),
+                batcher_ ? batcher_->queued_records() : 0,
+                static_cast<double>(process_rss_bytes()) / (1 << 20));
+  log_info("status", buf);
+  last_points_ = points;
+  last_stored_ = stored;
+  last_status_ = now;
+}
+
+}  // namespace flowdb::agent

@@ -1,0 +1,163 @@
+#include "agent/batcher.h"
+
+#include "agent/log.h"
+#include "agent/metrics.h"
+
+namespace flowdb::agent {
+
+Batcher::Batcher(Engine* engine, Metrics* metrics, BatcherOptions options)
+    : engine_(engine), metrics_(metrics), options_(options) {}
+
+Batcher::~Batcher() { stop(); }
+
+void Batcher::start() {
+  std::lock_guard lock(mu_);
+  if (started_) return;
+  started_ = true;
+  writer_ = std::thread([this] { run(); });
+}
+
+size_t Batcher::bytes_of(const std::vector<Record>& r) {
+  size_t b = 0;
+  for (const Record& x : r) b += x.key.size() + x.value.size() + 16;
+  return b;
+}
+
+bool Batcher::has_room(size_t records, size_t bytes) const {
+  // An oversized chunk is still admitted into an empty queue, so it can't wait forever.
+  if (queue_.empty()) return true;
+  return queued_records_ + records <= options_.queue_max_records &&
+         queued_bytes_ + bytes <= options_.queue_max_bytes;
+}
+
+Batcher::Result Batcher::try_submit(const std::string& input, std::vector<Record>&& records) {
+  if (records.empty()) return Result::kStored;
+  InputMetrics* im = &metrics_->input(input);
+  size_t bytes = bytes_of(records);
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return Result::kStopped;
+    if (has_room(records.size(), bytes)) {
+      queued_records_ += records.size();
+      queued_bytes_ += bytes;
+      queue_.push_back(
+          {im, input, std::move(records), bytes, nullptr, std::chrono::steady_clock::now()});
+      work_cv_.notify_one();
+      return Result::kStored;
+    }
+  }
+  metrics_->dropped(input, "queue_full", static_cast<double>(records.size()));
+  return Result::kDropped;
+}
+
+Batcher::Result Batcher::submit_wait(const std::string& input, std::vector<Record>&& records) {
+  if (records.empty()) return Result::kStored;
+  InputMetrics* im = &metrics_->input(input);
+  size_t bytes = bytes_of(records);
+  auto ticket = std::make_shared<Ticket>();
+  std::unique_lock lock(mu_);
+  room_cv_.wait(lock, [&] { return stopping_ || has_room(records.size(), bytes); });
+  if (stopping_) return Result::kStopped;
+  queued_records_ += records.size();
+  queued_bytes_ += bytes;
+  queue_.push_back(
+      {im, input, std::move(records), bytes, ticket, std::chrono::steady_clock::now()});
+  work_cv_.notify_one();
+  // The writer drains the queue even while stopping, so the ticket always completes.
+  done_cv_.wait(lock, [&] { return ticket->done; });
+  return ticket->ok ? Result::kStored : Result::kDropped;
+}
+
+void Batcher::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  work_cv_.notify_all();
+  room_cv_.notify_all();
+  if (writer_.joinable()) writer_.join();
+}
+
+size_t Batcher::queued_records() const {
+  std::lock_guard lock(mu_);
+  return queued_records_;
+}
+
+void Batcher::run() {
+  std::vector<Chunk> taken;
+  std::unique_lock lock(mu_);
+  for (;;) {
+    work_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+    if (queue_.empty()) {
+      if (stopping_) break;
+      continue;
+    }
+    // Wait out the window from the oldest chunk unless the batch is full.
+    auto deadline = queue_.front().enqueued + options_.window;
+    work_cv_.wait_until(lock, deadline,
+                        [&] { return stopping_ || queued_records_ >= options_.max_batch_records; });
+    size_t n = 0;
+    while (!queue_.empty() &&
+           (n == 0 || n + queue_.front().records.size() <= options_.max_batch_records)) {
+      n += queue_.front().records.size();
+      queued_records_ -= queue_.front().records.size();
+      queued_bytes_ -= queue_.front().bytes;
+      taken.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+    }
+    metrics_->set_queue(queued_records_, queued_bytes_);
+    room_cv_.notify_all();
+    lock.unlock();
+    write(&taken);
+    lock.lock();
+    for (Chunk& c : taken) {
+      if (c.ticket) c.ticket->done = true;
+    }
+    taken.clear();
+    done_cv_.notify_all();
+  }
+}
+
+void Batcher::write(std::vector<Chunk>* chunks) {
+  std::vector<Record> batch;
+  size_t total = 0;
+  for (const Chunk& c : *chunks) total += c.records.size();
+  batch.reserve(total);
+  for (Chunk& c : *chunks) {
+    for (Record& r : c.records) batch.push_back(std::move(r));
+  }
+  bool ok = false;
+  for (int attempt = 0; attempt <= options_.write_retries && !ok; ++attempt) {
+    if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(50 << attempt));
+    auto t0 = std::chrono::steady_clock::now();
+    try {
+      engine_->write_batch(std::span<const Record>(batch));
+      ok = true;
+      metrics_->observe_batch(
+          batch.size(),
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    } catch (const std::exception& e) {
+      metrics_->write_error();
+      log_error("batcher", std::string("write_batch of ") + std::to_string(batch.size()) +
+                               " records failed: " + e.what());
+      if (const auto* fe = dynamic_cast<const Error*>(&e); fe && fe->code() == Errc::Closed) break;
+    }
+  }
+  size_t i = 0;
+  for (Chunk& c : *chunks) {
+    size_t bytes = 0;
+    for (size_t k = 0; k < c.records.size(); ++k) {
+      bytes += batch[i + k].key.size() + batch[i + k].value.size();
+    }
+    i += c.records.size();
+    if (ok) {
+      c.input->records_stored->Increment(static_cast<double>(c.records.size()));
+      c.input->bytes_stored->Increment(static_cast<double>(bytes));
+    } else {
+      metrics_->dropped(c.input_name, "storage_error", static_cast<double>(c.records.size()));
+    }
+    if (c.ticket) c.ticket->ok = ok;
+  }
+}
+
+}  // namespace flowdb::agent

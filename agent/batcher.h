@@ -1,0 +1,103 @@
+// Batcher: groups the records of all inputs into engine write_batch calls.
+//
+// Inputs submit chunks (the records of one datagram or one MQTT message). A
+// writer thread takes everything queued once `max_batch_records` are waiting
+// or `window` has passed since the oldest waiting chunk, and writes it with one
+// write_batch call (group commit: one WAL append, and with sync=always one
+// fsync, for many messages). The queue is bounded in records and bytes:
+//  * submit_wait() blocks while the queue is full and returns only after the
+//    chunk's batch is in the WAL (write_batch returned). MQTT uses it so the
+//    message callback returns after its points are durable, which also
+//    stalls the MQTT receive thread (TCP / broker flow control) under load.
+//  * try_submit() never blocks; if the queue is full the chunk is dropped and
+//    counted as queue_full for its input (UDP has no flow control).
+// stop() stops accepting, writes everything queued, then joins the writer.
+//
+// Thread-safety: all methods are thread-safe.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "flowdb/engine.h"
+
+namespace flowdb::agent {
+
+class Metrics;
+struct InputMetrics;
+
+struct BatcherOptions {
+  size_t max_batch_records = 5000;
+  std::chrono::microseconds window{10000};
+  size_t queue_max_records = 200000;
+  size_t queue_max_bytes = 32u << 20;
+  // A failed write is retried this many times (with backoff) before its
+  // records are dropped as storage_error.
+  int write_retries = 3;
+};
+
+class Batcher {
+ public:
+  enum class Result { kStored, kDropped, kStopped };
+
+  // `engine` and `metrics` must outlive the batcher.
+  Batcher(Engine* engine, Metrics* metrics, BatcherOptions options);
+  ~Batcher();  // stop()s
+  Batcher(const Batcher&) = delete;
+  Batcher& operator=(const Batcher&) = delete;
+
+  void start();
+  // Queues `records` of `input` without blocking. kDropped if the queue is full.
+  Result try_submit(const std::string& input, std::vector<Record>&& records);
+  // Waits for room, then for the batch holding `records` to be written.
+  // kDropped if the write failed; kStopped if the batcher stopped first.
+  Result submit_wait(const std::string& input, std::vector<Record>&& records);
+  // Drains the queue and joins the writer. Idempotent.
+  void stop();
+
+  size_t queued_records() const;
+
+ private:
+  struct Ticket {
+    bool done = false;
+    bool ok = false;
+  };
+  struct Chunk {
+    InputMetrics* input;
+    std::string input_name;
+    std::vector<Record> records;
+    size_t bytes;
+    std::shared_ptr<Ticket> ticket;  // null for fire-and-forget chunks
+    std::chrono::steady_clock::time_point enqueued;
+  };
+
+  static size_t bytes_of(const std::vector<Record>& r);
+  bool has_room(size_t records, size_t bytes) const;  // mu_ held
+  void run();
+  void write(std::vector<Chunk>* chunks);
+
+  Engine* const engine_;
+  Metrics* const metrics_;
+  const BatcherOptions options_;
+
+  mutable std::mutex mu_;
+  std::condition_variable work_cv_;  // writer waits for chunks
+  std::condition_variable room_cv_;  // submitters wait for room
+  std::condition_variable done_cv_;  // submitters wait for their ticket
+  // Guarded by mu_.
+  std::deque<Chunk> queue_;
+  size_t queued_records_ = 0, queued_bytes_ = 0;
+  bool stopping_ = false;
+  bool started_ = false;
+
+  std::thread writer_;
+};
+
+}  // namespace flowdb::agent

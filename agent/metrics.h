@@ -1,0 +1,86 @@
+// Agent metrics (prometheus-cpp). Names follow the Prometheus conventions:
+// prefix flowdb_, counters end in _total, units in the name (_seconds, _bytes).
+//
+// Thread-safety: all methods are thread-safe (prometheus-cpp metrics are
+// atomic; families lock internally).
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+namespace flowdb {
+class Engine;
+}
+
+namespace flowdb::agent {
+
+// The counters one input updates on its hot path (resolved once per input).
+struct InputMetrics {
+  prometheus::Counter* messages = nullptr;  // datagrams / MQTT messages
+  prometheus::Counter* bytes = nullptr;     // payload bytes received
+  prometheus::Counter* points = nullptr;    // points parsed successfully
+  prometheus::Counter* records_stored = nullptr;
+  prometheus::Counter* bytes_stored = nullptr;  // key + value bytes handed to the engine
+};
+
+class Metrics {
+ public:
+  Metrics();
+
+  InputMetrics& input(const std::string& name);
+  // Points (or whole messages, for payload-level errors) dropped, by reason:
+  // parse reasons (syntax, invalid_utf8, ...), queue_full, payload_too_large,
+  // storage_error, socket_overflow, shutdown.
+  void dropped(const std::string& input, std::string_view reason, double n = 1);
+  void parse_error(const std::string& input, std::string_view reason, double n = 1);
+  void observe_batch(size_t records, double write_seconds);
+  void write_error();
+  void set_queue(size_t points, size_t bytes);
+  void mqtt_connected(const std::string& input, const std::string& broker, bool up);
+  void mqtt_reconnect(const std::string& input, const std::string& broker);
+  void config_reload(bool ok);
+
+  // Text exposition: the registry plus engine gauges/counters (from `engine`,
+  // may be null) and process RSS.
+  std::string serialize(Engine* engine) const;
+
+  // Totals for the periodic status line.
+  double total_points_received() const;
+  double total_records_stored() const;
+  double total_dropped() const;
+
+ private:
+  std::mutex inputs_mu_;
+  std::map<std::string, InputMetrics> inputs_;  // guarded by inputs_mu_; values never move
+  std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Family<prometheus::Counter>& messages_;
+  prometheus::Family<prometheus::Counter>& bytes_;
+  prometheus::Family<prometheus::Counter>& points_;
+  prometheus::Family<prometheus::Counter>& records_stored_;
+  prometheus::Family<prometheus::Counter>& bytes_stored_;
+  prometheus::Family<prometheus::Counter>& dropped_;
+  prometheus::Family<prometheus::Counter>& parse_errors_;
+  prometheus::Histogram& batch_records_;
+  prometheus::Histogram& write_seconds_;
+  prometheus::Counter& write_errors_;
+  prometheus::Gauge& queue_points_;
+  prometheus::Gauge& queue_bytes_;
+  prometheus::Family<prometheus::Gauge>& mqtt_up_;
+  prometheus::Family<prometheus::Counter>& mqtt_reconnects_;
+  prometheus::Family<prometheus::Counter>& reloads_;
+};
+
+// Resident set size of this process in bytes (from /proc/self/statm).
+uint64_t process_rss_bytes();
+
+}  // namespace flowdb::agent

@@ -1,0 +1,468 @@
+#include "ingest/mqtt/mqtt_input.h"
+
+#include <mqtt/async_client.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <fstream>
+#include <mutex>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "ingest/utf8.h"
+
+namespace flowdb::ingest_mqtt {
+namespace {
+
+using agent::KeyKind;
+using agent::KeySpec;
+
+constexpr KeySpec kTlsKeys[] = {
+    {"ca_file", KeyKind::kString, "", "PEM file of the CA(s) that signed the broker certificate"},
+    {"cert_file", KeyKind::kString, "", "PEM client certificate (mutual TLS)"},
+    {"key_file", KeyKind::kString, "", "PEM private key of cert_file"},
+    {"verify", KeyKind::kBool, "true", "Verify the broker certificate and host name"},
+};
+constexpr KeySpec kWillKeys[] = {
+    {"topic", KeyKind::kString, "", "Last-will topic (empty: no will)"},
+    {"payload", KeyKind::kString, "offline", "Last-will payload"},
+    {"qos", KeyKind::kInt, "0", "Last-will QoS", {}, {}, false, 0, 2},
+    {"retain", KeyKind::kBool, "false", "Retain the last-will message"},
+};
+constexpr KeySpec kTopicParsingKeys[] = {
+    {"topic", KeyKind::kString, "", "Topic filter the rule applies to", {}, {}, true},
+    {"measurement", KeyKind::kString, "", "Template, e.g. _/measurement/_"},
+    {"tags", KeyKind::kString, "", "Template, e.g. _/_/site"},
+};
+constexpr KeySpec kMqttKeys[] = {
+    {"name", KeyKind::kString, "", "Input name used in metrics and logs (default mqttN)"},
+    {"brokers", KeyKind::kStringList, "[\"tcp://127.0.0.1:1883\"]",
+     "Broker URIs (tcp://, ssl://, ws://, wss://); one client per broker"},
+    {"topics", KeyKind::kStringList, "[\"#\"]",
+     "Topic filters to subscribe to (+ and # wildcards)"},
+    {"qos", KeyKind::kInt, "1", "Subscription QoS (0, 1, 2)", {}, {}, false, 0, 2},
+    {"client_id", KeyKind::kString, "",
+     "Client id; fixed for persistent sessions (default flowdb-<host>-<name>)"},
+    {"clean_session", KeyKind::kBool, "false",
+     "false: persistent session, the broker queues QoS 1/2 messages while the agent is away"},
+    {"username", KeyKind::kString, "", "User name"},
+    {"password_file", KeyKind::kString, "", "File holding the password (trailing newline removed)"},
+    {"password_env", KeyKind::kString, "", "Environment variable holding the password"},
+    {"tls", KeyKind::kTable, "", "TLS settings (used with ssl:// brokers)", {}, kTlsKeys},
+    {"keepalive",
+     KeyKind::kDuration,
+     "30s",
+     "MQTT keep-alive interval",
+     {},
+     {},
+     false,
+     1000000,
+     65535000000},
+    {"connect_timeout",
+     KeyKind::kDuration,
+     "10s",
+     "Time allowed for one connect attempt",
+     {},
+     {},
+     false,
+     1000000,
+     600000000},
+    {"reconnect_min",
+     KeyKind::kDuration,
+     "500ms",
+     "First reconnect delay",
+     {},
+     {},
+     false,
+     10000,
+     3600000000},
+    {"reconnect_max",
+     KeyKind::kDuration,
+     "30s",
+     "Cap of the exponential reconnect delay",
+     {},
+     {},
+     false,
+     10000,
+     3600000000},
+    {"will", KeyKind::kTable, "", "Optional last-will message", {}, kWillKeys},
+    {"topic_parsing",
+     KeyKind::kTableList,
+     "",
+     "Telegraf-style topic_parsing rules",
+     {},
+     kTopicParsingKeys},
+    {"topic_tag", KeyKind::kString, "", "Tag that receives the topic name (empty: none)"},
+    {"max_payload",
+     KeyKind::kSize,
+     "1MiB",
+     "Larger messages are dropped (payload_too_large)",
+     {},
+     {},
+     false,
+     16,
+     256LL << 20},
+};
+
+std::string hostname() {
+  char buf[256] = {0};
+  if (gethostname(buf, sizeof(buf) - 1) != 0) return "host";
+  return buf;
+}
+
+std::string trim_newline(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+  return s;
+}
+
+}  // namespace
+
+std::span<const KeySpec> mqtt_config_keys() {
+  static const std::vector<KeySpec> keys = [] {
+    std::vector<KeySpec> k(std::begin(kMqttKeys), std::end(kMqttKeys));
+    for (const KeySpec& p : agent::payload_format_keys()) k.push_back(p);
+    return k;
+  }();
+  return keys;
+}
+
+MqttInputConfig mqtt_config_from(const agent::ParsedTable& t, const std::string& default_name) {
+  MqttInputConfig c;
+  c.name = t.str("name").empty() ? default_name : t.str("name");
+  c.brokers = t.list("brokers");
+  if (c.brokers.empty()) t.fail("brokers", "empty; expected at least one broker URI");
+  bool any_ssl = false;
+  for (const std::string& b : c.brokers) {
+    size_t sep = b.find("://");
+    std::string scheme = sep == std::string::npos ? "" : b.substr(0, sep);
+    if (scheme != "tcp" && scheme != "mqtt" && scheme != "ssl" && scheme != "mqtts" &&
+        scheme != "ws" && scheme != "wss") {
+      t.fail("brokers", "bad broker URI '" + b + "'; expected tcp://host:port or ssl://host:port");
+    }
+    if (b.size() <= sep + 3) t.fail("brokers", "broker URI '" + b + "' has no host");
+    any_ssl |= scheme == "ssl" || scheme == "mqtts" || scheme == "wss";
+  }
+  c.topics = t.list("topics");
+  if (c.topics.empty()) t.fail("topics", "empty; expected at least one topic filter");
+  for (const std::string& f : c.topics) {
+    if (!ingest::valid_topic_filter(f)) {
+      t.fail("topics", "bad topic filter '" + f +
+                           "'; expected levels separated by '/', '+' as a whole level, '#' last");
+    }
+  }
+  c.qos = static_cast<int>(t.integer("qos"));
+  c.clean_session = t.boolean("clean_session");
+  c.client_id = t.str("client_id");
+  if (c.client_id.empty()) c.client_id = "flowdb-" + hostname() + "-" + c.name;
+  c.username = t.str("username");
+  const std::string& pf = t.str("password_file");
+  const std::string& pe = t.str("password_env");
+  if (!pf.empty() && !pe.empty())
+    t.fail("password_file", "give password_file or password_env, not both");
+  if (!pf.empty()) {
+    std::ifstream in(pf);
+    if (!in) t.fail("password_file", "cannot read '" + pf + "'; expected a readable file");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    c.password = trim_newline(ss.str());
+  } else if (!pe.empty()) {
+    const char* v = std::getenv(pe.c_str());
+    if (v == nullptr) t.fail("password_env", "environment variable " + pe + " is not set");
+    c.password = v;
+  }
+  if (const agent::ParsedTable* tls = t.table("tls")) {
+    c.ca_file = tls->str("ca_file");
+    c.cert_file = tls->str("cert_file");
+    c.key_file = tls->str("key_file");
+    c.tls_verify = tls->boolean("verify");
+    for (const char* k : {"ca_file", "cert_file", "key_file"}) {
+      const std::string& f = tls->str(k);
+      if (!f.empty() && ::access(f.c_str(), R_OK) != 0) {
+        tls->fail(k, "cannot read '" + f + "'; expected a readable PEM file");
+      }
+    }
+    if (c.cert_file.empty() != c.key_file.empty()) {
+      tls->fail("cert_file", "cert_file and key_file go together");
+    }
+    c.tls = any_ssl;
+  }
+  c.keepalive_s = static_cast<int>(t.integer("keepalive") / 1000000);
+  c.connect_timeout_s = static_cast<int>(t.integer("connect_timeout") / 1000000);
+  c.reconnect_min_ms = t.integer("reconnect_min") / 1000;
+  c.reconnect_max_ms = t.integer("reconnect_max") / 1000;
+  if (c.reconnect_max_ms < c.reconnect_min_ms) {
+    t.fail("reconnect_max", "smaller than reconnect_min");
+  }
+  if (const agent::ParsedTable* w = t.table("will")) {
+    c.will_topic = w->str("topic");
+    c.will_payload = w->str("payload");
+    c.will_qos = static_cast<int>(w->integer("qos"));
+    c.will_retain = w->boolean("retain");
+    if (!c.will_topic.empty() && !ingest::valid_topic_name(c.will_topic)) {
+      w->fail("topic", "bad topic name '" + c.will_topic + "'; expected no wildcards");
+    }
+  }
+  for (const auto& r : t.tables("topic_parsing")) {
+    c.topic_parsing.push_back({r->str("topic"), r->str("measurement"), r->str("tags")});
+  }
+  std::string err;
+  if (!ingest::TopicParser::create(c.topic_parsing, &err)) t.fail("topic_parsing", err);
+  c.topic_tag = t.str("topic_tag");
+  c.payload = agent::payload_options_from(t);
+  c.max_payload = static_cast<size_t>(t.integer("max_payload"));
+  return c;
+}
+
+// One broker connection: a Paho async client plus its manager thread.
+// Thread-safety: the message handler runs on Paho's receive thread and owns
+// decoder_/builder_/records_; state_ members are guarded by mu_.
+class MqttInput::Connection {
+ public:
+  Connection(const MqttInputConfig& cfg, std::string broker, agent::IngestContext ctx,
+             std::shared_ptr<const ingest::TopicParser> tp)
+      : cfg_(cfg),
+        broker_(std::move(broker)),
+        ctx_(ctx),
+        topic_parser_(std::move(tp)),
+        decoder_(cfg.payload),
+        im_(&ctx.metrics->input(cfg.name)) {
+    client_ = std::make_unique<mqtt::async_client>(broker_, cfg_.client_id, nullptr);
+    client_->set_message_callback([this](mqtt::const_message_ptr m) { on_message(m); });
+    client_->set_connection_lost_handler([this](const std::string& cause) {
+      {
+        std::lock_guard lock(mu_);
+        connected_ = false;
+      }
+      ctx_.metrics->mqtt_connected(cfg_.name, broker_, false);
+      agent::log_warn("mqtt", cfg_.name + ": lost connection to " + broker_ +
+                                  (cause.empty() ? "" : ": " + cause));
+      cv_.notify_all();
+    });
+  }
+
+  ~Connection() { stop(); }
+
+  void start() {
+    ctx_.metrics->mqtt_connected(cfg_.name, broker_, false);
+    thread_ = std::thread([this] { manage(); });
+  }
+
+  void stop() {
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_ && !thread_.joinable()) return;
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+    try {
+      if (client_->is_connected()) client_->disconnect(std::chrono::seconds(2))->wait_for(3000);
+    } catch (const std::exception& e) {
+      agent::log_debug("mqtt", cfg_.name + ": disconnect: " + e.what());
+    }
+    ctx_.metrics->mqtt_connected(cfg_.name, broker_, false);
+  }
+
+  bool connected() const {
+    std::lock_guard lock(mu_);
+    return connected_;
+  }
+
+ private:
+  mqtt::connect_options options() const {
+    mqtt::connect_options o;
+    o.set_clean_session(cfg_.clean_session);
+    o.set_keep_alive_interval(cfg_.keepalive_s);
+    o.set_connect_timeout(cfg_.connect_timeout_s);
+    o.set_automatic_reconnect(false);  // our manager thread owns reconnects
+    if (!cfg_.username.empty()) o.set_user_name(cfg_.username);
+    if (!cfg_.password.empty()) o.set_password(cfg_.password);
+    if (cfg_.tls) {
+      mqtt::ssl_options ssl;
+      if (!cfg_.ca_file.empty()) ssl.set_trust_store(cfg_.ca_file);
+      if (!cfg_.cert_file.empty()) ssl.set_key_store(cfg_.cert_file);
+      if (!cfg_.key_file.empty()) ssl.set_private_key(cfg_.key_file);
+      ssl.set_enable_server_cert_auth(cfg_.tls_verify);
+      ssl.set_verify(cfg_.tls_verify);
+      o.set_ssl(std::move(ssl));
+    }
+    if (!cfg_.will_topic.empty()) {
+      o.set_will(
+          mqtt::will_options(cfg_.will_topic, cfg_.will_payload, cfg_.will_qos, cfg_.will_retain));
+    }
+    return o;
+  }
+
+  // Connects, subscribes, waits for loss, backs off; until stop().
+  void manage() {
+    std::mt19937 rng(std::random_device{}());
+    int64_t backoff = cfg_.reconnect_min_ms;
+    bool ever = false;
+    uint64_t failures = 0;
+    const mqtt::connect_options opts = options();
+    for (;;) {
+      {
+        std::lock_guard lock(mu_);
+        if (stopping_) return;
+      }
+      std::string error;
+      try {
+        if (ever || failures > 0) ctx_.metrics->mqtt_reconnect(cfg_.name, broker_);
+        auto tok = client_->connect(opts);
+        if (!tok->wait_for(std::chrono::seconds(cfg_.connect_timeout_s + 1))) {
+          error = "connect timed out";
+        } else {
+          std::vector<int> qos(cfg_.topics.size(), cfg_.qos);
+          auto topics = mqtt::string_collection::create(cfg_.topics);
+          auto st = client_->subscribe(topics, qos);
+          if (!st->wait_for(std::chrono::seconds(cfg_.connect_timeout_s + 1))) {
+            error = "subscribe timed out";
+          }
+        }
+      } catch (const mqtt::exception& e) {
+        error = e.what();
+      } catch (const std::exception& e) {
+        error = e.what();
+      }
+      if (error.empty()) {
+        {
+          std::lock_guard lock(mu_);
+          connected_ = true;
+        }
+        ctx_.metrics->mqtt_connected(cfg_.name, broker_, true);
+        agent::log_info("mqtt", cfg_.name + ": connected to " + broker_ + " as " + cfg_.client_id +
+                                    ", subscribed to " + std::to_string(cfg_.topics.size()) +
+                                    " filter(s) at QoS " + std::to_string(cfg_.qos));
+        ever = true;
+        failures = 0;
+        backoff = cfg_.reconnect_min_ms;
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [&] { return stopping_ || !connected_; });
+        if (stopping_) return;
+        continue;  // reconnect after a short first delay below? no: immediately try once
+      }
+      ++failures;
+      // Quiet while no broker is there: the first failure is a warning, then
+      // one line per doubling of the failure count.
+      if ((failures & (failures - 1)) == 0) {
+        agent::log(failures == 1 ? agent::LogLevel::warn : agent::LogLevel::info, "mqtt",
+                   cfg_.name + ": cannot connect to " + broker_ + " (attempt " +
+                       std::to_string(failures) + "): " + error + "; retrying");
+      }
+      try {
+        if (client_->is_connected()) client_->disconnect()->wait_for(1000);
+      } catch (...) {
+      }
+      int64_t delay = backoff / 2 + std::uniform_int_distribution<int64_t>(0, backoff / 2)(rng);
+      backoff = std::min(backoff * 2, cfg_.reconnect_max_ms);
+      std::unique_lock lock(mu_);
+      cv_.wait_for(lock, std::chrono::milliseconds(delay), [&] { return stopping_; });
+    }
+  }
+
+  // On Paho's receive thread: parse, then wait until the points are in the WAL.
+  void on_message(const mqtt::const_message_ptr& msg) {
+    try {
+      const std::string& topic = msg->get_topic();
+      const mqtt::binary_ref& payload = msg->get_payload_ref();
+      im_->messages->Increment();
+      im_->bytes->Increment(static_cast<double>(payload.size()));
+      if (payload.size() > cfg_.max_payload) {
+        ctx_.metrics->dropped(cfg_.name, "payload_too_large");
+        ctx_.bad_input_log->log(agent::LogLevel::warn, cfg_.name, cfg_.name + "/payload_too_large",
+                                "dropped a " + std::to_string(payload.size()) +
+                                    "-byte message on " + topic + " (max_payload " +
+                                    std::to_string(cfg_.max_payload) + ")");
+        return;
+      }
+      auto rules = ctx_.ttl->get();
+      records_.clear();
+      bool topic_valid = ingest::valid_utf8(topic);
+      uint64_t points = decoder_
+                            .parse(
+                                std::string_view(payload.data(), payload.size()), agent::now_us(),
+                                [&](const ingest::Point& p) {
+                                  if (topic_parser_ || (!cfg_.topic_tag.empty() && topic_valid)) {
+                                    scratch_ = p;
+                                    if (topic_parser_) topic_parser_->apply(topic, &scratch_);
+                                    if (!cfg_.topic_tag.empty() && topic_valid) {
+                                      ingest::upsert_tag(&scratch_.tags, cfg_.topic_tag, topic);
+                                    }
+                                    builder_.add(scratch_, rules, &records_);
+                                  } else {
+                                    builder_.add(p, rules, &records_);
+                                  }
+                                },
+                                [&](const ingest::ParseError& e) {
+                                  ctx_.parse_error(cfg_.name, e, "topic " + topic);
+                                })
+                            .points;
+      im_->points->Increment(static_cast<double>(points));
+      if (records_.empty()) return;
+      // Blocks while the queue is full (flow control) and until written.
+      ctx_.batcher->submit_wait(cfg_.name, std::move(records_));
+      records_ = {};
+    } catch (const std::exception& e) {
+      // Never let an exception unwind into Paho's C thread.
+      ctx_.metrics->dropped(cfg_.name, "internal_error");
+      ctx_.bad_input_log->log(agent::LogLevel::error, cfg_.name, cfg_.name + "/internal",
+                              std::string("message handler failed: ") + e.what());
+    }
+  }
+
+  const MqttInputConfig& cfg_;
+  const std::string broker_;
+  agent::IngestContext ctx_;
+  std::shared_ptr<const ingest::TopicParser> topic_parser_;
+  std::unique_ptr<mqtt::async_client> client_;
+  // Receive-thread state.
+  agent::PayloadDecoder decoder_;
+  agent::RecordBuilder builder_;
+  std::vector<Record> records_;
+  ingest::Point scratch_;
+  agent::InputMetrics* im_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool connected_ = false;  // guarded by mu_
+  bool stopping_ = false;   // guarded by mu_
+  std::thread thread_;
+};
+
+MqttInput::MqttInput(MqttInputConfig config, agent::IngestContext ctx)
+    : config_(std::move(config)), ctx_(ctx) {
+  if (!config_.topic_parsing.empty()) {
+    std::string err;
+    auto tp = ingest::TopicParser::create(config_.topic_parsing, &err);
+    if (!tp) throw std::runtime_error("mqtt input " + config_.name + ": " + err);
+    topic_parser_ = std::make_shared<const ingest::TopicParser>(std::move(*tp));
+  }
+}
+
+MqttInput::~MqttInput() { stop(); }
+
+void MqttInput::start() {
+  try {
+    for (const std::string& b : config_.brokers) {
+      connections_.push_back(std::make_unique<Connection>(config_, b, ctx_, topic_parser_));
+    }
+  } catch (const mqtt::exception& e) {
+    connections_.clear();
+    throw std::runtime_error("mqtt input " + config_.name + ": " + e.what());
+  }
+  for (auto& c : connections_) c->start();
+}
+
+void MqttInput::stop() {
+  for (auto& c : connections_) c->stop();
+  connections_.clear();
+}
+
+size_t MqttInput::connected() const {
+  size_t n = 0;
+  for (const auto& c : connections_) n += c->connected() ? 1 : 0;
+  return n;
+}
+
+}  // namespace flowdb::ingest_mqtt

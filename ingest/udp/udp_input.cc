@@ -1,0 +1,292 @@
+#include "ingest/udp/udp_input.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+namespace flowdb::ingest_udp {
+namespace {
+
+using agent::KeyKind;
+using agent::KeySpec;
+
+constexpr KeySpec kUdpKeys[] = {
+    {"name", KeyKind::kString, "", "Input name used in metrics and logs (default udpN)"},
+    {"listen", KeyKind::kStringList, "[\"127.0.0.1:8089\"]",
+     "Addresses to bind: host:port, [ipv6]:port"},
+    {"read_buffer",
+     KeyKind::kSize,
+     "4MiB",
+     "Socket receive buffer (SO_RCVBUF)",
+     {},
+     {},
+     false,
+     4096,
+     1LL << 30},
+    {"batch_messages",
+     KeyKind::kInt,
+     "64",
+     "Datagrams read per recvmmsg call",
+     {},
+     {},
+     false,
+     1,
+     1024},
+    {"max_datagram",
+     KeyKind::kSize,
+     "64KiB",
+     "Largest datagram; longer ones are dropped",
+     {},
+     {},
+     false,
+     512,
+     65536},
+};
+
+std::string errno_text(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
+
+}  // namespace
+
+std::span<const KeySpec> udp_config_keys() {
+  static const std::vector<KeySpec> keys = [] {
+    std::vector<KeySpec> k(std::begin(kUdpKeys), std::end(kUdpKeys));
+    for (const KeySpec& p : agent::payload_format_keys()) k.push_back(p);
+    return k;
+  }();
+  return keys;
+}
+
+bool parse_host_port(const std::string& s, sockaddr_storage* out, unsigned* len,
+                     std::string* error) {
+  std::string host, port;
+  if (!s.empty() && s[0] == '[') {
+    size_t close = s.find(']');
+    if (close == std::string::npos || close + 1 >= s.size() || s[close + 1] != ':') {
+      *error = "bad address '" + s + "'; expected [ipv6]:port";
+      return false;
+    }
+    host = s.substr(1, close - 1);
+    port = s.substr(close + 2);
+  } else {
+    size_t colon = s.rfind(':');
+    if (colon == std::string::npos) {
+      *error = "bad address '" + s + "'; expected host:port or [ipv6]:port";
+      return false;
+    }
+    host = s.substr(0, colon);
+    port = s.substr(colon + 1);
+  }
+  char* end = nullptr;
+  long p = std::strtol(port.c_str(), &end, 10);
+  if (port.empty() || *end != '\0' || p < 0 || p > 65535) {
+    *error = "bad port in '" + s + "'; expected 0..65535";
+    return false;
+  }
+  std::memset(out, 0, sizeof(*out));
+  if (host.empty()) host = "0.0.0.0";
+  if (host == "localhost") host = "127.0.0.1";
+  auto* v4 = reinterpret_cast<sockaddr_in*>(out);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(out);
+  if (inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(static_cast<uint16_t>(p));
+    *len = sizeof(sockaddr_in);
+    return true;
+  }
+  if (inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(static_cast<uint16_t>(p));
+    *len = sizeof(sockaddr_in6);
+    return true;
+  }
+  *error = "bad host in '" + s + "'; expected an IPv4 or IPv6 literal";
+  return false;
+}
+
+UdpInputConfig udp_config_from(const agent::ParsedTable& t, const std::string& default_name) {
+  UdpInputConfig c;
+  c.name = t.str("name").empty() ? default_name : t.str("name");
+  c.listen = t.list("listen");
+  if (c.listen.empty()) t.fail("listen", "empty; expected at least one host:port");
+  for (const std::string& a : c.listen) {
+    sockaddr_storage ss;
+    unsigned len;
+    std::string err;
+    if (!parse_host_port(a, &ss, &len, &err)) t.fail("listen", err);
+  }
+  c.payload = agent::payload_options_from(t);
+  c.read_buffer = static_cast<size_t>(t.integer("read_buffer"));
+  c.batch_messages = static_cast<size_t>(t.integer("batch_messages"));
+  c.max_datagram = static_cast<size_t>(t.integer("max_datagram"));
+  c.payload.lp.max_line_bytes = c.max_datagram;
+  return c;
+}
+
+UdpInput::UdpInput(UdpInputConfig config, agent::IngestContext ctx)
+    : config_(std::move(config)), ctx_(ctx) {}
+
+UdpInput::~UdpInput() { stop(); }
+
+void UdpInput::start() {
+  auto cleanup = [&] {
+    for (int fd : fds_) ::close(fd);
+    fds_.clear();
+  };
+  for (const std::string& a : config_.listen) {
+    sockaddr_storage ss;
+    unsigned len;
+    std::string err;
+    if (!parse_host_port(a, &ss, &len, &err)) {
+      cleanup();
+      throw std::runtime_error(err);
+    }
+    int fd = ::socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+      cleanup();
+      throw std::runtime_error("udp " + a + ": " + errno_text("socket"));
+    }
+    fds_.push_back(fd);
+    int one = 1;
+    if (ss.ss_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
+    int rcvbuf = static_cast<int>(config_.read_buffer);
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
+      std::string msg =
+          "udp input " + config_.name + ": cannot bind " + a + ": " + std::strerror(errno);
+      cleanup();
+      throw std::runtime_error(msg);
+    }
+  }
+  stop_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  running_ = true;
+  thread_ = std::thread([this] { run(); });
+  std::string ports;
+  for (int p : bound_ports()) ports += (ports.empty() ? "" : ",") + std::to_string(p);
+  agent::log_info("udp", config_.name + ": listening on " + std::to_string(fds_.size()) +
+                             " socket(s), port(s) " + ports);
+}
+
+std::vector<int> UdpInput::bound_ports() const {
+  std::vector<int> out;
+  for (int fd : fds_) {
+    sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
+    out.push_back(ss.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port)
+                                           : ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port));
+  }
+  return out;
+}
+
+void UdpInput::stop() {
+  if (thread_.joinable()) {
+    uint64_t one = 1;
+    [[maybe_unused]] ssize_t n = ::write(stop_fd_, &one, sizeof(one));
+    thread_.join();
+  }
+  running_ = false;
+  for (int fd : fds_) ::close(fd);
+  fds_.clear();
+  if (stop_fd_ >= 0) ::close(stop_fd_);
+  stop_fd_ = -1;
+}
+
+void UdpInput::run() {
+  const size_t vlen = config_.batch_messages;
+  const size_t dgram = config_.max_datagram;
+  // One contiguous buffer for all datagrams of a recvmmsg call.
+  std::vector<char> buf(vlen * dgram);
+  std::vector<mmsghdr> msgs(vlen);
+  std::vector<iovec> iovs(vlen);
+  constexpr size_t kCtl = CMSG_SPACE(sizeof(uint32_t));
+  std::vector<char> ctl(vlen * kCtl);
+  std::vector<uint32_t> last_ovfl(fds_.size(), 0);
+  agent::PayloadDecoder decoder(config_.payload);
+  agent::RecordBuilder builder;
+  agent::InputMetrics& im = ctx_.metrics->input(config_.name);
+  std::vector<Record> records;
+  std::vector<pollfd> pfds;
+  for (int fd : fds_) pfds.push_back({fd, POLLIN, 0});
+  pfds.push_back({stop_fd_, POLLIN, 0});
+
+  for (;;) {
+    int n = ::poll(pfds.data(), pfds.size(), -1);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      agent::log_error("udp", config_.name + ": " + errno_text("poll"));
+      break;
+    }
+    if (pfds.back().revents != 0) break;
+    for (size_t s = 0; s + 1 < pfds.size(); ++s) {
+      if (pfds[s].revents == 0) continue;
+      for (;;) {  // drain the socket
+        for (size_t i = 0; i < vlen; ++i) {
+          iovs[i] = {buf.data() + i * dgram, dgram};
+          std::memset(&msgs[i], 0, sizeof(mmsghdr));
+          msgs[i].msg_hdr.msg_iov = &iovs[i];
+          msgs[i].msg_hdr.msg_iovlen = 1;
+          msgs[i].msg_hdr.msg_control = ctl.data() + i * kCtl;
+          msgs[i].msg_hdr.msg_controllen = kCtl;
+        }
+        int got =
+            ::recvmmsg(pfds[s].fd, msgs.data(), static_cast<unsigned>(vlen), MSG_DONTWAIT, nullptr);
+        if (got <= 0) break;
+        auto rules = ctx_.ttl->get();
+        const int64_t now = agent::now_us();
+        size_t bytes = 0;
+        uint64_t points = 0;
+        for (int i = 0; i < got; ++i) {
+          const msghdr& h = msgs[i].msg_hdr;
+          for (cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr;
+               c = CMSG_NXTHDR(const_cast<msghdr*>(&h), c)) {
+            if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
+              uint32_t total;
+              std::memcpy(&total, CMSG_DATA(c), sizeof(total));
+              if (total > last_ovfl[s]) {
+                ctx_.metrics->dropped(config_.name, "socket_overflow", total - last_ovfl[s]);
+              }
+              last_ovfl[s] = total;
+            }
+          }
+          bytes += msgs[i].msg_len;
+          if (h.msg_flags & MSG_TRUNC) {
+            ctx_.metrics->dropped(config_.name, "payload_too_large");
+            ctx_.bad_input_log->log(agent::LogLevel::warn, config_.name,
+                                    config_.name + "/payload_too_large",
+                                    "dropped a datagram larger than max_datagram (" +
+                                        std::to_string(dgram) + " bytes)");
+            continue;
+          }
+          std::string_view payload(buf.data() + static_cast<size_t>(i) * dgram, msgs[i].msg_len);
+          points += decoder
+                        .parse(
+                            payload, now,
+                            [&](const ingest::Point& p) { builder.add(p, rules, &records); },
+                            [&](const ingest::ParseError& e) {
+                              ctx_.parse_error(config_.name, e, "datagram");
+                            })
+                        .points;
+        }
+        im.points->Increment(static_cast<double>(points));
+        im.messages->Increment(got);
+        im.bytes->Increment(static_cast<double>(bytes));
+        if (!records.empty()) {
+          ctx_.batcher->try_submit(config_.name, std::move(records));
+          records = {};
+          records.reserve(256);
+        }
+        if (static_cast<size_t>(got) < vlen) break;
+      }
+    }
+  }
+}
+
+}  // namespace flowdb::ingest_udp
