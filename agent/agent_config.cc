@@ -7,6 +7,8 @@
 #include <set>
 #include <sstream>
 
+#include "agent/default_config.h"
+
 namespace flowdb::agent {
 namespace {
 
@@ -185,37 +187,10 @@ std::vector<KeySpec> top_keys(const std::vector<KeySpec>& inputs) {
   };
 }
 
-const char kDefaultConfig[] = R"(# flowdb-agent default configuration (embedded in the binary).
-storage:
-  data_dir: ./flowdb-data
-  time_bucket: 1h
-  sync: interval
-  sync_interval: 100ms
-  memtable_size: 16MiB
-  block_cache: 8MiB
-  index_memory: 16MiB
-inputs:
-  udp:
-    - name: udp
-      listen: ["127.0.0.1:8089"]
-  mqtt:
-    - name: mqtt
-      brokers: ["tcp://127.0.0.1:1883"]
-      topics: ["#"]
-      qos: 1
-retention:
-  default_ttl: 30d
-http:
-  listen: 127.0.0.1:9108
-log:
-  level: info
-  status_interval: 60s
-)";
-
 }  // namespace
 
 const std::string& default_config_text() {
-  static const std::string s = kDefaultConfig;
+  static const std::string s = kFlowdbDefaultConfig;
   return s;
 }
 

@@ -1,0 +1,173 @@
+// Config parsing: defaults, units, env substitution and every rejection path
+// (each names file:line:column and the expected form).
+#include <catch2/catch.hpp>
+#include <cstdlib>
+
+#include "agent/agent_config.h"
+#include "test_support.h"
+
+using flowdb::agent::ConfigError;
+using flowdb::agent::parse_config;
+
+namespace {
+// Returns the ConfigError message of `yaml` (fails the test if it parses).
+std::string reject(const std::string& yaml) {
+  try {
+    parse_config(yaml, "t.yaml");
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  FAIL("accepted: " << yaml);
+  return "";
+}
+}  // namespace
+
+TEST_CASE("embedded default config parses", "[config]") {
+  auto c = parse_config(flowdb::agent::default_config_text(), "<default>");
+  REQUIRE(c.udp.size() == 1);
+  CHECK(c.udp[0].listen == std::vector<std::string>{"127.0.0.1:8089"});
+  REQUIRE(c.mqtt.size() == 1);
+  CHECK(c.mqtt[0].brokers == std::vector<std::string>{"tcp://127.0.0.1:1883"});
+  CHECK(c.mqtt[0].topics == std::vector<std::string>{"#"});
+  CHECK(c.http_listen == "127.0.0.1:9108");
+  CHECK(c.engine.memtable_size_mb == 16);
+  CHECK(c.engine.block_cache_capacity_mb == 8);
+  CHECK(c.ttl.default_ttl() == 30u * 86400);
+}
+
+TEST_CASE("empty file gives all defaults and no inputs", "[config]") {
+  auto c = parse_config("", "t.yaml");
+  CHECK(c.udp.empty());
+  CHECK(c.mqtt.empty());
+  CHECK(c.engine.data_dir == "./flowdb-data");
+  CHECK(c.engine.time_bucket_secs == 3600);
+  CHECK(!c.engine.wal_sync_mode.is_always());
+  CHECK(c.engine.wal_sync_mode.interval() == 100);
+}
+
+TEST_CASE("units, enums and env substitution", "[config]") {
+  ::setenv("FLOWDB_TEST_DIR", "/tmp/x", 1);
+  ::unsetenv("FLOWDB_TEST_UNSET");
+  auto c = parse_config(R"(
+storage:
+  data_dir: ${FLOWDB_TEST_DIR}/data
+  time_bucket: 2h
+  sync: always
+  memtable_size: 32MiB
+  batch_window: 5ms
+inputs:
+  mqtt:
+    - brokers: [tcp://localhost:1883]
+      username: ${FLOWDB_TEST_UNSET:-anon}
+      qos: 2
+      clean_session: true
+retention:
+  default_ttl: 7d
+  rules:
+    - {match: "debug_*", ttl: 2d}
+)",
+                        "t.yaml");
+  CHECK(c.engine.data_dir == "/tmp/x/data");
+  CHECK(c.engine.time_bucket_secs == 7200);
+  CHECK(c.engine.wal_sync_mode.is_always());
+  CHECK(c.engine.memtable_size_mb == 32);
+  CHECK(c.batcher.window == std::chrono::milliseconds(5));
+  REQUIRE(c.mqtt.size() == 1);
+  CHECK(c.mqtt[0].name == "mqtt0");
+  CHECK(c.mqtt[0].username == "anon");
+  CHECK(c.mqtt[0].qos == 2);
+  CHECK(c.mqtt[0].clean_session);
+  CHECK(c.ttl.ttl_for("debug_x") == 2u * 86400);
+  CHECK(c.ttl.ttl_for("cpu") == 7u * 86400);
+}
+
+TEST_CASE("password from a file or the environment", "[config]") {
+  flowdb::testing::TempDir dir;
+  flowdb::testing::write_file(dir / "pw", "s3cret\n");
+  auto c = parse_config("inputs:\n  mqtt:\n    - password_file: " + (dir / "pw") + "\n", "t.yaml");
+  CHECK(c.mqtt[0].password == "s3cret");
+  ::setenv("FLOWDB_TEST_PW", "envpw", 1);
+  c = parse_config("inputs:\n  mqtt:\n    - password_env: FLOWDB_TEST_PW\n", "t.yaml");
+  CHECK(c.mqtt[0].password == "envpw");
+}
+
+TEST_CASE("every rejection names file, line, column and the expected form", "[config]") {
+  using Catch::Matchers::Contains;
+  struct Case {
+    const char* yaml;
+    const char* where;
+    const char* what;
+  };
+  const Case cases[] = {
+      {"storage:\n  bogus: 1\n", "t.yaml:2:3: storage.bogus",
+       "unknown key; expected one of data_dir"},
+      {"nope: 1\n", "t.yaml:1:1: nope", "expected one of storage, inputs"},
+      {"storage:\n  time_bucket: 10 minutes\n", "t.yaml:2:16: storage.time_bucket",
+       "expected a duration such as"},
+      {"storage:\n  memtable_size: lots\n", "t.yaml:2:18: storage.memtable_size",
+       "expected a size such as"},
+      {"storage:\n  sync: sometimes\n", "t.yaml:2:9: storage.sync",
+       "expected one of always, interval"},
+      {"storage:\n  batch_max_points: 0\n", "storage.batch_max_points", "out of range"},
+      {"storage:\n  data_dir: ${FLOWDB_TEST_NOPE}\n", "t.yaml:2:13: storage.data_dir",
+       "FLOWDB_TEST_NOPE is not set"},
+      {"storage: [1, 2]\n", "t.yaml:1:10: storage", "got a list; expected a mapping"},
+      {"storage:\n  data_dir: [a\n", "t.yaml:", "YAML syntax error"},
+      {"inputs:\n  udp:\n    - listen: [\"nohost\"]\n", "inputs.udp[0].listen",
+       "expected host:port or [ipv6]:port"},
+      {"inputs:\n  udp:\n    - listen: [\"127.0.0.1:99999\"]\n", "inputs.udp[0].listen",
+       "expected 0..65535"},
+      {"inputs:\n  udp:\n    - {name: a}\n    - {name: a}\n", "inputs.udp[1].name",
+       "duplicate input name 'a'"},
+      {"inputs:\n  udp:\n    - format: xml\n", "inputs.udp[0].format",
+       "expected one of influx, json"},
+      {"inputs:\n  udp:\n    - format: json\n      json: {}\n", "inputs.udp[0].json",
+       "needs json.measurement"},
+      {"inputs:\n  mqtt:\n    - brokers: [\"localhost:1883\"]\n", "inputs.mqtt[0].brokers",
+       "expected tcp://host:port"},
+      {"inputs:\n  mqtt:\n    - topics: [\"a/#/b\"]\n", "inputs.mqtt[0].topics",
+       "bad topic filter"},
+      {"inputs:\n  mqtt:\n    - qos: 3\n", "t.yaml:3:12: inputs.mqtt[0].qos", "in [0, 2]"},
+      {"inputs:\n  mqtt:\n    - password_file: /nonexistent/pw\n", "inputs.mqtt[0].password_file",
+       "expected a readable file"},
+      {"inputs:\n  mqtt:\n    - password_env: FLOWDB_TEST_NOPE\n", "inputs.mqtt[0].password_env",
+       "is not set"},
+      {"inputs:\n  mqtt:\n    - reconnect_min: 10s\n      reconnect_max: 1s\n",
+       "inputs.mqtt[0].reconnect_max", "smaller than reconnect_min"},
+      {"inputs:\n  mqtt:\n    - topic_parsing:\n        - {topic: \"a/+\", measurement: "
+       "\"x/y/z\"}\n",
+       "inputs.mqtt[0].topic_parsing", ""},
+      {"inputs:\n  mqtt:\n    - tls: {ca_file: /nonexistent.pem}\n", "inputs.mqtt[0].tls.ca_file",
+       "expected a readable PEM file"},
+      {"retention:\n  rules:\n    - {match: \"a*\"}\n", "retention.rules[0].ttl",
+       "missing; expected a duration"},
+      {"exports:\n  - {name: x}\n", "exports[0].type", "missing"},
+      {"http:\n  listen: everywhere\n", "http.listen", "expected host:port"},
+      {"log:\n  level: loud\n", "log.level", "expected one of debug, info, warn, error"},
+      {"storage:\n  data_dir:\n", "storage.data_dir", "no value; expected a string"},
+      {"storage:\n  sync: always\n  sync: interval\n", "storage.sync", "duplicate key"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.yaml);
+    std::string msg = reject(c.yaml);
+    CHECK_THAT(msg, Contains(c.where));
+    CHECK_THAT(msg, Contains(c.what));
+  }
+}
+
+TEST_CASE("unreadable file", "[config]") {
+  try {
+    flowdb::agent::load_config("/nonexistent/flowdb.yaml");
+    FAIL("loaded");
+  } catch (const ConfigError& e) {
+    CHECK_THAT(e.what(), Catch::Matchers::Contains("/nonexistent/flowdb.yaml:0:0: cannot read"));
+  }
+}
+
+TEST_CASE("config reference is generated from the tables", "[config]") {
+  std::string ref = flowdb::agent::config_reference();
+  CHECK_THAT(ref, Catch::Matchers::Contains("| `brokers` |"));
+  CHECK_THAT(ref, Catch::Matchers::Contains("| `read_buffer` |"));
+  CHECK_THAT(ref, Catch::Matchers::Contains("| `json.timestamp_format` |"));
+  CHECK_THAT(ref, Catch::Matchers::Contains("| `sync` |"));
+}

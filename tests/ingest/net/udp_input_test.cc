@@ -1,0 +1,104 @@
+// UDP input over real loopback sockets (IPv4 and IPv6).
+#include "ingest/udp/udp_input.h"
+
+#include <catch2/catch.hpp>
+
+#include "net_fixture.h"
+
+using namespace flowdb;
+using namespace flowdb::testing;
+using flowdb::ingest::FieldValue;
+
+namespace {
+ingest_udp::UdpInputConfig config(std::vector<std::string> listen) {
+  ingest_udp::UdpInputConfig c;
+  c.name = "udp";
+  c.listen = std::move(listen);
+  c.max_datagram = 4096;
+  c.payload.lp.max_line_bytes = 4096;
+  return c;
+}
+}  // namespace
+
+TEST_CASE("UDP: many lines per datagram, bad lines dropped, IPv4 and IPv6", "[udp][net]") {
+  Pipeline p;
+  ingest_udp::UdpInput in(config({"127.0.0.1:0", "[::1]:0"}), p.ctx());
+  in.start();
+  auto ports = in.bound_ports();
+  REQUIRE(ports.size() == 2);
+  send_udp(ports[0],
+           "w,site=a t=1.5 1000000000\n"
+           "w,site=a t=NaN 2000000000\n"
+           "w,site=\xff h=1 3000000000\n"
+           "w,site=b t=2i,s=\"x\" 1000000000\n"
+           "w,site=c t=9 99999999999999999999999\n");
+  send_udp(ports[1], "w,site=v6 t=6u 1000000000\n", /*v6=*/true);
+  REQUIRE(wait_until(
+      [&] { return p.metric("flowdb_input_records_stored_total{input=\"udp\"}") == 4; }));
+  CHECK(p.value("w", {{"site", "a"}}, "t", 1000000) == FieldValue(1.5));
+  CHECK(p.value("w", {{"site", "b"}}, "t", 1000000) == FieldValue(int64_t{2}));
+  CHECK(p.value("w", {{"site", "b"}}, "s", 1000000) == FieldValue(std::string("x")));
+  CHECK(p.value("w", {{"site", "v6"}}, "t", 1000000) == FieldValue(uint64_t{6}));
+  CHECK(p.count("w") == 4);
+  CHECK(p.metric("flowdb_input_parse_errors_total{input=\"udp\",reason=\"nan_or_inf\"}") == 1);
+  CHECK(p.metric("flowdb_input_parse_errors_total{input=\"udp\",reason=\"invalid_utf8\"}") == 1);
+  CHECK(p.metric(
+            "flowdb_input_parse_errors_total{input=\"udp\",reason=\"timestamp_out_of_range\"}") ==
+        1);
+  CHECK(p.metric("flowdb_input_messages_received_total{input=\"udp\"}") == 2);
+  in.stop();
+}
+
+TEST_CASE("UDP: oversized datagram counted, the next one still works", "[udp][net]") {
+  Pipeline p;
+  ingest_udp::UdpInput in(config({"127.0.0.1:0"}), p.ctx());
+  in.start();
+  int port = in.bound_ports()[0];
+  send_udp(port, std::string(5000, 'x'));
+  send_udp(port, "ok v=1 1000000000\n");
+  REQUIRE(wait_until(
+      [&] { return p.metric("flowdb_input_records_stored_total{input=\"udp\"}") == 1; }));
+  CHECK(p.metric("flowdb_input_points_dropped_total{input=\"udp\",reason=\"payload_too_large\"}") ==
+        1);
+}
+
+TEST_CASE("UDP: bind failure names the address; stop is prompt", "[udp][net]") {
+  Pipeline p;
+  ingest_udp::UdpInput a(config({"127.0.0.1:0"}), p.ctx());
+  a.start();
+  ingest_udp::UdpInput b(config({"127.0.0.1:" + std::to_string(a.bound_ports()[0])}), p.ctx());
+  CHECK_THROWS_WITH(b.start(), Catch::Matchers::Contains("cannot bind 127.0.0.1:"));
+  auto t0 = std::chrono::steady_clock::now();
+  a.stop();
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(500));
+}
+
+TEST_CASE("UDP: sustained load, every point stored or counted", "[udp][net]") {
+  Pipeline p;
+  ingest_udp::UdpInput in(config({"127.0.0.1:0"}), p.ctx());
+  in.start();
+  int port = in.bound_ports()[0];
+  const int kDatagrams = 2000, kLines = 25;
+  for (int i = 0; i < kDatagrams; ++i) {
+    std::string d;
+    for (int k = 0; k < kLines; ++k) {
+      d += "s,id=" + std::to_string(k) + " v=" + std::to_string(i) + "i " +
+           std::to_string(1000000000LL * (i + 1)) + "\n";
+    }
+    send_udp(port, d);
+  }
+  auto total = [&] {
+    return p.metric("flowdb_input_records_stored_total{input=\"udp\"}") +
+           std::max(
+               0.0,
+               p.metric(
+                   "flowdb_input_points_dropped_total{input=\"udp\",reason=\"socket_overflow\"}")) *
+               kLines +
+           std::max(
+               0.0,
+               p.metric("flowdb_input_points_dropped_total{input=\"udp\",reason=\"queue_full\"}"));
+  };
+  REQUIRE(wait_until([&] { return total() >= kDatagrams * kLines; }));
+  CHECK(p.count("s") ==
+        static_cast<size_t>(p.metric("flowdb_input_records_stored_total{input=\"udp\"}")));
+}
