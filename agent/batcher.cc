@@ -62,9 +62,11 @@ Batcher::Result Batcher::submit_wait(const std::string& input, std::vector<Recor
   queued_bytes_ += bytes;
   queue_.push_back(
       {im, input, std::move(records), bytes, ticket, std::chrono::steady_clock::now()});
+  ++waiters_;
   work_cv_.notify_one();
   // The writer drains the queue even while stopping, so the ticket always completes.
   done_cv_.wait(lock, [&] { return ticket->done; });
+  --waiters_;
   return ticket->ok ? Result::kStored : Result::kDropped;
 }
 
@@ -92,10 +94,14 @@ void Batcher::run() {
       if (stopping_) break;
       continue;
     }
-    // Wait out the window from the oldest chunk unless the batch is full.
+    // Wait out the window from the oldest chunk unless the batch is full or
+    // a submitter is blocked on it: a waiting MQTT receive thread cannot add
+    // more, so waiting would only cap it at one message per window. Waiters
+    // that arrive during a write still share the next one (group commit).
     auto deadline = queue_.front().enqueued + options_.window;
-    work_cv_.wait_until(lock, deadline,
-                        [&] { return stopping_ || queued_records_ >= options_.max_batch_records; });
+    work_cv_.wait_until(lock, deadline, [&] {
+      return stopping_ || queued_records_ >= options_.max_batch_records || waiters_ > 0;
+    });
     size_t n = 0;
     while (!queue_.empty() &&
            (n == 0 || n + queue_.front().records.size() <= options_.max_batch_records)) {

@@ -2,7 +2,8 @@
 //
 // Inputs submit chunks (the records of one datagram or one MQTT message). A
 // writer thread takes everything queued once `max_batch_records` are waiting
-// or `window` has passed since the oldest waiting chunk, and writes it with one
+// or `window` has passed since the oldest waiting chunk (at once if a
+// submit_wait caller is blocked on it), and writes it with one
 // write_batch call (group commit: one WAL append, and with sync=always one
 // fsync, for many messages). The queue is bounded in records and bytes:
 //  * submit_wait() blocks while the queue is full and returns only after the
@@ -94,6 +95,7 @@ class Batcher {
   // Guarded by mu_.
   std::deque<Chunk> queue_;
   size_t queued_records_ = 0, queued_bytes_ = 0;
+  size_t waiters_ = 0;  // submit_wait calls whose chunk is queued or being written
   bool stopping_ = false;
   bool started_ = false;
 

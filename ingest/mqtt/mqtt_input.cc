@@ -316,8 +316,15 @@ class MqttInput::Connection {
           std::vector<int> qos(cfg_.topics.size(), cfg_.qos);
           auto topics = mqtt::string_collection::create(cfg_.topics);
           auto st = client_->subscribe(topics, qos);
-          if (!st->wait_for(std::chrono::seconds(cfg_.connect_timeout_s + 1))) {
-            error = "subscribe timed out";
+          // With a persistent session the broker may flood queued messages
+          // before the SUBACK; our handler paces them, so a slow SUBACK is
+          // not a failed connection. Keep waiting while the link is up.
+          while (!st->wait_for(std::chrono::seconds(cfg_.connect_timeout_s))) {
+            std::lock_guard lock(mu_);
+            if (stopping_ || !client_->is_connected()) {
+              error = "subscribe did not complete";
+              break;
+            }
           }
         }
       } catch (const mqtt::exception& e) {

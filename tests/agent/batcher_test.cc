@@ -51,7 +51,7 @@ TEST_CASE("submit_wait returns after the records are in the engine", "[batcher]"
   CHECK(testing::metric_value(m, "flowdb_batch_records_count") < 200);
 }
 
-TEST_CASE("try_submit drops and counts when the queue is full; stop drains", "[batcher]") {
+TEST_CASE("try_submit drops and counts when the queue is full - stop drains", "[batcher]") {
   testing::TempDir dir;
   auto engine = open_engine(dir / "db");
   Metrics metrics;

@@ -45,7 +45,7 @@ TEST_CASE("empty file gives all defaults and no inputs", "[config]") {
   CHECK(c.engine.wal_sync_mode.interval() == 100);
 }
 
-TEST_CASE("units, enums and env substitution", "[config]") {
+TEST_CASE("units - enums and env substitution", "[config]") {
   ::setenv("FLOWDB_TEST_DIR", "/tmp/x", 1);
   ::unsetenv("FLOWDB_TEST_UNSET");
   auto c = parse_config(R"(
@@ -91,7 +91,7 @@ TEST_CASE("password from a file or the environment", "[config]") {
   CHECK(c.mqtt[0].password == "envpw");
 }
 
-TEST_CASE("every rejection names file, line, column and the expected form", "[config]") {
+TEST_CASE("every rejection names file - line - column and the expected form", "[config]") {
   using Catch::Matchers::Contains;
   struct Case {
     const char* yaml;

@@ -43,7 +43,7 @@ struct Publisher {
 };
 }  // namespace
 
-TEST_CASE("MQTT: QoS 0, 1 and 2 line protocol read back value for value",
+TEST_CASE("MQTT: QoS 0 - 1 and 2 line protocol read back value for value",
           "[mqtt][net][integration]") {
   TempDir dir;
   Mosquitto broker(dir.path().string());
@@ -76,7 +76,7 @@ TEST_CASE("MQTT: QoS 0, 1 and 2 line protocol read back value for value",
   }
 }
 
-TEST_CASE("MQTT: JSON arrays with topic parsing; bad payloads counted, never fatal",
+TEST_CASE("MQTT: JSON arrays with topic parsing - bad payloads counted - never fatal",
           "[mqtt][net][integration]") {
   TempDir dir;
   Mosquitto broker(dir.path().string());
@@ -114,7 +114,7 @@ TEST_CASE("MQTT: JSON arrays with topic parsing; bad payloads counted, never fat
             "flowdb_input_points_dropped_total{input=\"mqtt\",reason=\"payload_too_large\"}") == 1);
 }
 
-TEST_CASE("MQTT: broker restart mid-stream, QoS 1 persistent session loses nothing",
+TEST_CASE("MQTT: broker restart mid-stream - QoS 1 persistent session loses nothing",
           "[mqtt][net][integration][slow]") {
   TempDir dir;
   auto broker = std::make_unique<Mosquitto>(dir.path().string());
@@ -149,7 +149,7 @@ TEST_CASE("MQTT: broker restart mid-stream, QoS 1 persistent session loses nothi
   in.stop();
 }
 
-TEST_CASE("MQTT: no broker: start returns, reconnects quietly, connects when it appears",
+TEST_CASE("MQTT: no broker: start returns - reconnects quietly - connects when it appears",
           "[mqtt][net][integration]") {
   TempDir dir;
   Pipeline p;

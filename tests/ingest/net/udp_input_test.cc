@@ -20,7 +20,7 @@ ingest_udp::UdpInputConfig config(std::vector<std::string> listen) {
 }
 }  // namespace
 
-TEST_CASE("UDP: many lines per datagram, bad lines dropped, IPv4 and IPv6", "[udp][net]") {
+TEST_CASE("UDP: many lines per datagram - bad lines dropped - IPv4 and IPv6", "[udp][net]") {
   Pipeline p;
   ingest_udp::UdpInput in(config({"127.0.0.1:0", "[::1]:0"}), p.ctx());
   in.start();
@@ -49,7 +49,7 @@ TEST_CASE("UDP: many lines per datagram, bad lines dropped, IPv4 and IPv6", "[ud
   in.stop();
 }
 
-TEST_CASE("UDP: oversized datagram counted, the next one still works", "[udp][net]") {
+TEST_CASE("UDP: oversized datagram counted - the next one still works", "[udp][net]") {
   Pipeline p;
   ingest_udp::UdpInput in(config({"127.0.0.1:0"}), p.ctx());
   in.start();
@@ -62,7 +62,7 @@ TEST_CASE("UDP: oversized datagram counted, the next one still works", "[udp][ne
         1);
 }
 
-TEST_CASE("UDP: bind failure names the address; stop is prompt", "[udp][net]") {
+TEST_CASE("UDP: bind failure names the address - stop is prompt", "[udp][net]") {
   Pipeline p;
   ingest_udp::UdpInput a(config({"127.0.0.1:0"}), p.ctx());
   a.start();
@@ -73,7 +73,7 @@ TEST_CASE("UDP: bind failure names the address; stop is prompt", "[udp][net]") {
   CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(500));
 }
 
-TEST_CASE("UDP: sustained load, every point stored or counted", "[udp][net]") {
+TEST_CASE("UDP: sustained load - every point stored or counted", "[udp][net]") {
   Pipeline p;
   ingest_udp::UdpInput in(config({"127.0.0.1:0"}), p.ctx());
   in.start();
