@@ -1,6 +1,9 @@
 // JsonDB data operations and Transaction: thin wrappers over TxnImpl.
 #include "flowdb/jsondb.h"
 
+#include <boost/json.hpp>
+
+#include "jsondb/key_codec.h"
 #include "jsondb/txn.h"
 
 namespace flowdb::jsondb {
@@ -145,7 +148,18 @@ value JsonDB::put_auto(std::string_view store, const value& doc) {
   return k;
 }
 std::optional<value> JsonDB::get(std::string_view store, const value& key) {
-  return begin(store, TransactionMode::ReadOnly, false)->get(store, key);
+  // Fast path: one engine point read, no transaction object.
+  state_->check_open();
+  auto cat = state_->catalog();
+  auto it = cat->stores.find(store);
+  if (it == cat->stores.end()) {
+    throw Error(Errc::NotFoundError, "jsondb: no such object store: " + std::string(store));
+  }
+  std::string k = detail::data_prefix(it->second.id);
+  detail::encode_key(key, &k);
+  auto r = state_->engine->get(k, 0);
+  if (!r) return std::nullopt;
+  return boost::json::parse(r->value);
 }
 void JsonDB::remove(std::string_view store, const value& key) {
   write1(begin(store, TransactionMode::ReadWrite, false),
