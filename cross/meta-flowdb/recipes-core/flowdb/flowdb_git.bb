@@ -24,7 +24,7 @@ S = "${WORKDIR}/git"
 
 inherit cmake pkgconfig systemd useradd
 
-DEPENDS = "paho-mqtt-cpp boost lz4 yaml-cpp prometheus-cpp curl cli11"
+DEPENDS = "paho-mqtt-cpp boost lz4 yaml-cpp prometheus-cpp civetweb cli11"
 
 # zstd: zstd block compression (lz4 is always built in).
 # The Prometheus remote-write exporter (protobuf + snappy) gets its
