@@ -1074,3 +1074,36 @@ TEST_CASE("a key range with an empty end has no upper bound", "[engine][model][r
   for (const Record& r : e->scan(ScanRange::key_range("b", ""))) scanned.push_back(r);
   CHECK(scanned.size() == 2);
 }
+
+TEST_CASE("removing the last file of a bucket leaves the other buckets intact",
+          "[engine][model][regression]") {
+  // Emptying a bucket erases its map entry while the edit is applied.
+  TempDir dir;
+  ManualClock clock;
+  clock.set(1000 * kSec);
+  auto cfg = test_config(dir.path(), clock);  // 60 s buckets
+  cfg.compaction_threshold = 1;
+  auto e = Engine::open(cfg);
+  for (int round = 0; round < 2; ++round) {
+    std::vector<Record> rs;
+    for (int b = 0; b < 6; ++b) rs.emplace_back("k" + std::to_string(round), b * 60 * kSec, "v");
+    e->write_batch(rs);
+    e->flush();
+  }
+  REQUIRE(e->list_buckets().size() == 6);
+  CHECK(e->drop_bucket(0).files == 2);  // first
+  CHECK(e->drop_bucket(3).files == 2);  // middle
+  CHECK(e->drop_bucket(5).files == 2);  // last
+  auto left = e->list_buckets();
+  REQUIRE(left.size() == 3);
+  CHECK(left[0].bucket == 1);
+  CHECK(left[1].bucket == 2);
+  CHECK(left[2].bucket == 4);
+  CHECK(e->trigger_compaction());  // replaces every remaining bucket's files
+  CHECK(e->list_buckets().size() == 3);
+  CHECK(e->query(Query{ScanRange::all(), {}}).size() == 6);
+  e.reset();
+  e = Engine::open(cfg);
+  CHECK(e->list_buckets().size() == 3);
+  CHECK(e->query(Query{ScanRange::all(), {}}).size() == 6);
+}
