@@ -62,7 +62,7 @@ ScanRange ScanRange::prefix(std::string p) {
 ScanRange ScanRange::key_range(std::string start, std::string end) {
   ScanRange r;
   r.start_key = std::move(start);
-  r.end_key = std::move(end);
+  if (!end.empty()) r.end_key = std::move(end);  // empty end: no upper bound
   return r;
 }
 

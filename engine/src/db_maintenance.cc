@@ -376,8 +376,8 @@ std::vector<BucketInfo> DBImpl::list_buckets() {
   for (const auto& [b, files] : v->buckets) {
     BucketInfo info;
     info.bucket = b;
-    info.start_ts = b * bucket_width_us_;
-    info.end_ts = info.start_ts + (bucket_width_us_ - 1);
+    info.start_ts = bucket_start(b, bucket_width_us_);
+    info.end_ts = bucket_end(b, bucket_width_us_);
     info.min_ts = std::numeric_limits<int64_t>::max();
     info.max_ts = std::numeric_limits<int64_t>::min();
     info.max_expire_at = std::numeric_limits<int64_t>::min();

@@ -273,8 +273,9 @@ std::optional<Record> DBImpl::get_latest(std::string_view key, const ReadOptions
     while (it->valid() && extract_user_key(it->key()) == key) {
       int64_t b = bucket_of(extract_ts(it->key()), w);
       mem_buckets.insert(b);
-      if (b >= std::numeric_limits<int64_t>::max() / w) break;
-      target = make_internal_key(key, (b + 1) * w, kMaxSequence, ValueType::Value);
+      const int64_t next = bucket_end(b, w);
+      if (next == std::numeric_limits<int64_t>::max()) break;
+      target = make_internal_key(key, next + 1, kMaxSequence, ValueType::Value);
       it->seek(target);
     }
   };
@@ -292,10 +293,7 @@ std::optional<Record> DBImpl::get_latest(std::string_view key, const ReadOptions
   end.push_back('\0');
   std::optional<Record> result;
   auto try_bucket = [&](int64_t b) {
-    int64_t lo = b * w;
-    int64_t hi = (b >= std::numeric_limits<int64_t>::max() / w)
-                     ? std::numeric_limits<int64_t>::max()
-                     : lo + (w - 1);
+    const int64_t lo = bucket_start(b, w), hi = bucket_end(b, w);
     ScanIterator::Impl it(shared_from_this(), snap,
                           ScanRange::key_time_range(std::string(key), end, lo, hi), ro);
     while (const Record* r = it.next()) result = *r;

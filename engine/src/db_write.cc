@@ -286,6 +286,9 @@ void DBImpl::make_room_for_write(std::unique_lock<std::mutex>& lock, bool force)
 void DBImpl::switch_memtable_locked() {
   const uint64_t number = versions_->new_file_number();
   auto file = env_->new_writable_file(wal_path(number));
+  // The segment's directory entry must be durable before any batch written
+  // to it is acknowledged, or a power loss takes the whole file with it.
+  env_->sync_dir(cfg_.data_dir + "/wal");
   {
     std::lock_guard<std::mutex> wl(wal_mu_);
     // The frozen log must be durable before a newer one can be replayed

@@ -101,4 +101,19 @@ inline int64_t bucket_of(int64_t ts, int64_t width_us) {
   return q;
 }
 
+// First and last microsecond of bucket b, clamped to the int64 range (the
+// lowest and highest buckets are partial).
+inline int64_t bucket_start(int64_t b, int64_t width_us) {
+  int64_t r;
+  if (__builtin_mul_overflow(b, width_us, &r)) return std::numeric_limits<int64_t>::min();
+  return r;
+}
+inline int64_t bucket_end(int64_t b, int64_t width_us) {
+  int64_t r;
+  if (__builtin_mul_overflow(b, width_us, &r) || __builtin_add_overflow(r, width_us - 1, &r)) {
+    return b < 0 ? std::numeric_limits<int64_t>::min() : std::numeric_limits<int64_t>::max();
+  }
+  return r;
+}
+
 }  // namespace flowdb

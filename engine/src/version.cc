@@ -156,14 +156,15 @@ void VersionSet::apply_locked(const VersionEdit& edit) {
   auto v = std::make_shared<Version>(*current_);
   for (uint64_t n : edit.deleted_files) {
     bool found = false;
-    for (auto it = v->buckets.begin(); it != v->buckets.end() && !found; ++it) {
+    for (auto it = v->buckets.begin(); it != v->buckets.end(); ++it) {
       auto& files = it->second;
       auto f = std::find_if(files.begin(), files.end(),
                             [n](const FileRef& x) { return x->number == n; });
       if (f != files.end()) {
         files.erase(f);
-        if (files.empty()) v->buckets.erase(it);
+        if (files.empty()) v->buckets.erase(it);  // invalidates it: leave the loop now
         found = true;
+        break;
       }
     }
     if (!found) {
