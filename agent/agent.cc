@@ -11,12 +11,25 @@ Agent::~Agent() { stop(); }
 void Agent::start() {
   set_log_level(config_.log_level);
   ttl_.set(config_.ttl);
-  engine_ = Engine::open(config_.engine);
+  Config engine_config = config_.engine;
+  engine_config.on_flush_completed = [hook = retention_hook_] {
+    if (auto* r = hook->load()) r->wake();  // a flush may have crossed max_disk
+  };
+  engine_ = Engine::open(engine_config);
   log_info("agent", "engine open in " + config_.engine.data_dir);
-  batcher_ = std::make_unique<Batcher>(engine_.get(), &metrics_, config_.batcher);
+  retention_ = std::make_unique<retention::RetentionThread>(
+      engine_.get(), config_.retention, std::function<uint64_t()>{},
+      [](const std::string& line) { log_info("retention", line); });
+  retention_hook_->store(retention_.get());
+  retention_->start();
+  BatcherOptions batcher_options = config_.batcher;
+  batcher_options.admission = [r = retention_.get()] { r->check_admission(); };
+  batcher_ = std::make_unique<Batcher>(engine_.get(), &metrics_, batcher_options);
   batcher_->start();
   HttpHooks hooks;
-  hooks.metrics_text = [this] { return metrics_.serialize(engine_.get()); };
+  hooks.metrics_text = [this] {
+    return metrics_.serialize(engine_.get()) + retention_->metrics_text();
+  };
   hooks.ready = [this](std::string* why) { return ready(why); };
   hooks.engine = engine_.get();
   hooks.query_max_points = config_.http_query_max_points;
@@ -66,6 +79,8 @@ void Agent::stop() {
   log_info("agent", "draining " + std::to_string(queued) + " queued records");
   if (batcher_) batcher_->stop();
   http_.reset();
+  retention_hook_->store(nullptr);
+  if (retention_) retention_->stop();
   try {
     engine_->close();
     log_info("agent", "engine closed");
@@ -73,6 +88,7 @@ void Agent::stop() {
     log_error("agent", std::string("engine close failed: ") + e.what());
   }
   batcher_.reset();
+  retention_.reset();
   engine_.reset();
 }
 
@@ -103,6 +119,7 @@ bool Agent::reload(const AgentConfig& next) {
     return false;
   }
   ttl_.set(next.ttl);
+  retention_->set_policy(next.retention);
   set_log_level(next.log_level);
   Config engine = config_.engine;
   config_ = next;

@@ -52,6 +52,11 @@ class Agent {
   TtlPolicy ttl_;
   RateLimiter bad_input_log_;
   std::unique_ptr<Engine> engine_;
+  std::unique_ptr<retention::RetentionThread> retention_;  // created after the engine
+  // The engine's flush hook wakes the retention thread through this; it is
+  // set before the engine opens, so the hook never races the thread's creation.
+  std::shared_ptr<std::atomic<retention::RetentionThread*>> retention_hook_ =
+      std::make_shared<std::atomic<retention::RetentionThread*>>(nullptr);
   std::unique_ptr<Batcher> batcher_;
   std::unique_ptr<HttpServer> http_;
   mutable std::mutex inputs_mu_;  // guards the input vectors against ready()

@@ -15,6 +15,7 @@ namespace {
 constexpr std::string_view kSync[] = {"always", "interval"};
 constexpr std::string_view kCompression[] = {"none", "lz4", "zstd"};
 constexpr std::string_view kLevels[] = {"debug", "info", "warn", "error"};
+constexpr std::string_view kQuotaPolicies[] = {"drop_oldest", "reject_new"};
 
 constexpr int64_t kMiB = 1 << 20;
 constexpr int64_t kSec = 1000000;
@@ -130,6 +131,44 @@ constexpr KeySpec kRetentionKeys[] = {
      false,
      kSec},
     {"rules", KeyKind::kTableList, "", "First matching rule gives the TTL", {}, kRuleKeys},
+    {"interval",
+     KeyKind::kDuration,
+     "30s",
+     "Period of the retention pass (also run after flushes)",
+     {},
+     {},
+     false,
+     kSec / 10,
+     86400 * kSec},
+    {"max_disk",
+     KeyKind::kSize,
+     "0",
+     "Bytes the data dir may use (0: no limit)",
+     {},
+     {},
+     false,
+     0,
+     INT64_MAX},
+    {"quota_policy", KeyKind::kEnum, "drop_oldest",
+     "Over max_disk/min_free: drop whole oldest buckets, or refuse new data", kQuotaPolicies},
+    {"min_free",
+     KeyKind::kSize,
+     "0",
+     "Free bytes to keep on the filesystem (0: off)",
+     {},
+     {},
+     false,
+     0,
+     INT64_MAX},
+    {"compaction_threshold",
+     KeyKind::kInt,
+     "4",
+     "Compact a bucket with more SST files than this",
+     {},
+     {},
+     false,
+     1,
+     65536},
 };
 constexpr KeySpec kExportKeys[] = {
     {"type", KeyKind::kString, "", "Exporter type (validated by the exports module)", {}, {}, true},
@@ -180,7 +219,12 @@ std::vector<KeySpec> top_keys(const std::vector<KeySpec>& inputs) {
   return {
       {"storage", KeyKind::kTable, "", "Engine and batching", {}, kStorageKeys},
       {"inputs", KeyKind::kTable, "", "Inputs", {}, inputs},
-      {"retention", KeyKind::kTable, "", "TTL rules applied at ingest", {}, kRetentionKeys},
+      {"retention",
+       KeyKind::kTable,
+       "",
+       "TTL rules, expiry, disk quota and compaction",
+       {},
+       kRetentionKeys},
       {"exports", KeyKind::kTableList, "", "Exporters (accepted, not yet run)", {}, kExportKeys},
       {"http", KeyKind::kTable, "", "HTTP listener", {}, kHttpKeys},
       {"log", KeyKind::kTable, "", "Logging", {}, kLogKeys},
@@ -272,6 +316,13 @@ AgentConfig parse_config(const std::string& text, const std::string& file) {
   std::optional<uint64_t> def;
   if (auto d = r.opt_integer("default_ttl")) def = static_cast<uint64_t>(*d / kSec);
   c.ttl = retention::TtlRules(std::move(rules), def);
+  c.retention.interval = std::chrono::milliseconds(r.integer("interval") / 1000);
+  c.retention.max_disk_bytes = static_cast<uint64_t>(r.integer("max_disk"));
+  c.retention.min_free_bytes = static_cast<uint64_t>(r.integer("min_free"));
+  c.retention.quota_policy = r.str("quota_policy") == "reject_new"
+                                 ? retention::QuotaPolicy::RejectNew
+                                 : retention::QuotaPolicy::DropOldest;
+  c.retention.compaction_threshold = static_cast<size_t>(r.integer("compaction_threshold"));
 
   for (const auto& e : t->tables("exports")) c.exports.push_back({e->str("type"), e->str("name")});
 

@@ -33,6 +33,7 @@ struct AgentConfig {
   std::vector<ingest_udp::UdpInputConfig> udp;
   std::vector<ingest_mqtt::MqttInputConfig> mqtt;
   retention::TtlRules ttl;
+  retention::Policy retention;
   std::vector<ExportConfig> exports;
   std::string http_listen = "127.0.0.1:9108";
   size_t http_query_max_points = 100000;

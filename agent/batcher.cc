@@ -133,7 +133,17 @@ void Batcher::write(std::vector<Chunk>* chunks) {
     for (Record& r : c.records) batch.push_back(std::move(r));
   }
   bool ok = false;
-  for (int attempt = 0; attempt <= options_.write_retries && !ok; ++attempt) {
+  bool refused = false;
+  if (options_.admission) {
+    try {
+      options_.admission();
+    } catch (const std::exception& e) {
+      refused = true;  // fail fast: retrying cannot help until retention frees space
+      log_warn("batcher",
+               std::string("refusing ") + std::to_string(batch.size()) + " records: " + e.what());
+    }
+  }
+  for (int attempt = 0; !refused && attempt <= options_.write_retries && !ok; ++attempt) {
     if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(50 << attempt));
     auto t0 = std::chrono::steady_clock::now();
     try {
@@ -160,7 +170,8 @@ void Batcher::write(std::vector<Chunk>* chunks) {
       c.input->records_stored->Increment(static_cast<double>(c.records.size()));
       c.input->bytes_stored->Increment(static_cast<double>(bytes));
     } else {
-      metrics_->dropped(c.input_name, "storage_error", static_cast<double>(c.records.size()));
+      metrics_->dropped(c.input_name, refused ? "quota" : "storage_error",
+                        static_cast<double>(c.records.size()));
     }
     if (c.ticket) c.ticket->ok = ok;
   }

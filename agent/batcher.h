@@ -21,6 +21,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -42,6 +43,9 @@ struct BatcherOptions {
   // A failed write is retried this many times (with backoff) before its
   // records are dropped as storage_error.
   int write_retries = 3;
+  // Called before each write; throwing (e.g. retention's reject_new quota)
+  // drops the batch at once, counted with reason "quota".
+  std::function<void()> admission;
 };
 
 class Batcher {

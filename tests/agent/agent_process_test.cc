@@ -265,3 +265,19 @@ TEST_CASE("MQTT QoS 1 persistent session: kill -9 of the agent mid-stream",
   CHECK(count >= kN - 1);
   CHECK(f.stop() == 0);
 }
+
+TEST_CASE("the retention thread runs in the agent - reject_new refuses ingest over max_disk",
+          "[agent][process][integration][retention]") {
+  AgentFixture f;
+  // Any data dir exceeds 1 byte: after the first pass every batch is refused.
+  f.start(f.config("", "  interval: 100ms\n  max_disk: 1\n  quota_policy: reject_new\n"));
+  REQUIRE(wait_until([&] { return f.metric("flowdb_retention_runs_total") >= 1; }));
+  for (int i = 0; i < 3; ++i) send_udp(f.udp, "cpu,host=a usage=" + std::to_string(i) + "\n");
+  REQUIRE(wait_until([&] {
+    return f.metric("flowdb_input_points_dropped_total{input=\"udp\",reason=\"quota\"}") >= 1;
+  }));
+  CHECK(f.metric("flowdb_retention_rejected_writes_total") >= 1);
+  CHECK(f.metric("flowdb_retention_disk_limit_bytes") == 1);
+  CHECK(f.metric("flowdb_input_records_stored_total{input=\"udp\"}") == 0);
+  CHECK(f.stop() == 0);
+}

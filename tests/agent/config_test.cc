@@ -171,3 +171,24 @@ TEST_CASE("config reference is generated from the tables", "[config]") {
   CHECK_THAT(ref, Catch::Matchers::Contains("| `json.timestamp_format` |"));
   CHECK_THAT(ref, Catch::Matchers::Contains("| `sync` |"));
 }
+
+TEST_CASE("retention section sets the quota policy and limits", "[config][retention]") {
+  auto c = parse_config(
+      "retention:\n  default_ttl: 2d\n  interval: 5s\n  max_disk: 64MiB\n"
+      "  quota_policy: reject_new\n  min_free: 1GiB\n  compaction_threshold: 8\n"
+      "  rules:\n    - match: \"vibration*\"\n      ttl: 2h\n",
+      "t.yaml");
+  CHECK(c.retention.interval == std::chrono::seconds(5));
+  CHECK(c.retention.max_disk_bytes == 64u << 20);
+  CHECK(c.retention.min_free_bytes == 1ull << 30);
+  CHECK(c.retention.quota_policy == flowdb::retention::QuotaPolicy::RejectNew);
+  CHECK(c.retention.compaction_threshold == 8);
+  CHECK(c.ttl.ttl_for("vibration_x") == 2 * 3600);
+  CHECK(c.ttl.ttl_for("temp") == 2 * 86400);
+  auto d = parse_config("", "t.yaml");
+  CHECK(d.retention.max_disk_bytes == 0);
+  CHECK(d.retention.quota_policy == flowdb::retention::QuotaPolicy::DropOldest);
+  CHECK_THROWS_WITH(parse_config("retention:\n  quota_policy: delete_all\n", "t.yaml"),
+                    Catch::Contains("t.yaml:2:") && Catch::Contains("quota_policy") &&
+                        Catch::Contains("drop_oldest"));
+}
