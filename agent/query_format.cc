@@ -115,21 +115,21 @@ bool parse_time_param(std::string_view s, int64_t now_us, int64_t* out) {
   auto r = std::from_chars(s.data(), s.data() + digits_end, v);
   if (r.ec != std::errc()) return false;
   std::string_view unit = s.substr(digits_end);
-  __int128 us;
+  // Checked multiplication instead of __int128, which 32-bit ARM lacks.
+  int64_t scale = 0;
   if (unit.empty() || unit == "s") {
-    us = static_cast<__int128>(v) * 1000000;
+    scale = 1000000;
   } else if (unit == "ms") {
-    us = static_cast<__int128>(v) * 1000;
+    scale = 1000;
   } else if (unit == "us") {
-    us = v;
+    scale = 1;
   } else if (unit == "ns") {
-    us = v / 1000;
+    *out = v / 1000;
+    return true;
   } else {
     return false;
   }
-  if (us > INT64_MAX || us < INT64_MIN) return false;
-  *out = static_cast<int64_t>(us);
-  return true;
+  return !__builtin_mul_overflow(v, scale, out);
 }
 
 QueryRequest parse_query_request(
