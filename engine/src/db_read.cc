@@ -274,7 +274,8 @@ std::optional<Record> DBImpl::get_latest(std::string_view key, const ReadOptions
       int64_t b = bucket_of(extract_ts(it->key()), w);
       mem_buckets.insert(b);
       const int64_t next = bucket_end(b, w);
-      if (next == std::numeric_limits<int64_t>::max()) break;
+      // Stop at the last bucket, and never seek backwards (no progress).
+      if (next == std::numeric_limits<int64_t>::max() || next < extract_ts(it->key())) break;
       target = make_internal_key(key, next + 1, kMaxSequence, ValueType::Value);
       it->seek(target);
     }

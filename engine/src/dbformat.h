@@ -109,11 +109,13 @@ inline int64_t bucket_start(int64_t b, int64_t width_us) {
   return r;
 }
 inline int64_t bucket_end(int64_t b, int64_t width_us) {
+  // (b + 1) * w - 1: representable even for the lowest bucket, whose start
+  // (b * w) is not.
   int64_t r;
-  if (__builtin_mul_overflow(b, width_us, &r) || __builtin_add_overflow(r, width_us - 1, &r)) {
+  if (b == std::numeric_limits<int64_t>::max() || __builtin_mul_overflow(b + 1, width_us, &r)) {
     return b < 0 ? std::numeric_limits<int64_t>::min() : std::numeric_limits<int64_t>::max();
   }
-  return r;
+  return r - 1;
 }
 
 }  // namespace flowdb
