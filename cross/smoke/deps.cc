@@ -1,11 +1,12 @@
-#include <cstdio>
-#include <CLI/CLI.hpp>
 #include <curl/curl.h>
 #include <mqtt/async_client.h>
 #include <prometheus/counter.h>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 #include <zlib.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
 int main(int argc, char** argv) {
   CLI::App app{"deps"};
   CLI11_PARSE(app, argc, argv);

@@ -1,19 +1,22 @@
+#include <lz4.h>
+#include <yaml-cpp/yaml.h>
+#include <zstd.h>
+
 #include <atomic>
+#include <boost/json.hpp>
 #include <cstdio>
 #include <string>
 #include <thread>
 #include <vector>
-#include <boost/json.hpp>
-#include <lz4.h>
-#include <yaml-cpp/yaml.h>
-#include <zstd.h>
 
 int main() {
   // std::thread + atomics (the case that hangs when loader and libc are mismatched)
   std::atomic<long> sum{0};
   std::vector<std::jthread> pool;
   for (int t = 0; t < 4; ++t)
-    pool.emplace_back([&sum, t] { for (int i = 0; i < 100000; ++i) sum += t; });
+    pool.emplace_back([&sum, t] {
+      for (int i = 0; i < 100000; ++i) sum += t;
+    });
   pool.clear();
   if (sum != 600000) return 1;
 
@@ -25,7 +28,8 @@ int main() {
   int lzn = LZ4_compress_default(input.data(), lz.data(), int(input.size()), int(lz.size()));
   std::string lzback(input.size(), '\0');
   if (LZ4_decompress_safe(lz.data(), lzback.data(), lzn, int(lzback.size())) != int(input.size()) ||
-      lzback != input) return 2;
+      lzback != input)
+    return 2;
 
   // zstd round trip
   std::string zs(ZSTD_compressBound(input.size()), '\0');
@@ -43,9 +47,9 @@ int main() {
   YAML::Node cfg = YAML::Load("storage:\n  path: /var/lib/flowdb\n  block_kb: 64\n");
   if (cfg["storage"]["block_kb"].as<int>() != 64) return 6;
 
-  std::printf("ok: threads sum=%ld lz4 %zu->%d zstd %zu->%zu json=%s yaml path=%s sizeof(void*)=%zu\n",
-              sum.load(), input.size(), lzn, input.size(), zn,
-              boost::json::serialize(jv).c_str(), cfg["storage"]["path"].as<std::string>().c_str(),
-              sizeof(void*));
+  std::printf(
+      "ok: threads sum=%ld lz4 %zu->%d zstd %zu->%zu json=%s yaml path=%s sizeof(void*)=%zu\n",
+      sum.load(), input.size(), lzn, input.size(), zn, boost::json::serialize(jv).c_str(),
+      cfg["storage"]["path"].as<std::string>().c_str(), sizeof(void*));
   return 0;
 }

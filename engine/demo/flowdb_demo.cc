@@ -42,12 +42,13 @@ int main(int argc, char** argv) {
     }
     auto latest = db->get_latest("hum,room=lab");
     auto s = db->stats();
-    std::printf("after restart: %zu points in the day; latest hum,room=lab = %s; %zu SST files in "
-                "%zu time buckets\n",
-                n, latest ? latest->value.c_str() : "-", s.sstable_count, s.time_index_buckets);
-    std::printf("done in %.1f ms\n", std::chrono::duration<double, std::milli>(
-                                         std::chrono::steady_clock::now() - start)
-                                         .count());
+    std::printf(
+        "after restart: %zu points in the day; latest hum,room=lab = %s; %zu SST files in "
+        "%zu time buckets\n",
+        n, latest ? latest->value.c_str() : "-", s.sstable_count, s.time_index_buckets);
+    std::printf("done in %.1f ms\n",
+                std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                    .count());
     return n == 3 * 24 * 60 ? 0 : 1;
   } catch (const Error& e) {
     std::fprintf(stderr, "flowdb-demo: %s: %s\n", errc_name(e.code()).data(), e.what());

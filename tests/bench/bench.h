@@ -56,10 +56,10 @@ using Metrics = std::vector<Metric>;
 struct VerifyError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
-#define BENCH_VERIFY(cond, msg)                                                     \
-  do {                                                                              \
-    if (!(cond)) throw ::bench::VerifyError(std::string("verification failed: ") + \
-                                            (msg) + " [" #cond "]");                \
+#define BENCH_VERIFY(cond, msg)                                                                  \
+  do {                                                                                           \
+    if (!(cond))                                                                                 \
+      throw ::bench::VerifyError(std::string("verification failed: ") + (msg) + " [" #cond "]"); \
   } while (0)
 
 struct Workload {
@@ -153,7 +153,8 @@ class TsStream {
   std::priority_queue<Delayed, std::vector<Delayed>, std::greater<Delayed>> heap_;
 };
 inline TsPoint grid_point(uint64_t i, uint32_t series) {
-  return {static_cast<uint32_t>(i % series), kBaseTs + static_cast<int64_t>(i / series) * kIntervalUs};
+  return {static_cast<uint32_t>(i % series),
+          kBaseTs + static_cast<int64_t>(i / series) * kIntervalUs};
 }
 
 // Writes a batch of TsPoints through an adapter (values are generated here).

@@ -56,7 +56,8 @@ void kv_value(uint64_t key_id, char out[100]) {
     uint64_t x = mix64(h + static_cast<uint64_t>(i));
     std::memcpy(out + i, &x, std::min(8, 50 - i));
   }
-  for (int i = 50; i < 100; ++i) out[i] = static_cast<char>('a' + (h + static_cast<uint64_t>(i / 10)) % 26);
+  for (int i = 50; i < 100; ++i)
+    out[i] = static_cast<char>('a' + (h + static_cast<uint64_t>(i / 10)) % 26);
 }
 
 TsStream::TsStream(uint32_t series, uint64_t points, size_t batch, bool disorder, uint64_t seed)
@@ -117,8 +118,8 @@ void TsWriter::del(KvAdapter& db, const std::vector<TsPoint>& pts) {
 
 void verify_ts_get(KvAdapter& db, const std::vector<std::string>& series, uint32_t s, int64_t ts) {
   std::string v;
-  BENCH_VERIFY(db.get(series[s], ts, &v), "point missing: series " + std::to_string(s) + " ts " +
-                                              std::to_string(ts));
+  BENCH_VERIFY(db.get(series[s], ts, &v),
+               "point missing: series " + std::to_string(s) + " ts " + std::to_string(ts));
   char want[8];
   ts_value(s, ts, want);
   BENCH_VERIFY(v == std::string_view(want, 8), "wrong value");

@@ -30,11 +30,11 @@ struct AdapterOptions {
   size_t memtable_mb = 64;
   size_t cache_mb = 128;
   int bloom_bits = 10;
-  bool sync = false;     // durability of write(): fsync per batch or not
-  bool ts_keys = true;   // false = plain KV keys (fill workloads)
+  bool sync = false;    // durability of write(): fsync per batch or not
+  bool ts_keys = true;  // false = plain KV keys (fill workloads)
   TtlMode ttl = TtlMode::None;
   uint64_t ttl_secs = 0;
-  uint64_t time_bucket_secs = 3600;   // FlowDB only
+  uint64_t time_bucket_secs = 3600;  // FlowDB only
   // Simulated clock (microseconds since the epoch) for TTL workloads; null =
   // the system clock. Given to FlowDB as Config::clock, to RocksDB through an
   // Env whose SystemClock returns it, and used by the compaction filter.

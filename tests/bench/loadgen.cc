@@ -47,15 +47,24 @@ int main(int argc, char** argv) {
       return 64;
     }
     std::string v = argv[++i];
-    if (a == "--port") port = std::atoi(v.c_str());
-    else if (a == "--host") host = v;
-    else if (a == "--rate") rate = std::atof(v.c_str());
-    else if (a == "--count") count = std::strtoull(v.c_str(), nullptr, 10);
-    else if (a == "--duration") duration = std::atof(v.c_str());
-    else if (a == "--lines-per-datagram") per = std::strtoull(v.c_str(), nullptr, 10);
-    else if (a == "--max-datagram") max_dgram = std::strtoull(v.c_str(), nullptr, 10);
-    else if (a == "--series") series = std::strtoull(v.c_str(), nullptr, 10);
-    else if (a == "--seed") seed = std::strtoull(v.c_str(), nullptr, 10);
+    if (a == "--port")
+      port = std::atoi(v.c_str());
+    else if (a == "--host")
+      host = v;
+    else if (a == "--rate")
+      rate = std::atof(v.c_str());
+    else if (a == "--count")
+      count = std::strtoull(v.c_str(), nullptr, 10);
+    else if (a == "--duration")
+      duration = std::atof(v.c_str());
+    else if (a == "--lines-per-datagram")
+      per = std::strtoull(v.c_str(), nullptr, 10);
+    else if (a == "--max-datagram")
+      max_dgram = std::strtoull(v.c_str(), nullptr, 10);
+    else if (a == "--series")
+      series = std::strtoull(v.c_str(), nullptr, 10);
+    else if (a == "--seed")
+      seed = std::strtoull(v.c_str(), nullptr, 10);
     else {
       usage();
       return 64;
@@ -87,12 +96,12 @@ int main(int argc, char** argv) {
       uint64_t i = sent + lines;
       uint64_t s = i % series, round = i / series;
       uint64_t h = mix64(seed ^ mix64(i));
-      int n = snprintf(tmp, sizeof tmp,
-                       "cpu,host=host_%llu,region=r%llu usage_user=%.2f,usage_system=%.2f %lld\n",
-                       static_cast<unsigned long long>(s), static_cast<unsigned long long>(s % 8),
-                       static_cast<double>(h % 10000) / 100.0,
-                       static_cast<double>((h >> 20) % 10000) / 100.0,
-                       static_cast<long long>(base_ns + static_cast<int64_t>(round) * 10'000'000'000));
+      int n = snprintf(
+          tmp, sizeof tmp,
+          "cpu,host=host_%llu,region=r%llu usage_user=%.2f,usage_system=%.2f %lld\n",
+          static_cast<unsigned long long>(s), static_cast<unsigned long long>(s % 8),
+          static_cast<double>(h % 10000) / 100.0, static_cast<double>((h >> 20) % 10000) / 100.0,
+          static_cast<long long>(base_ns + static_cast<int64_t>(round) * 10'000'000'000));
       if (!buf.empty() && buf.size() + static_cast<size_t>(n) > max_dgram) break;
       buf.append(tmp, static_cast<size_t>(n));
       ++lines;

@@ -129,7 +129,8 @@ std::vector<std::string> split(const std::string& s) {
   std::vector<std::string> v;
   std::stringstream ss(s);
   std::string x;
-  while (std::getline(ss, x, ',')) if (!x.empty()) v.push_back(x);
+  while (std::getline(ss, x, ','))
+    if (!x.empty()) v.push_back(x);
   return v;
 }
 
@@ -152,16 +153,26 @@ int main(int argc, char** argv) {
       }
       return argv[++i];
     };
-    if (a == "--smoke") smoke = true;
-    else if (a == "--scale") scale = std::stod(val());
-    else if (a == "--runs") runs = std::stoi(val());
-    else if (a == "--dir") dir = val();
-    else if (a == "--seed") seed = std::stoull(val());
-    else if (a == "--workloads") only_w = split(val());
-    else if (a == "--engines") only_e = split(val());
-    else if (a == "--out") out = val();
-    else if (a == "--raw") raw = val();
-    else if (a == "--list") list = true;
+    if (a == "--smoke")
+      smoke = true;
+    else if (a == "--scale")
+      scale = std::stod(val());
+    else if (a == "--runs")
+      runs = std::stoi(val());
+    else if (a == "--dir")
+      dir = val();
+    else if (a == "--seed")
+      seed = std::stoull(val());
+    else if (a == "--workloads")
+      only_w = split(val());
+    else if (a == "--engines")
+      only_e = split(val());
+    else if (a == "--out")
+      out = val();
+    else if (a == "--raw")
+      raw = val();
+    else if (a == "--list")
+      list = true;
     else {
       usage();
       return 64;
@@ -211,7 +222,9 @@ int main(int argc, char** argv) {
         }
         for (const auto& m : t.metrics) {
           fprintf(stderr, " %s=%s", m.name.c_str(), fmt(m.value).c_str());
-          if (rawf) rawf << r + 1 << '\t' << w.name << '\t' << e << '\t' << m.name << '\t' << m.value << '\n';
+          if (rawf)
+            rawf << r + 1 << '\t' << w.name << '\t' << e << '\t' << m.name << '\t' << m.value
+                 << '\n';
           if (!t.ok) continue;
           res[w.name][e][m.name].push_back(m.value);
           meta[m.name] = {m.unit, m.higher_better};
@@ -224,8 +237,8 @@ int main(int argc, char** argv) {
     }
 
   std::ostringstream md;
-  md << "Scale " << scale << (smoke ? " (smoke)" : "") << ", " << runs
-     << " run(s), seed " << seed << ". Cells: median [min – max] over runs.\n\n";
+  md << "Scale " << scale << (smoke ? " (smoke)" : "") << ", " << runs << " run(s), seed " << seed
+     << ". Cells: median [min – max] over runs.\n\n";
   for (const auto& w : sel) {
     md << "### " << w.name << "\n\n" << w.description << "\n\n| metric |";
     std::vector<std::string> rocks;

@@ -14,7 +14,8 @@ Metrics run_durable(const std::string& engine, const Params& p, int threads, siz
   auto series = make_series(p.ts_series);
   const uint32_t per = p.ts_series / static_cast<uint32_t>(threads);
   auto point = [&](int t, uint64_t idx) {
-    return TsPoint{static_cast<uint32_t>(t) + static_cast<uint32_t>(threads) * static_cast<uint32_t>(idx % per),
+    return TsPoint{static_cast<uint32_t>(t) +
+                       static_cast<uint32_t>(threads) * static_cast<uint32_t>(idx % per),
                    kBaseTs + static_cast<int64_t>(idx / per) * kIntervalUs};
   };
   std::vector<std::vector<double>> lat(static_cast<size_t>(threads));

@@ -41,21 +41,24 @@ Metrics run_fill(const std::string& engine, const Params& p, bool random) {
   BENCH_VERIFY(!db->get(fill_key(p.fill_n + 1), 0, &v), "phantom key");
   db->close();
   double logical = static_cast<double>(p.fill_n) * 116.0;
-  return {{"ops/s", static_cast<double>(p.fill_n) / secs, "ops/s", true},
-          {"MB/s", logical / secs / 1e6, "MB/s", true},
-          {"cpu_s", cpu, "s", false},
-          {"write_amp", static_cast<double>(io1.write_bytes - io0.write_bytes) / logical, "x",
-           false}};
+  return {
+      {"ops/s", static_cast<double>(p.fill_n) / secs, "ops/s", true},
+      {"MB/s", logical / secs / 1e6, "MB/s", true},
+      {"cpu_s", cpu, "s", false},
+      {"write_amp", static_cast<double>(io1.write_bytes - io0.write_bytes) / logical, "x", false}};
 }
 
 }  // namespace
 
 void add_fill_workloads(std::vector<Workload>& w) {
   std::vector<std::string> e = {"flowdb", "rocksdb", "leveldb"};
-  w.push_back({"fillseq", "1. fillseq: 16 B keys / 100 B values in key order, 1 key per write, no sync",
-               e, [](const std::string& en, const Params& p) { return run_fill(en, p, false); }});
-  w.push_back({"fillrandom", "1. fillrandom: 16 B keys / 100 B values, uniform random keys, 1 key per write, no sync",
-               e, [](const std::string& en, const Params& p) { return run_fill(en, p, true); }});
+  w.push_back({"fillseq",
+               "1. fillseq: 16 B keys / 100 B values in key order, 1 key per write, no sync", e,
+               [](const std::string& en, const Params& p) { return run_fill(en, p, false); }});
+  w.push_back(
+      {"fillrandom",
+       "1. fillrandom: 16 B keys / 100 B values, uniform random keys, 1 key per write, no sync", e,
+       [](const std::string& en, const Params& p) { return run_fill(en, p, true); }});
 }
 
 }  // namespace bench

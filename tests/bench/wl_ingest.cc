@@ -53,21 +53,26 @@ Metrics run_ingest(const std::string& engine, const Params& p, bool disorder) {
   }
   db->close();
   double logical = static_cast<double>(p.ts_points) * 32.0;  // 16 B series + 8 B ts + 8 B value
-  return {{"Mpoints/s", static_cast<double>(p.ts_points) / secs / 1e6, "Mpt/s", true},
-          {"flush_s", flush_secs, "s", false},
-          {"cpu_s", cpu, "s", false},
-          {"write_amp", static_cast<double>(io1.write_bytes - io0.write_bytes) / logical, "x", false},
-          {"compact_s", compact_secs, "s", false},
-          {"bytes/point", static_cast<double>(disk) / static_cast<double>(p.ts_points), "B", false}};
+  return {
+      {"Mpoints/s", static_cast<double>(p.ts_points) / secs / 1e6, "Mpt/s", true},
+      {"flush_s", flush_secs, "s", false},
+      {"cpu_s", cpu, "s", false},
+      {"write_amp", static_cast<double>(io1.write_bytes - io0.write_bytes) / logical, "x", false},
+      {"compact_s", compact_secs, "s", false},
+      {"bytes/point", static_cast<double>(disk) / static_cast<double>(p.ts_points), "B", false}};
 }
 
 }  // namespace
 
 void add_ingest_workloads(std::vector<Workload>& w) {
   std::vector<std::string> e = {"flowdb", "rocksdb", "leveldb"};
-  w.push_back({"ts_ingest", "2. time-series ingest in time order: 40K series, 10 s interval, batches of 1000, no sync; 9. bytes/point after full compaction",
+  w.push_back({"ts_ingest",
+               "2. time-series ingest in time order: 40K series, 10 s interval, batches of 1000, "
+               "no sync; 9. bytes/point after full compaction",
                e, [](const std::string& en, const Params& p) { return run_ingest(en, p, false); }});
-  w.push_back({"ts_disorder", "3. the same with TSBS-IoT disorder (5% of batches: 30% of entries up to 10 batches late; 1% of entries up to 1 h late)",
+  w.push_back({"ts_disorder",
+               "3. the same with TSBS-IoT disorder (5% of batches: 30% of entries up to 10 batches "
+               "late; 1% of entries up to 1 h late)",
                e, [](const std::string& en, const Params& p) { return run_ingest(en, p, true); }});
 }
 

@@ -61,8 +61,7 @@ Metrics run_point_reads(const std::string& engine, const Params& p) {
     // 128 MB block cache, warmed by scanning it once.
     o.cache_mb = 128;
     auto db = open_engine(base_engine(engine), o);
-    uint32_t hot = static_cast<uint32_t>(
-        std::clamp<uint64_t>((16ull << 20) / (rounds * 32), 1, S));
+    uint32_t hot = static_cast<uint32_t>(std::clamp<uint64_t>((16ull << 20) / (rounds * 32), 1, S));
     for (uint32_t s = 0; s < hot; ++s) {
       size_t n = db->range(series[s], kBaseTs, INT64_MAX, [](int64_t, std::string_view) {});
       BENCH_VERIFY(n == (P - 1 - s) / S + 1, "warm-up range count");
@@ -119,8 +118,8 @@ Metrics run_window(const std::string& engine, const Params& p) {
           });
           lat[wi].push_back(secs_since(st) * 1e6);
           int64_t expect = std::min<int64_t>(windows[wi] / 10 + 1, w + 1);
-          BENCH_VERIFY(static_cast<int64_t>(n) == expect, "window count " + std::to_string(n) +
-                                                             " != " + std::to_string(expect));
+          BENCH_VERIFY(static_cast<int64_t>(n) == expect,
+                       "window count " + std::to_string(n) + " != " + std::to_string(expect));
           ++verified;
         }
       });
@@ -165,9 +164,14 @@ Metrics run_window(const std::string& engine, const Params& p) {
 
 void add_read_workloads(std::vector<Workload>& w) {
   std::vector<std::string> e = {"flowdb", "rocksdb", "leveldb"};
-  w.push_back({"point_reads", "5. get(key, ts) of random existing points and latest-value reads, after full compaction; hot = 16 MB hot set in a warmed 128 MB cache, cold = 8 MB cache, OS page cache dropped",
-               e, run_point_reads});
-  w.push_back({"recent_window", "6. one writer ingesting in time order, one reader querying the last 5 min / last 1 h of a random series (alternating); slowdown = ingest rate alone / with the reader",
+  w.push_back(
+      {"point_reads",
+       "5. get(key, ts) of random existing points and latest-value reads, after full compaction; "
+       "hot = 16 MB hot set in a warmed 128 MB cache, cold = 8 MB cache, OS page cache dropped",
+       e, run_point_reads});
+  w.push_back({"recent_window",
+               "6. one writer ingesting in time order, one reader querying the last 5 min / last 1 "
+               "h of a random series (alternating); slowdown = ingest rate alone / with the reader",
                e, run_window});
 }
 

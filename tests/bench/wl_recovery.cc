@@ -86,8 +86,12 @@ Metrics run_recovery(const std::string& engine, const Params& p) {
 }  // namespace
 
 void add_recovery_workloads(std::vector<Workload>& w) {
-  w.push_back({"recovery", "8. open time after kill -9 with a full WAL (64 MiB; 100 B values, 256 MB memtable in all engines so that only the WAL size matters); points = records in that WAL (FlowDB's WAL is lz4-compressed and holds more)",
-               {"flowdb", "rocksdb", "leveldb"}, run_recovery});
+  w.push_back({"recovery",
+               "8. open time after kill -9 with a full WAL (64 MiB; 100 B values, 256 MB memtable "
+               "in all engines so that only the WAL size matters); points = records in that WAL "
+               "(FlowDB's WAL is lz4-compressed and holds more)",
+               {"flowdb", "rocksdb", "leveldb"},
+               run_recovery});
 }
 
 }  // namespace bench

@@ -102,21 +102,28 @@ Metrics run_ttl(const std::string& engine, const Params& p) {
   double logical = static_cast<double>(N) * 32.0;
   double live_logical = static_cast<double>(ttl_rounds * S) * 32.0;
   double ld = static_cast<double>(live_disk);
-  return {{"Mpoints/s", static_cast<double>(N) / secs / 1e6, "Mpt/s", true},
-          {"disk/live_mean", mean / ld, "x", false},
-          {"disk/live_max", mx / ld, "x", false},
-          {"disk/live_end", static_cast<double>(disk_end) / ld, "x", false},
-          {"disk/logical_mean", mean / live_logical, "x", false},
-          {"disk_MB_mean", mean / 1e6, "MB", false},
-          {"write_amp", static_cast<double>(io1.write_bytes - io0.write_bytes) / logical, "x", false},
-          {"cpu_s", cpu, "s", false}};
+  return {
+      {"Mpoints/s", static_cast<double>(N) / secs / 1e6, "Mpt/s", true},
+      {"disk/live_mean", mean / ld, "x", false},
+      {"disk/live_max", mx / ld, "x", false},
+      {"disk/live_end", static_cast<double>(disk_end) / ld, "x", false},
+      {"disk/logical_mean", mean / live_logical, "x", false},
+      {"disk_MB_mean", mean / 1e6, "MB", false},
+      {"write_amp", static_cast<double>(io1.write_bytes - io0.write_bytes) / logical, "x", false},
+      {"cpu_s", cpu, "s", false}};
 }
 
 }  // namespace
 
 void add_ttl_workloads(std::vector<Workload>& w) {
-  w.push_back({"ttl_steady", "7. TTL steady state on a simulated clock: TTL 1 h, ingest 5 x TTL in time order (10 s interval), no sync; disk/live = directory bytes, sampled every 10 sim min after 2 x TTL, / bytes of the same engine holding only the live (last TTL) points fully compacted; disk/logical = the same / 32 B per live point; write_amp = /proc/self/io write_bytes / logical bytes written",
-               {"flowdb", "rocksdb-fifo", "rocksdb-cf", "leveldb-del"}, run_ttl});
+  w.push_back({"ttl_steady",
+               "7. TTL steady state on a simulated clock: TTL 1 h, ingest 5 x TTL in time order "
+               "(10 s interval), no sync; disk/live = directory bytes, sampled every 10 sim min "
+               "after 2 x TTL, / bytes of the same engine holding only the live (last TTL) points "
+               "fully compacted; disk/logical = the same / 32 B per live point; write_amp = "
+               "/proc/self/io write_bytes / logical bytes written",
+               {"flowdb", "rocksdb-fifo", "rocksdb-cf", "leveldb-del"},
+               run_ttl});
 }
 
 }  // namespace bench

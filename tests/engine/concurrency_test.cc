@@ -6,6 +6,7 @@
 //
 // FLOWDB_CONC_BATCHES sets the batches per writer.
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -15,8 +16,6 @@
 #include <thread>
 #include <tuple>
 #include <vector>
-
-#include <catch2/catch.hpp>
 
 #include "flowdb/engine.h"
 #include "test_util.h"
@@ -130,8 +129,8 @@ void check_scan(const std::vector<Record>& rs, const uint64_t (&acked_before)[kW
     for (size_t n = 0; ok && n < present.size(); ++n) ok = present[n] == lo + n;
     if (!ok) {
       f.add(std::string(what) + ": writer " + std::to_string(w) + " batches are not " +
-            std::to_string(lo) + ".." + std::to_string(m) + " (" +
-            std::to_string(present.size()) + " present)");
+            std::to_string(lo) + ".." + std::to_string(m) + " (" + std::to_string(present.size()) +
+            " present)");
     }
   }
 }
@@ -337,8 +336,7 @@ TEST_CASE("concurrent writers, readers and maintenance stay consistent",
   }
 }
 
-TEST_CASE("concurrent sync writers share group commits and lose nothing",
-          "[engine][concurrency]") {
+TEST_CASE("concurrent sync writers share group commits and lose nothing", "[engine][concurrency]") {
   TempDir dir;
   ManualClock clock;
   Config cfg = conc_config(dir.path(), clock);

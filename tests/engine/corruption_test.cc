@@ -5,13 +5,12 @@
 // Data directory layout (engine/doc/format.md): <dir>/wal/NNNNNN.log,
 // <dir>/sst/NNNNNN.sst (or <dir>/sst.pack), <dir>/MANIFEST-NNNNNN, <dir>/CURRENT.
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
-
-#include <catch2/catch.hpp>
 
 #include "flowdb/engine.h"
 #include "flowdb/fault_injection_env.h"
@@ -54,7 +53,8 @@ std::vector<std::string> files(const std::string& dir, const std::string& suffix
   std::vector<std::string> out;
   for (const auto& e : fs::directory_iterator(dir)) {
     std::string n = e.path().filename().string();
-    if (n.size() >= suffix.size() && n.compare(n.size() - suffix.size(), suffix.size(), suffix) == 0 &&
+    if (n.size() >= suffix.size() &&
+        n.compare(n.size() - suffix.size(), suffix.size(), suffix) == 0 &&
         n.rfind(prefix, 0) == 0) {
       out.push_back(e.path().string());
     }
@@ -107,7 +107,8 @@ std::string expect_corruption(F&& f) {
 std::vector<Record> batch(int i) {
   std::vector<Record> rs;
   for (int j = 0; j < 3; ++j) {
-    rs.emplace_back("k" + std::to_string(i) + "/" + std::to_string(j), i, "value-" + std::to_string(i));
+    rs.emplace_back("k" + std::to_string(i) + "/" + std::to_string(j), i,
+                    "value-" + std::to_string(i));
   }
   return rs;
 }
@@ -340,8 +341,7 @@ TEST_CASE("a damaged SST footer or index is Corruption at open or first read",
   }
 }
 
-TEST_CASE("a damaged table in the single-file container is Corruption",
-          "[engine][corruption]") {
+TEST_CASE("a damaged table in the single-file container is Corruption", "[engine][corruption]") {
   TempDir dir;
   ManualClock clock;
   Config cfg = make_sst_db(dir, clock, Compression::lz4(), StorageBackendKind::SingleFile);
@@ -394,14 +394,15 @@ TEST_CASE("any flipped MANIFEST byte outside a cut-off tail is Corruption",
       if (last.offset + kLogHeader + len > d.size()) continue;
     }
     TempDir work;
-    fs::copy(pristine.path(), work.path(), fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+    fs::copy(pristine.path(), work.path(),
+             fs::copy_options::recursive | fs::copy_options::overwrite_existing);
     write_bytes(work.path() + "/" + mname, d);
     Config cfg = test_config(work.path(), clock);
     ++tried;
     try {
       auto e = Engine::open(cfg);
       FAIL_CHECK("open accepted a MANIFEST with byte " << pos << " of " << original.size()
-                                                      << " flipped");
+                                                       << " flipped");
     } catch (const Error& e) {
       INFO("byte " << pos << ": " << e.what());
       CHECK(e.code() == Errc::Corruption);
@@ -433,9 +434,9 @@ TEST_CASE("a MANIFEST cut off inside its last record opens with the earlier edit
 }
 
 TEST_CASE("a garbage or dangling CURRENT is Corruption", "[engine][corruption]") {
-  for (std::string contents : {std::string("garbage\n"), std::string("MANIFEST-999999\n"),
-                               std::string(""), std::string("MANIFEST-000001"),
-                               std::string("\0\0\0\0", 4)}) {
+  for (std::string contents :
+       {std::string("garbage\n"), std::string("MANIFEST-999999\n"), std::string(""),
+        std::string("MANIFEST-000001"), std::string("\0\0\0\0", 4)}) {
     DYNAMIC_SECTION("CURRENT = " << contents.size() << " bytes") {
       TempDir dir;
       ManualClock clock;

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -22,8 +23,6 @@
 #include <random>
 #include <string>
 #include <vector>
-
-#include <catch2/catch.hpp>
 
 #include "flowdb/engine.h"
 #include "test_util.h"
@@ -60,7 +59,8 @@ std::string batch_value(uint64_t i, size_t j) {
 }
 std::vector<Record> make_batch(uint64_t i) {
   std::vector<Record> rs;
-  for (size_t j = 0; j < batch_size(i); ++j) rs.emplace_back(batch_key(i, j), batch_ts(i, j), batch_value(i, j));
+  for (size_t j = 0; j < batch_size(i); ++j)
+    rs.emplace_back(batch_key(i, j), batch_ts(i, j), batch_value(i, j));
   return rs;
 }
 

@@ -5,6 +5,7 @@
 // Reproduce a failure:  FLOWDB_MODEL_SEED=<seed> FLOWDB_MODEL_STEPS=<n>
 // [FLOWDB_MODEL_VARIANT=<name>] model_test "randomized operations match a map model"
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
@@ -15,8 +16,6 @@
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <catch2/catch.hpp>
 
 #include "flowdb/engine.h"
 #include "test_util.h"
@@ -47,12 +46,12 @@ std::string esc(std::string_view s) {
 }
 
 std::string show(const Record& r) {
-  std::string v = r.value.size() > 24 ? r.value.substr(0, 24) + "...(" +
-                                            std::to_string(r.value.size()) + "B)"
-                                      : r.value;
+  std::string v = r.value.size() > 24
+                      ? r.value.substr(0, 24) + "...(" + std::to_string(r.value.size()) + "B)"
+                      : r.value;
   return "{" + esc(r.key) + "," + std::to_string(r.ts) + ",exp=" +
-         (r.expire_at == kNeverExpires ? std::string("never") : std::to_string(r.expire_at)) +
-         "," + esc(v) + "}";
+         (r.expire_at == kNeverExpires ? std::string("never") : std::to_string(r.expire_at)) + "," +
+         esc(v) + "}";
 }
 
 std::string show(const std::optional<Record>& r) { return r ? show(*r) : std::string("none"); }
@@ -118,8 +117,8 @@ class Model {
   std::optional<Record> get_latest(const std::string& k, int64_t now) const {
     std::optional<Record> out;
     for (auto it = m_.lower_bound({k, kMinTs}); it != m_.end() && it->first.first == k; ++it) {
-      if (it->second.expire_at > now) out = Record(k, it->first.second, it->second.expire_at,
-                                                  it->second.value);
+      if (it->second.expire_at > now)
+        out = Record(k, it->first.second, it->second.expire_at, it->second.value);
     }
     return out;
   }
@@ -166,7 +165,8 @@ class ModelRunner {
              "\xff",
              "\xff\xff"};
     for (int64_t b = -3; b <= 6; ++b) {
-      for (int64_t off : {int64_t{0}, int64_t{1}, kSec / 2, kSec - 1}) ts_.push_back(b * kSec + off);
+      for (int64_t off : {int64_t{0}, int64_t{1}, kSec / 2, kSec - 1})
+        ts_.push_back(b * kSec + off);
     }
     if (v_.extreme_ts) {
       ts_.push_back(kMinTs);
@@ -240,7 +240,8 @@ class ModelRunner {
     ++checks_;
     if (got == want) return;
     FAIL(what << " differs from the model\n got:  " << show(got) << "\n want: " << show(want)
-              << "\n" << ctx());
+              << "\n"
+              << ctx());
   }
 
   // ---- operations
@@ -413,8 +414,8 @@ class ModelRunner {
     if (chance(0.7)) nv = value();
     if (chance(0.4)) ttl = 1 + rnd(15);
     auto cur = model_.get(k, t, now());
-    note("patch_record {" + esc(k) + "," + std::to_string(t) + "} value=" +
-         (nv ? esc(nv->substr(0, 16)) : "none") +
+    note("patch_record {" + esc(k) + "," + std::to_string(t) +
+         "} value=" + (nv ? esc(nv->substr(0, 16)) : "none") +
          " ttl=" + (ttl ? std::to_string(*ttl) : "none") + (cur ? " (exists)" : " (absent)"));
     if (!cur) {
       ++checks_;
@@ -484,7 +485,7 @@ class ModelRunner {
       case 2: {
         std::string s = key(), e = key();
         if (e < s) std::swap(s, e);
-        if (e.empty()) e = "a";  // an empty end has its own TEST_CASE
+        if (e.empty()) e = "a";          // an empty end has its own TEST_CASE
         r = ScanRange::key_range(s, e);  // may be empty (s == e)
         break;
       }
@@ -519,9 +520,9 @@ class ModelRunner {
   void check_query(const ScanRange& range, std::optional<size_t> limit) {
     auto want = model_.query(range, limit, now());
     Query q{range, limit};
-    expect_eq(e_->query(q), want,
-              "query(" + show(range) + ", limit=" + (limit ? std::to_string(*limit) : "none") +
-                  ")");
+    expect_eq(
+        e_->query(q), want,
+        "query(" + show(range) + ", limit=" + (limit ? std::to_string(*limit) : "none") + ")");
     if (!limit) {
       std::vector<Record> scanned;
       auto it = e_->scan(range);
@@ -558,7 +559,8 @@ class ModelRunner {
       if (!v_.check_latest) break;
       expect_eq(e_->get_latest(k), model_.get_latest(k, now()), "get_latest(" + esc(k) + ")");
     }
-    for (int i = 0; i < 3; ++i) check_query(random_range(), chance(0.5) ? std::optional<size_t>(rnd(10)) : std::nullopt);
+    for (int i = 0; i < 3; ++i)
+      check_query(random_range(), chance(0.5) ? std::optional<size_t>(rnd(10)) : std::nullopt);
   }
 
   const uint64_t seed_;
@@ -724,8 +726,8 @@ TEST_CASE("a range tombstone never hides writes made after it", "[engine][model]
   ManualClock clock;
   auto cfg = test_config(dir.path(), clock);
   auto e = Engine::open(cfg);
-  e->write_batch(std::vector<Record>{Record("a1", 1, "old"), Record("a2", 1, "old"),
-                                     Record("b", 1, "keep")});
+  e->write_batch(
+      std::vector<Record>{Record("a1", 1, "old"), Record("a2", 1, "old"), Record("b", 1, "keep")});
   e->flush();
   e->delete_range("a", "b");
   e->write_batch(std::vector<Record>{Record("a1", 1, "new"), Record("a3", 2, "new")});
@@ -937,7 +939,8 @@ TEST_CASE("a write batch is all-or-nothing", "[engine][model][regression]") {
   CHECK(e->stats().last_sequence == 0);
   // A big batch is visible whole or not at all to a scan started meanwhile.
   std::vector<Record> big;
-  for (int i = 0; i < 3000; ++i) big.emplace_back("b" + std::to_string(i), i, std::string(300, 'x'));
+  for (int i = 0; i < 3000; ++i)
+    big.emplace_back("b" + std::to_string(i), i, std::string(300, 'x'));
   {
     auto before = e->scan(ScanRange::all());
     e->write_batch(big);  // more than the 1 MiB memtable: it must not be split
@@ -987,7 +990,8 @@ TEST_CASE("fill_cache=false leaves the block cache untouched", "[engine][model][
   {
     auto e = Engine::open(cfg);
     std::vector<Record> rs;
-    for (int i = 0; i < 500; ++i) rs.emplace_back("k" + std::to_string(i), i, std::string(200, 'v'));
+    for (int i = 0; i < 500; ++i)
+      rs.emplace_back("k" + std::to_string(i), i, std::string(200, 'v'));
     e->write_batch(rs);
   }
   auto e = Engine::open(cfg);  // fresh, empty cache
@@ -1066,7 +1070,8 @@ TEST_CASE("a key range with an empty end has no upper bound", "[engine][model][r
   TempDir dir;
   ManualClock clock;
   auto e = Engine::open(test_config(dir.path(), clock));
-  e->write_batch(std::vector<Record>{Record("a", 1, "v"), Record("m", 1, "v"), Record("z", 1, "v")});
+  e->write_batch(
+      std::vector<Record>{Record("a", 1, "v"), Record("m", 1, "v"), Record("z", 1, "v")});
   CHECK(ids(e->query(Query::key_range("m", ""))) ==
         std::vector<std::pair<std::string, int64_t>>{{"m", 1}, {"z", 1}});
   CHECK(e->query(Query::key_time_range("", "", 0, 5)).size() == 3);

@@ -9,17 +9,16 @@
 //
 // FLOWDB_POWER_SEED / FLOWDB_POWER_ITERS reproduce or lengthen a run.
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cstdio>
-#include <tuple>
 #include <cstdlib>
 #include <iostream>
 #include <map>
 #include <random>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
-
-#include <catch2/catch.hpp>
 
 #include "flowdb/engine.h"
 #include "flowdb/fault_injection_env.h"
