@@ -12,12 +12,6 @@ namespace flowdb {
 
 namespace {
 
-uint64_t steady_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
 uint64_t max_tombstone_seq(const std::vector<RangeTombstone>& rts) {
   uint64_t m = 0;
   for (const auto& t : rts) m = std::max(m, t.seq);

@@ -12,12 +12,6 @@ namespace {
 
 constexpr int kSkipsBeforeSeek = 8;
 
-uint64_t steady_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
 bool key_ranges_overlap(const FileMeta& f, std::string_view start,
                         const std::optional<std::string>& end) {
   if (f.props.largest_user_key < start) return false;

@@ -18,12 +18,6 @@ constexpr size_t kMaxGroupBytes = 1 << 20;
 // Groups smaller than this are logged raw: lz4 would not pay for itself.
 constexpr size_t kMinCompressBytes = 512;
 
-uint64_t steady_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
 }  // namespace
 
 struct DBImpl::Writer {

@@ -3,10 +3,18 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <string>
 
 namespace flowdb {
+
+// Monotonic microseconds, for latency measurements.
+inline uint64_t steady_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 // Log-linear histogram of microsecond latencies: 4 sub-buckets per power of
 // two up to ~2^40 us. Percentiles are accurate to within 25%.
