@@ -3,7 +3,9 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cstdlib>
+#include <fstream>
 #include <limits>
+#include <sstream>
 
 namespace flowdb::agent {
 namespace {
@@ -373,6 +375,28 @@ std::string render_reference(std::string_view title, std::span<const KeySpec> sp
   out += "|---|---|---|---|\n";
   render_rows(&out, spec, "");
   return out + "\n";
+}
+
+std::string resolve_secret(const ParsedTable& t, std::string_view key) {
+  const std::string k(key), kf = k + "_file", ke = k + "_env";
+  const int given = int(!t.str(k).empty()) + int(!t.str(kf).empty()) + int(!t.str(ke).empty());
+  if (given > 1) t.fail(kf, "give only one of " + k + ", " + kf + ", " + ke);
+  if (!t.str(kf).empty()) {
+    std::ifstream in(t.str(kf));
+    if (!in) t.fail(kf, "cannot read '" + t.str(kf) + "'; expected a readable file");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::string s = ss.str();
+    if (!s.empty() && s.back() == '\n') s.pop_back();
+    if (!s.empty() && s.back() == '\r') s.pop_back();
+    return s;
+  }
+  if (!t.str(ke).empty()) {
+    const char* v = std::getenv(t.str(ke).c_str());
+    if (v == nullptr) t.fail(ke, "environment variable " + t.str(ke) + " is not set");
+    return v;
+  }
+  return t.str(k);
 }
 
 }  // namespace flowdb::agent

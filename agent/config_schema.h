@@ -102,6 +102,12 @@ bool parse_size_bytes(std::string_view s, int64_t* out);
 // and has no default.
 bool substitute_env(std::string_view in, std::string* out, std::string* error);
 
+// A secret given as `key` (inline, after ${ENV} substitution), `key`_file (a
+// file; one trailing newline removed) or `key`_env (an environment variable);
+// at most one of the three. Returns "" if none is given. Throws ConfigError
+// naming the key for an unreadable file, an unset variable or two sources.
+std::string resolve_secret(const ParsedTable& t, std::string_view key);
+
 // Validates `node` against `spec`. `path` names the section in messages.
 std::shared_ptr<ParsedTable> parse_table(const YAML::Node& node, std::span<const KeySpec> spec,
                                          const std::string& file, const std::string& path);
