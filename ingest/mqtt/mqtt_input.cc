@@ -5,6 +5,7 @@
 
 #include <condition_variable>
 #include <fstream>
+#include <functional>
 #include <mutex>
 #include <random>
 #include <sstream>
@@ -114,6 +115,49 @@ std::string hostname() {
 std::string trim_newline(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
   return s;
+}
+
+bool is_tls_uri(const std::string& uri) {
+  for (const char* scheme : {"ssl://", "mqtts://", "wss://"}) {
+    if (uri.rfind(scheme, 0) == 0) return true;
+  }
+  return false;
+}
+
+// OpenSSL 3 error lines read "THREAD:error:CODE:LIBRARY:FUNCTION:REASON:FILE:LINE:DATA";
+// keep the reason (and data), e.g. "certificate verify failed".
+std::string openssl_reason(const std::string& line) {
+  std::vector<std::string> f;
+  size_t start = 0;
+  for (size_t i = 0; i <= line.size(); ++i) {
+    if (i == line.size() || line[i] == ':') {
+      f.push_back(line.substr(start, i - start));
+      start = i + 1;
+    }
+  }
+  if (f.size() < 6 || f[1] != "error") return trim_newline(line);
+  std::string reason = f[5];
+  if (f.size() > 8 && !trim_newline(f[8]).empty()) reason += ": " + trim_newline(f[8]);
+  return reason;
+}
+
+// Paho reports a refused CONNECT as "MQTT error [N]: CONNACK return code";
+// say what N means (MQTT 3.1.1, section 3.2.2.3).
+std::string connack_meaning(int rc) {
+  switch (rc) {
+    case 1:
+      return "unacceptable protocol version";
+    case 2:
+      return "client identifier rejected";
+    case 3:
+      return "server unavailable";
+    case 4:
+      return "bad user name or password";
+    case 5:
+      return "not authorized (check username and password)";
+    default:
+      return "";
+  }
 }
 
 }  // namespace
@@ -256,11 +300,18 @@ class MqttInput::Connection {
     }
     cv_.notify_all();
     if (thread_.joinable()) thread_.join();
+    // Also when not connected: a connect still in progress is cancelled
+    // (Paho throws "disconnected" when there is nothing to do).
     try {
-      if (client_->is_connected()) client_->disconnect(std::chrono::seconds(2))->wait_for(3000);
+      client_->disconnect(std::chrono::seconds(2))->wait_for(3000);
     } catch (const std::exception& e) {
       agent::log_debug("mqtt", cfg_.name + ": disconnect: " + e.what());
     }
+    // A message handed over before the disconnect may still be in
+    // on_message (waiting for its batch): the client must outlive it.
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return in_handler_ == 0; });
+    lock.unlock();
     ctx_.metrics->mqtt_connected(cfg_.name, broker_, false);
   }
 
@@ -270,21 +321,30 @@ class MqttInput::Connection {
   }
 
  private:
-  mqtt::connect_options options() const {
+  mqtt::connect_options options() {
     mqtt::connect_options o;
+    // Only 3.1.1: Paho's default would retry every failed attempt with 3.1,
+    // doubling the time (and the log lines) of each failure.
+    o.set_mqtt_version(MQTTVERSION_3_1_1);
     o.set_clean_session(cfg_.clean_session);
     o.set_keep_alive_interval(cfg_.keepalive_s);
     o.set_connect_timeout(cfg_.connect_timeout_s);
     o.set_automatic_reconnect(false);  // our manager thread owns reconnects
     if (!cfg_.username.empty()) o.set_user_name(cfg_.username);
     if (!cfg_.password.empty()) o.set_password(cfg_.password);
-    if (cfg_.tls) {
+    if (is_tls_uri(broker_)) {
       mqtt::ssl_options ssl;
       if (!cfg_.ca_file.empty()) ssl.set_trust_store(cfg_.ca_file);
       if (!cfg_.cert_file.empty()) ssl.set_key_store(cfg_.cert_file);
       if (!cfg_.key_file.empty()) ssl.set_private_key(cfg_.key_file);
       ssl.set_enable_server_cert_auth(cfg_.tls_verify);
-      ssl.set_verify(cfg_.tls_verify);
+      ssl.set_verify(cfg_.tls_verify);  // host name / IP against the certificate
+      // OpenSSL's reason for a failed handshake (Paho only says
+      // "TCP/TLS connect failure"); called on Paho's threads.
+      ssl.set_error_handler([this](const std::string& msg) {
+        std::lock_guard lock(tls_mu_);
+        tls_error_ = openssl_reason(msg);
+      });
       o.set_ssl(std::move(ssl));
     }
     if (!cfg_.will_topic.empty()) {
@@ -292,6 +352,62 @@ class MqttInput::Connection {
           mqtt::will_options(cfg_.will_topic, cfg_.will_payload, cfg_.will_qos, cfg_.will_retain));
     }
     return o;
+  }
+
+  bool stopping() const {
+    std::lock_guard lock(mu_);
+    return stopping_;
+  }
+
+  // Waits for `tok` in short slices so that stop() is not held up by a slow
+  // connect or subscribe. Returns true when it completed (throws if it
+  // failed), false on stop, on `give_up()`, or at `deadline`. Never holds
+  // mu_ while calling into Paho (Paho calls our handlers with its own lock
+  // held).
+  bool await(const mqtt::token_ptr& tok, std::chrono::steady_clock::time_point deadline,
+             const std::function<bool()>& give_up = {}) {
+    while (!tok->wait_for(std::chrono::milliseconds(50))) {
+      if (stopping() || (give_up && give_up()) || std::chrono::steady_clock::now() >= deadline) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  // One connect + subscribe; "" on success, else why it failed.
+  std::string connect_once(const mqtt::connect_options& opts) {
+    {
+      std::lock_guard lock(tls_mu_);
+      tls_error_.clear();
+    }
+    try {
+      auto tok = client_->connect(opts);
+      if (!await(tok, std::chrono::steady_clock::now() +
+                          std::chrono::seconds(cfg_.connect_timeout_s + 1))) {
+        return stopping() ? "stopping" : "connect timed out";
+      }
+      std::vector<int> qos(cfg_.topics.size(), cfg_.qos);
+      auto st = client_->subscribe(mqtt::string_collection::create(cfg_.topics), qos);
+      // With a persistent session the broker may flood queued messages
+      // before the SUBACK; our handler paces them, so a slow SUBACK is not a
+      // failed connection. Keep waiting while the link is up.
+      if (!await(st, std::chrono::steady_clock::time_point::max(),
+                 [&] { return !client_->is_connected(); })) {
+        return "subscribe did not complete";
+      }
+      return "";
+    } catch (const mqtt::exception& e) {
+      std::string why = e.what();
+      std::string meaning = connack_meaning(e.get_return_code());
+      if (!meaning.empty() && why.find("CONNACK") != std::string::npos) {
+        why += " " + std::to_string(e.get_return_code()) + ": " + meaning;
+      }
+      std::lock_guard lock(tls_mu_);
+      if (!tls_error_.empty()) why += " (TLS: " + tls_error_ + ")";
+      return why;
+    } catch (const std::exception& e) {
+      return e.what();
+    }
   }
 
   // Connects, subscribes, waits for loss, backs off; until stop().
@@ -306,32 +422,8 @@ class MqttInput::Connection {
         std::lock_guard lock(mu_);
         if (stopping_) return;
       }
-      std::string error;
-      try {
-        if (ever || failures > 0) ctx_.metrics->mqtt_reconnect(cfg_.name, broker_);
-        auto tok = client_->connect(opts);
-        if (!tok->wait_for(std::chrono::seconds(cfg_.connect_timeout_s + 1))) {
-          error = "connect timed out";
-        } else {
-          std::vector<int> qos(cfg_.topics.size(), cfg_.qos);
-          auto topics = mqtt::string_collection::create(cfg_.topics);
-          auto st = client_->subscribe(topics, qos);
-          // With a persistent session the broker may flood queued messages
-          // before the SUBACK; our handler paces them, so a slow SUBACK is
-          // not a failed connection. Keep waiting while the link is up.
-          while (!st->wait_for(std::chrono::seconds(cfg_.connect_timeout_s))) {
-            std::lock_guard lock(mu_);
-            if (stopping_ || !client_->is_connected()) {
-              error = "subscribe did not complete";
-              break;
-            }
-          }
-        }
-      } catch (const mqtt::exception& e) {
-        error = e.what();
-      } catch (const std::exception& e) {
-        error = e.what();
-      }
+      if (ever || failures > 0) ctx_.metrics->mqtt_reconnect(cfg_.name, broker_);
+      std::string error = connect_once(opts);
       if (error.empty()) {
         {
           std::lock_guard lock(mu_);
@@ -347,7 +439,11 @@ class MqttInput::Connection {
         std::unique_lock lock(mu_);
         cv_.wait(lock, [&] { return stopping_ || !connected_; });
         if (stopping_) return;
-        continue;  // reconnect after a short first delay below? no: immediately try once
+        continue;  // lost: try again at once, then back off
+      }
+      {
+        std::lock_guard lock(mu_);
+        if (stopping_) return;
       }
       ++failures;
       // Quiet while no broker is there: the first failure is a warning, then
@@ -368,8 +464,23 @@ class MqttInput::Connection {
     }
   }
 
-  // On Paho's receive thread: parse, then wait until the points are in the WAL.
+  // On Paho's receive thread. Counted in in_handler_ so that stop() can wait
+  // for a message that is being stored.
   void on_message(const mqtt::const_message_ptr& msg) {
+    {
+      std::lock_guard lock(mu_);
+      ++in_handler_;
+    }
+    store(msg);
+    {
+      std::lock_guard lock(mu_);
+      --in_handler_;
+    }
+    cv_.notify_all();
+  }
+
+  // Parses, then waits until the points are in the WAL.
+  void store(const mqtt::const_message_ptr& msg) {
     try {
       const std::string& topic = msg->get_topic();
       const mqtt::binary_ref& payload = msg->get_payload_ref();
@@ -434,6 +545,11 @@ class MqttInput::Connection {
   std::condition_variable cv_;
   bool connected_ = false;  // guarded by mu_
   bool stopping_ = false;   // guarded by mu_
+  int in_handler_ = 0;      // guarded by mu_: on_message calls running
+  // The last OpenSSL error of the current attempt. tls_mu_ is a leaf lock:
+  // Paho calls the error handler with its own mutex held.
+  std::mutex tls_mu_;
+  std::string tls_error_;  // guarded by tls_mu_
   std::thread thread_;
 };
 

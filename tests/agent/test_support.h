@@ -1,6 +1,8 @@
 // Helpers for the agent and network tests: temp dirs, free loopback ports,
-// child processes (started and stopped by pid), a tiny HTTP client, and a
-// mosquitto broker on a free loopback port. Header-only; tests only.
+// child processes (started and stopped by pid), a tiny HTTP client, a
+// throwaway PKI made with the openssl CLI, and a mosquitto broker (plain or
+// TLS, optionally with a password file) on a free loopback port.
+// Header-only; tests only.
 #pragma once
 
 #include <arpa/inet.h>
@@ -18,11 +20,13 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 extern char** environ;
@@ -211,18 +215,192 @@ inline double metric_value(const std::string& text, const std::string& name_with
   return -1;
 }
 
+// A loopback TCP listener that never accepts: connections complete in the
+// kernel's backlog and then hear nothing (a broker that never answers).
+class SilentListener {
+ public:
+  SilentListener() : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(a);
+    if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 ||
+        ::listen(fd_, 8) != 0 || ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+      throw std::runtime_error("SilentListener: cannot listen on 127.0.0.1");
+    }
+    port_ = ntohs(a.sin_port);
+  }
+  ~SilentListener() { ::close(fd_); }
+  SilentListener(const SilentListener&) = delete;
+  SilentListener& operator=(const SilentListener&) = delete;
+  int port() const { return port_; }
+  // True once a connection waits in the backlog (within `timeout`).
+  bool has_pending(std::chrono::milliseconds timeout = std::chrono::seconds(10)) const {
+    pollfd p{fd_, POLLIN, 0};
+    return ::poll(&p, 1, static_cast<int>(timeout.count())) == 1;
+  }
+
+ private:
+  int fd_;
+  int port_ = 0;
+};
+
+// Runs `argv` to completion, output appended to `log_file`. Its exit status
+// (128+signal if killed), or -1 if it did not finish within `timeout`.
+inline int run_command(std::vector<std::string> argv, const std::string& log_file,
+                       std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
+  Process p(std::move(argv), log_file);
+  return p.wait(timeout).value_or(-1);
+}
+
+// A flowdb-agent binary run as a child process: config in DIR/agent.yaml,
+// log (stdout and stderr) in DIR/agent.log, HTTP on a free loopback port that
+// the config must use (http_port()).
+class AgentProcess {
+ public:
+  AgentProcess(std::string bin, std::string dir)
+      : bin_(std::move(bin)), dir_(std::move(dir)), http_(free_port()) {}
+  int http_port() const { return http_; }
+  std::string config_path() const { return dir_ + "/agent.yaml"; }
+  std::string log_path() const { return dir_ + "/agent.log"; }
+  std::string log() const { return read_file(log_path()); }
+  Process& process() { return *proc_; }
+
+  // Writes `yaml` and starts the agent with `extra_env` (NAME=VALUE) added to
+  // the environment; returns once /health answers. Throws with the log if not.
+  void start(const std::string& yaml, std::vector<std::string> extra_env = {}) {
+    write_file(config_path(), yaml);
+    proc_ = std::make_unique<Process>(std::vector<std::string>{bin_, "--config", config_path()},
+                                      log_path(), std::move(extra_env));
+    if (!wait_until([&] { return http_get(http_, "/health").status == 200; })) {
+      throw std::runtime_error("flowdb-agent did not come up: " + log());
+    }
+  }
+  HttpResponse get(const std::string& path) const { return http_get(http_, path); }
+  double metric(const std::string& name_with_labels) const {
+    return metric_value(get("/metrics").body, name_with_labels);
+  }
+  // SIGTERM, then its exit status, or -1 if it did not exit within `timeout`.
+  int stop(std::chrono::milliseconds timeout = std::chrono::seconds(15)) {
+    proc_->signal(SIGTERM);
+    return proc_->wait(timeout).value_or(-1);
+  }
+
+ private:
+  std::string bin_, dir_;
+  int http_;
+  std::unique_ptr<Process> proc_;
+};
+
+// A throwaway PKI in `dir`, made with the openssl CLI (EC P-256 keys, valid
+// for 2 days): a CA; a server certificate signed by it for 127.0.0.1 and
+// localhost (subjectAltName); a client certificate signed by it; a second CA
+// that signed nothing; and a server certificate signed by the first CA for
+// another host name only. Throws std::runtime_error with openssl's output.
+struct TestPki {
+  std::string ca, server_cert, server_key, client_cert, client_key;
+  std::string other_ca;                         // trusts none of the above
+  std::string other_host_cert, other_host_key;  // CN/SAN "other.example", not 127.0.0.1
+
+  explicit TestPki(const std::string& dir) : dir_(dir) {
+    ca = dir + "/ca.crt";
+    other_ca = dir + "/other-ca.crt";
+    make_ca("ca", "flowdb-test-ca");
+    make_ca("other-ca", "flowdb-other-ca");
+    sign("server", "localhost",
+         "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
+         "extendedKeyUsage=serverAuth\n");
+    sign("client", "flowdb-agent", "extendedKeyUsage=clientAuth\n");
+    sign("other-host", "other.example",
+         "subjectAltName=DNS:other.example\nextendedKeyUsage=serverAuth\n");
+    server_cert = dir + "/server.crt";
+    server_key = dir + "/server.key";
+    client_cert = dir + "/client.crt";
+    client_key = dir + "/client.key";
+    other_host_cert = dir + "/other-host.crt";
+    other_host_key = dir + "/other-host.key";
+  }
+
+ private:
+  void openssl(std::vector<std::string> args) {
+    args.insert(args.begin(), "openssl");
+    std::string log = dir_ + "/openssl.log";
+    if (run_command(args, log) != 0) {
+      throw std::runtime_error("openssl " + args[1] + " failed: " + read_file(log));
+    }
+  }
+  std::vector<std::string> new_key_args(const std::string& name) {
+    return {"-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            dir_ + "/" + name + ".key"};
+  }
+  void make_ca(const std::string& name, const std::string& cn) {
+    std::vector<std::string> a = {"req",     "-x509",
+                                  "-days",   "2",
+                                  "-subj",   "/CN=" + cn,
+                                  "-addext", "basicConstraints=critical,CA:TRUE",
+                                  "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+                                  "-out",    dir_ + "/" + name + ".crt"};
+    for (auto& k : new_key_args(name)) a.push_back(k);
+    openssl(a);
+  }
+  // A key and a certificate for `cn` signed by ca.crt, with `extensions`.
+  void sign(const std::string& name, const std::string& cn, const std::string& extensions) {
+    std::string base = dir_ + "/" + name;
+    std::vector<std::string> a = {"req", "-subj", "/CN=" + cn, "-out", base + ".csr"};
+    for (auto& k : new_key_args(name)) a.push_back(k);
+    openssl(a);
+    write_file(base + ".ext", "basicConstraints=CA:FALSE\n" + extensions);
+    openssl({"x509", "-req", "-in", base + ".csr", "-CA", dir_ + "/ca.crt", "-CAkey",
+             dir_ + "/ca.key", "-CAcreateserial", "-days", "2", "-extfile", base + ".ext", "-out",
+             base + ".crt"});
+  }
+  std::string dir_;
+};
+
+// How a Mosquitto is set up beyond a plain anonymous TCP listener.
+struct BrokerOptions {
+  // A TLS listener when cert_file is set (ca_file verifies client certificates).
+  std::string ca_file, cert_file, key_file;
+  bool require_certificate = false;  // mutual TLS
+  // password_file entries (made with mosquitto_passwd -b); when there are any,
+  // anonymous clients are refused.
+  std::vector<std::pair<std::string, std::string>> users;
+};
+
 // A mosquitto broker on a free loopback port, with persistence in `dir`.
 class Mosquitto {
  public:
-  explicit Mosquitto(const std::string& dir) : dir_(dir), port_(free_port()) { start(); }
+  explicit Mosquitto(const std::string& dir, BrokerOptions options = {})
+      : dir_(dir), options_(std::move(options)), port_(free_port()) {
+    write_password_file();
+    start();
+  }
   void start() {
     std::string conf = dir_ + "/mosquitto.conf";
-    write_file(conf, "listener " + std::to_string(port_) +
-                         " 127.0.0.1\nallow_anonymous true\npersistence true\n"
-                         "persistence_location " +
-                         dir_ +
-                         "/\nautosave_interval 1\n"
-                         "max_queued_messages 100000\nmax_inflight_messages 20\n");
+    std::string text = "listener " + std::to_string(port_) + " 127.0.0.1\n";
+    if (!options_.cert_file.empty()) {
+      text += "certfile " + options_.cert_file + "\nkeyfile " + options_.key_file + "\n";
+      if (!options_.ca_file.empty()) text += "cafile " + options_.ca_file + "\n";
+      text += std::string("require_certificate ") +
+              (options_.require_certificate ? "true" : "false") + "\n";
+    }
+    if (options_.users.empty()) {
+      text += "allow_anonymous true\n";
+    } else {
+      text += "allow_anonymous false\npassword_file " + dir_ + "/mosquitto.passwd\n";
+    }
+    // As root mosquitto drops to user mosquitto, which cannot read the
+    // test's private (0700) directory: keys, passwords, persistence.
+    if (::geteuid() == 0) text += "user root\n";
+    text += "persistence true\npersistence_location " + dir_ +
+            "/\nautosave_interval 1\n"
+            "max_queued_messages 100000\nmax_inflight_messages 20\n";
+    write_file(conf, text);
     proc_ = std::make_unique<Process>(std::vector<std::string>{"mosquitto", "-c", conf},
                                       dir_ + "/mosquitto.log");
     if (!wait_until([&] { return tcp_accepts(port_); })) {
@@ -238,10 +416,28 @@ class Mosquitto {
   }
   ~Mosquitto() { stop(); }
   int port() const { return port_; }
-  std::string uri() const { return "tcp://127.0.0.1:" + std::to_string(port_); }
+  std::string uri() const {
+    return (options_.cert_file.empty() ? "tcp://127.0.0.1:" : "ssl://127.0.0.1:") +
+           std::to_string(port_);
+  }
 
  private:
+  void write_password_file() {
+    bool first = true;
+    for (const auto& [user, password] : options_.users) {
+      std::vector<std::string> argv = {"mosquitto_passwd", "-b"};
+      if (first) argv.push_back("-c");
+      argv.insert(argv.end(), {dir_ + "/mosquitto.passwd", user, password});
+      if (run_command(argv, dir_ + "/mosquitto_passwd.log") != 0) {
+        throw std::runtime_error("mosquitto_passwd failed: " +
+                                 read_file(dir_ + "/mosquitto_passwd.log"));
+      }
+      first = false;
+    }
+  }
+
   std::string dir_;
+  BrokerOptions options_;
   int port_;
   std::unique_ptr<Process> proc_;
 };

@@ -174,3 +174,25 @@ TEST_CASE("MQTT: no broker: start returns - reconnects quietly - connects when i
   in.stop();
   CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(3));
 }
+
+TEST_CASE("MQTT: stop returns promptly while a connect attempt waits for a silent broker",
+          "[mqtt][net][integration]") {
+  // Completes the TCP handshake but never answers the CONNECT: the attempt
+  // would only end after connect_timeout.
+  SilentListener broker;
+  Pipeline p;
+  ingest_mqtt::MqttInputConfig c;
+  c.name = "silent";
+  c.brokers = {"tcp://127.0.0.1:" + std::to_string(broker.port())};
+  c.topics = {"#"};
+  c.client_id = "flowdb-test-silent";
+  c.connect_timeout_s = 30;
+  ingest_mqtt::MqttInput in(c, p.ctx());
+  in.start();
+  REQUIRE(broker.has_pending());  // the client's connection waits in the backlog
+  CHECK(in.connected() == 0);
+  auto t0 = std::chrono::steady_clock::now();
+  in.stop();
+  auto took = std::chrono::steady_clock::now() - t0;
+  CHECK(took < std::chrono::seconds(3));
+}
