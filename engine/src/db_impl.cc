@@ -10,6 +10,7 @@
 
 #include "compression.h"
 #include "dbformat.h"
+#include "wal_batch.h"
 
 namespace flowdb {
 
@@ -23,15 +24,16 @@ int64_t system_clock_us() {
       .count();
 }
 
+}  // namespace
+
 bool parse_log_name(const std::string& name, uint64_t* n) {
   if (name.size() < 5 || name.compare(name.size() - 4, 4, ".log") != 0) return false;
   std::string digits = name.substr(0, name.size() - 4);
+  if (digits.empty() || digits.size() > 19) return false;
   if (!std::all_of(digits.begin(), digits.end(), ::isdigit)) return false;
   *n = std::stoull(digits);
   return true;
 }
-
-}  // namespace
 
 // ---------------------------------------------------------------- TableCache
 
@@ -130,6 +132,7 @@ void DBImpl::open() {
                                               cfg_.index_memory_budget_mb << 20);
   versions_ = std::make_unique<VersionSet>(env_, dir);
   versions_->recover();
+  load_feeds();
   // Every session starts a fresh MANIFEST (compacting the edit history).
   versions_->write_snapshot();
   store_->remove_orphans(*versions_->current());
@@ -137,6 +140,13 @@ void DBImpl::open() {
   active_.mem = std::make_shared<MemTable>();
   active_.tombstones = std::make_shared<const std::vector<RangeTombstone>>();
   replay_logs();
+  // A feed may have shipped (and acknowledged) a group that a power loss then
+  // took from the WAL: new writes must still get sequences past its cursor.
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    for (const auto& [name, f] : feeds_) last_seq_ = std::max(last_seq_, f->acked.load());
+  }
+  register_wal_segments();
 
   // A fresh WAL and a fresh MANIFEST snapshot for this session.
   const uint64_t log_number = versions_->new_file_number();
@@ -144,14 +154,17 @@ void DBImpl::open() {
   log_ = std::make_unique<log::Writer>(log_file_.get());
   env_->sync_dir(dir + "/wal");
   active_.mem->log_number = log_number;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    wal_segments_[log_number] = last_seq_ + 1;
+    wal_tail_bytes_ = 0;
+  }
   VersionEdit edit;
   edit.log_number = log_number;
   edit.last_sequence = last_seq_;
   versions_->log_and_apply(edit);
-  for (const auto& name : env_->get_children(dir + "/wal")) {
-    uint64_t n;
-    if (parse_log_name(name, &n) && n < log_number) env_->remove_file(dir + "/wal/" + name);
-  }
+  // Every older segment is now in SSTs; keep only what feeds still need.
+  delete_obsolete_logs();
 
   visible_seq_.store(last_seq_, std::memory_order_release);
   open_time_us_ = system_clock_us();
@@ -202,16 +215,12 @@ void DBImpl::replay_logs() {
     std::string_view rec;
     std::string batch;
     while (reader.read_record(&scratch, &rec)) {
-      if (rec.empty()) throw Error(Errc::Corruption, path + ": empty WAL record");
-      uncompress_block(static_cast<uint8_t>(rec[0]), rec.substr(1), &batch, path,
-                       reader.last_record_end());
-      rec = batch;
-      if (rec.size() < 9) throw Error(Errc::Corruption, path + ": WAL batch too short");
-      const uint64_t first = decode_fixed64(rec.data());
-      std::string_view rest = rec.substr(8);
-      uint64_t count = 0;
-      get_varint64(&rest, &count);
+      rec = wal_record_payload(rec, &batch, path, reader.last_record_end());
+      uint64_t first = 0, count = 0;
       try {
+        const WalBatchReader header(rec);
+        first = header.first_seq();
+        count = header.count();
         apply_to_memtable(mem.get(), rec, &rts);
       } catch (const Error& e) {
         throw Error(Errc::Corruption, path + ": " + e.what() + " ending at offset " +
@@ -258,6 +267,7 @@ void DBImpl::close() {
     closed_ = true;
     stop_threads_ = true;
     cv_.notify_all();
+    feed_cv_.notify_all();
   }
   if (flush_thread_.joinable()) flush_thread_.join();
   if (sync_thread_.joinable()) sync_thread_.join();

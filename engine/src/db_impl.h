@@ -13,6 +13,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <list>
@@ -50,6 +51,18 @@ struct SuperVersion {
   std::vector<MemState> frozen;  // newest first
   std::shared_ptr<const Version> version;
   std::vector<RangeTombstone> tombstones;  // all of the above, ordered by seq
+};
+
+// A registered change feed (db_feed.cc).
+struct FeedState {
+  std::string name, path;
+  std::atomic<uint64_t> acked{0};
+  std::mutex mu;  // serializes cursor writes
+  // Guarded by mu.
+  std::unique_ptr<WritableFile> file;
+  uint64_t file_bytes = 0;
+  // Guarded by DBImpl::mu_.
+  bool open = false;
 };
 
 struct SnapshotState {
@@ -109,9 +122,34 @@ class DBImpl : public std::enable_shared_from_this<DBImpl> {
   void start_maintenance();
   void stop_maintenance();
 
+  // Change feeds (db_feed.cc).
+  std::shared_ptr<FeedState> open_feed(const std::string& name);
+  void release_feed(FeedState* f);
+  void drop_feed(const std::string& name);
+  std::vector<FeedInfo> list_feeds();
+  uint64_t trim_feed_backlog(uint64_t bytes);
+  void feed_ack(FeedState* f, uint64_t seq);
+  // What a feed may read now: the active WAL segment, its bytes holding only
+  // published groups, and the last published sequence.
+  struct WalTail {
+    uint64_t number = 0;
+    uint64_t bytes = 0;
+    uint64_t visible_seq = 0;
+  };
+  WalTail wal_tail();
+  // The kept WAL segment holding `seq` (the newest one whose first sequence
+  // is <= seq), else the oldest one: (number, first_seq). nullopt if none.
+  std::optional<std::pair<uint64_t, uint64_t>> wal_segment_for(uint64_t seq);
+  // The kept segment after `number`: (number, first_seq).
+  std::optional<std::pair<uint64_t, uint64_t>> wal_segment_after(uint64_t number);
+  std::string wal_path(uint64_t number) const;
+  // Waits until visible sequence > seq, timeout or close; true if > seq.
+  bool wait_visible_after(uint64_t seq, std::chrono::milliseconds timeout);
+
   EngineStats stats();
   std::string metrics_text();
   const Config& config() const { return cfg_; }
+  Env* env() const { return env_; }
   int64_t now() const { return cfg_.clock(); }
 
   // Used by scans.
@@ -124,7 +162,6 @@ class DBImpl : public std::enable_shared_from_this<DBImpl> {
   struct Writer;
 
   void check_open_locked() const;
-  std::string wal_path(uint64_t number) const;
   void make_room_for_write(std::unique_lock<std::mutex>& lock, bool force);
   void switch_memtable_locked();
   void install_super_version_locked();
@@ -148,6 +185,14 @@ class DBImpl : public std::enable_shared_from_this<DBImpl> {
 
   // Recovery.
   void replay_logs();
+
+  // WAL segment lifetime (db_feed.cc). A segment is deleted once it is older
+  // than the manifest's log_number (flushed) and every feed acknowledged it.
+  void load_feeds();
+  void register_wal_segments();  // at open: first sequence of each segment
+  void delete_obsolete_logs();
+  uint64_t segment_last_seq_locked(std::map<uint64_t, uint64_t>::const_iterator it) const;
+  void write_feed_cursor(FeedState* f, uint64_t seq);  // REQUIRES: f->mu held
 
   // --- Immutable after construction.
   Config cfg_;
@@ -191,6 +236,11 @@ class DBImpl : public std::enable_shared_from_this<DBImpl> {
       pending_deletion_;  // unreferenced when use_count()==1
   std::thread flush_thread_, sync_thread_, maintenance_thread_;
   std::condition_variable maintenance_cv_;
+
+  std::map<uint64_t, uint64_t> wal_segments_;  // number -> first sequence
+  uint64_t wal_tail_bytes_ = 0;                // published bytes of the active segment
+  std::map<std::string, std::shared_ptr<FeedState>, std::less<>> feeds_;
+  std::condition_variable feed_cv_;  // a group was published, or close
 
   std::atomic<uint64_t> visible_seq_{0};  // readers see sequences <= this
   uint64_t last_seq_ = 0;                 // guarded by mu_: last assigned

@@ -108,14 +108,7 @@ void DBImpl::flush_frozen(const MemState& m) {
     edit.last_sequence = visible_seq_.load(std::memory_order_acquire);
   }
   versions_->log_and_apply(edit);
-  // Logs older than log_number are no longer needed.
-  for (const auto& name : env_->get_children(cfg_.data_dir + "/wal")) {
-    uint64_t n = 0;
-    if (std::sscanf(name.c_str(), "%llu.log", reinterpret_cast<unsigned long long*>(&n)) == 1 &&
-        n < *edit.log_number) {
-      env_->remove_file(cfg_.data_dir + "/wal/" + name);
-    }
-  }
+  delete_obsolete_logs();
   counters_.flushes.fetch_add(1, std::memory_order_relaxed);
   counters_.flush_latency.record(steady_us() - start);
 }

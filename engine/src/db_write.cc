@@ -6,6 +6,7 @@
 #include "compression.h"
 #include "db_impl.h"
 #include "dbformat.h"
+#include "wal_batch.h"
 
 namespace flowdb {
 
@@ -13,7 +14,6 @@ namespace {
 
 // WAL batch payload (format.md "WAL batch"): fixed64 first_seq | varint
 // count | entries; each entry takes the next sequence number.
-enum EntryTag : uint8_t { kTagDelete = 0, kTagPut = 1, kTagDeleteRange = 2 };
 constexpr size_t kMaxGroupBytes = 1 << 20;
 // Groups smaller than this are logged raw: lz4 would not pay for itself.
 constexpr size_t kMinCompressBytes = 512;
@@ -44,7 +44,7 @@ std::string DBImpl::encode_group(const std::vector<Writer*>& group, uint64_t fir
     for (const auto& e : w->batch->entries()) {
       switch (e.op) {
         case WriteBatch::Op::Put: {
-          rec.push_back(static_cast<char>(kTagPut));
+          rec.push_back(static_cast<char>(kWalPut));
           put_length_prefixed(&rec, e.record.key);
           put_fixed64(&rec, static_cast<uint64_t>(e.record.ts));
           int64_t exp = e.record.expire_at;
@@ -54,12 +54,12 @@ std::string DBImpl::encode_group(const std::vector<Writer*>& group, uint64_t fir
           break;
         }
         case WriteBatch::Op::Delete:
-          rec.push_back(static_cast<char>(kTagDelete));
+          rec.push_back(static_cast<char>(kWalDelete));
           put_length_prefixed(&rec, e.record.key);
           put_fixed64(&rec, static_cast<uint64_t>(e.record.ts));
           break;
         case WriteBatch::Op::DeleteRange:
-          rec.push_back(static_cast<char>(kTagDeleteRange));
+          rec.push_back(static_cast<char>(kWalDeleteRange));
           put_length_prefixed(&rec, e.record.key);
           put_length_prefixed(&rec, e.end_key);
           break;
@@ -70,11 +70,62 @@ std::string DBImpl::encode_group(const std::vector<Writer*>& group, uint64_t fir
   return rec;
 }
 
+std::string_view wal_record_payload(std::string_view record, std::string* buf,
+                                    std::string_view name, uint64_t offset) {
+  if (record.empty()) {
+    throw Error(Errc::Corruption, std::string(name) + ": empty WAL record ending at offset " +
+                                      std::to_string(offset));
+  }
+  if (static_cast<Compression::Kind>(record[0]) == Compression::Kind::None) {
+    return record.substr(1);
+  }
+  uncompress_block(static_cast<uint8_t>(record[0]), record.substr(1), buf, name, offset);
+  return *buf;
+}
+
+WalBatchReader::WalBatchReader(std::string_view payload) : rest_(payload) {
+  if (!get_fixed64(&rest_, &first_) || !get_varint64(&rest_, &count_)) {
+    throw Error(Errc::Corruption, "malformed WAL batch");
+  }
+}
+
+bool WalBatchReader::next(WalEntry* e) {
+  auto bad = [] { return Error(Errc::Corruption, "malformed WAL batch"); };
+  if (done_ == count_) {
+    if (!rest_.empty()) throw bad();
+    return false;
+  }
+  if (rest_.empty()) throw bad();
+  e->tag = static_cast<uint8_t>(rest_.front());
+  e->seq = first_ + done_++;
+  rest_.remove_prefix(1);
+  uint64_t ts = 0, exp = 0;
+  switch (e->tag) {
+    case kWalPut:
+      if (!get_length_prefixed(&rest_, &e->key) || !get_fixed64(&rest_, &ts) ||
+          !get_fixed64(&rest_, &exp) || !get_length_prefixed(&rest_, &e->value)) {
+        throw bad();
+      }
+      break;
+    case kWalDelete:
+      if (!get_length_prefixed(&rest_, &e->key) || !get_fixed64(&rest_, &ts)) throw bad();
+      break;
+    case kWalDeleteRange:
+      if (!get_length_prefixed(&rest_, &e->key) || !get_length_prefixed(&rest_, &e->end_key)) {
+        throw bad();
+      }
+      break;
+    default:
+      throw bad();
+  }
+  e->ts = static_cast<int64_t>(ts);
+  e->expire_at = static_cast<int64_t>(exp);
+  return true;
+}
+
 void DBImpl::apply_to_memtable(MemTable* mem, std::string_view rec,
                                std::vector<RangeTombstone>* rts) {
-  auto bad = [] { return Error(Errc::Corruption, "malformed WAL batch"); };
-  uint64_t seq, n;
-  if (!get_fixed64(&rec, &seq) || !get_varint64(&rec, &n)) throw bad();
+  WalBatchReader batch(rec);
   // Decode everything first, then insert in key order: the memtable's finger
   // search turns a sorted group into mostly short, cache-friendly hops.
   struct Pending {
@@ -84,41 +135,28 @@ void DBImpl::apply_to_memtable(MemTable* mem, std::string_view rec,
   thread_local std::vector<Pending> entries;
   buf.clear();
   entries.clear();
-  for (uint64_t i = 0; i < n; ++i, ++seq) {
-    if (rec.empty()) throw bad();
-    uint8_t tag = static_cast<uint8_t>(rec.front());
-    rec.remove_prefix(1);
-    std::string_view key, value, end;
-    uint64_t ts, exp;
+  WalEntry e;
+  while (batch.next(&e)) {
     const size_t off = buf.size();
-    switch (tag) {
-      case kTagPut:
-        if (!get_length_prefixed(&rec, &key) || !get_fixed64(&rec, &ts) ||
-            !get_fixed64(&rec, &exp) || !get_length_prefixed(&rec, &value)) {
-          throw bad();
-        }
-        append_internal_key(&buf, key, static_cast<int64_t>(ts), seq, ValueType::Value);
-        append_entry_value(&buf, static_cast<int64_t>(exp), value);
+    switch (e.tag) {
+      case kWalPut:
+        append_internal_key(&buf, e.key, e.ts, e.seq, ValueType::Value);
+        append_entry_value(&buf, e.expire_at, e.value);
         entries.push_back({static_cast<uint32_t>(off),
-                           static_cast<uint32_t>(key.size() + kInternalSuffix),
-                           static_cast<uint32_t>(value.size() + 8)});
+                           static_cast<uint32_t>(e.key.size() + kInternalSuffix),
+                           static_cast<uint32_t>(e.value.size() + 8)});
         break;
-      case kTagDelete:
-        if (!get_length_prefixed(&rec, &key) || !get_fixed64(&rec, &ts)) throw bad();
-        append_internal_key(&buf, key, static_cast<int64_t>(ts), seq, ValueType::Deletion);
+      case kWalDelete:
+        append_internal_key(&buf, e.key, e.ts, e.seq, ValueType::Deletion);
         append_entry_value(&buf, std::numeric_limits<int64_t>::min(), {});
         entries.push_back(
-            {static_cast<uint32_t>(off), static_cast<uint32_t>(key.size() + kInternalSuffix), 8});
+            {static_cast<uint32_t>(off), static_cast<uint32_t>(e.key.size() + kInternalSuffix), 8});
         break;
-      case kTagDeleteRange:
-        if (!get_length_prefixed(&rec, &key) || !get_length_prefixed(&rec, &end)) throw bad();
-        rts->push_back(RangeTombstone{std::string(key), std::string(end), seq});
+      case kWalDeleteRange:
+        rts->push_back(RangeTombstone{std::string(e.key), std::string(e.end_key), e.seq});
         break;
-      default:
-        throw bad();
     }
   }
-  if (!rec.empty()) throw bad();
   const std::string_view all(buf);
   auto key_of = [&](const Pending& p) { return all.substr(p.off, p.key_len); };
   std::sort(entries.begin(), entries.end(), [&](const Pending& a, const Pending& b) {
@@ -188,7 +226,7 @@ void DBImpl::write(const WriteBatch& batch, bool sync, std::optional<uint64_t> t
     const uint64_t first = last_seq_ + 1;
     MemTable* mem = active_.mem.get();
     lock.unlock();
-    uint64_t count = 0;
+    uint64_t count = 0, wal_bytes = 0;
     std::vector<RangeTombstone> new_rts;
     try {
       std::string rec = encode_group(group, first, &count);
@@ -207,6 +245,7 @@ void DBImpl::write(const WriteBatch& batch, bool sync, std::optional<uint64_t> t
         }
         std::lock_guard<std::mutex> wl(wal_mu_);
         log_->add_record(framed);
+        wal_bytes = log_file_->size();
         if (need_sync) {
           log_file_->sync();
           counters_.wal_syncs.fetch_add(1, std::memory_order_relaxed);
@@ -232,6 +271,8 @@ void DBImpl::write(const WriteBatch& batch, bool sync, std::optional<uint64_t> t
         install_super_version_locked();
       }
       visible_seq_.store(last_seq_, std::memory_order_release);
+      wal_tail_bytes_ = wal_bytes;
+      feed_cv_.notify_all();
       uint64_t recs = 0, bytes = 0;
       for (Writer* x : group) {
         for (const auto& e : x->batch->entries()) {
@@ -296,6 +337,8 @@ void DBImpl::switch_memtable_locked() {
   frozen_count_.store(frozen_.size(), std::memory_order_relaxed);
   active_.mem = std::make_shared<MemTable>();
   active_.mem->log_number = number;
+  wal_segments_[number] = last_seq_ + 1;
+  wal_tail_bytes_ = 0;
   active_tombstones_.clear();
   active_.tombstones = std::make_shared<const std::vector<RangeTombstone>>();
   install_super_version_locked();

@@ -114,6 +114,12 @@ std::vector<BucketInfo> Engine::list_buckets() { return impl_->list_buckets(); }
 GcResult Engine::drop_bucket(int64_t bucket) { return impl_->drop_bucket(bucket); }
 bool Engine::compact_bucket(int64_t bucket) { return impl_->compact_bucket(bucket); }
 uint64_t Engine::disk_usage() { return impl_->disk_usage(); }
+std::unique_ptr<ChangeFeed> Engine::open_feed(const std::string& name) {
+  return std::make_unique<ChangeFeed>(impl_, impl_->open_feed(name));
+}
+void Engine::drop_feed(const std::string& name) { impl_->drop_feed(name); }
+std::vector<FeedInfo> Engine::list_feeds() { return impl_->list_feeds(); }
+uint64_t Engine::trim_feed_backlog(uint64_t bytes) { return impl_->trim_feed_backlog(bytes); }
 EngineStats Engine::stats() { return impl_->stats(); }
 std::string Engine::metrics_text() { return impl_->metrics_text(); }
 uint64_t Engine::verify_checksums() { return impl_->verify_checksums(); }

@@ -35,7 +35,9 @@ class Writer {
 // valid fragment throws Error(Corruption) naming `name` and the offset.
 class Reader {
  public:
-  Reader(std::unique_ptr<RandomAccessFile> file, std::string name);
+  // Starts at `initial_offset`, which must be 0 or a last_record_end() of an
+  // earlier reader of the same file (a record boundary).
+  Reader(std::unique_ptr<RandomAccessFile> file, std::string name, uint64_t initial_offset = 0);
   ~Reader();
   // Reads the next record into *record (valid until the next call).
   // Returns false at the end of valid data.

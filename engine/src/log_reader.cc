@@ -164,10 +164,19 @@ struct Reader::Rep {
   }
 };
 
-Reader::Reader(std::unique_ptr<RandomAccessFile> file, std::string name)
+Reader::Reader(std::unique_ptr<RandomAccessFile> file, std::string name, uint64_t initial_offset)
     : rep_(std::make_unique<Rep>()) {
   rep_->file = std::move(file);
   rep_->name = std::move(name);
+  if (initial_offset > 0) {
+    Rep& r = *rep_;
+    r.block_start = initial_offset / kBlockSize * kBlockSize;
+    r.read_block_at(r.block_start, &r.block);
+    r.loaded = true;
+    r.pos = static_cast<size_t>(initial_offset - r.block_start);
+    if (r.pos > r.block.size()) r.pos = r.block.size();  // file shrank: reads as EOF
+    r.last_record_end = initial_offset;
+  }
 }
 
 Reader::~Reader() = default;

@@ -30,6 +30,7 @@
 #include <utility>
 #include <vector>
 
+#include "flowdb/change_feed.h"
 #include "flowdb/config.h"
 #include "flowdb/error.h"
 #include "flowdb/query.h"
@@ -202,6 +203,20 @@ class Engine {
   bool compact_bucket(int64_t bucket);
   // Bytes used by the data directory (WAL, manifest, SSTs).
   uint64_t disk_usage();
+
+  // --- Change feeds (see change_feed.h).
+  // Opens feed `name` (1-64 of [A-Za-z0-9_.-]), registering it durably at
+  // the current last sequence if it is new. Throws InvalidArgument for a bad
+  // name, Busy if a ChangeFeed of that name is open.
+  std::unique_ptr<ChangeFeed> open_feed(const std::string& name);
+  // Unregisters `name`, releasing the WAL it kept. No-op if unknown; throws
+  // Busy if it is open.
+  void drop_feed(const std::string& name);
+  std::vector<FeedInfo> list_feeds();
+  // Deletes the oldest WAL segments that only feeds still need until `bytes`
+  // are freed or none is left; feeds behind them are moved past them (and
+  // will count the skipped changes as lost). Returns the bytes freed.
+  uint64_t trim_feed_backlog(uint64_t bytes);
 
   // --- Introspection.
   EngineStats stats();
