@@ -232,9 +232,10 @@ void DBImpl::feed_ack(FeedState* f, uint64_t seq) {
 }
 
 uint64_t DBImpl::trim_feed_backlog(uint64_t bytes) {
+  // Cursors stay where they are: a feed finds the gap when it reads on, and
+  // counts it as lost (also after a restart, until it acknowledges past it).
   std::vector<uint64_t> doomed;
-  std::vector<std::shared_ptr<FeedState>> feeds;
-  uint64_t floor = 0, freed = 0;
+  uint64_t freed = 0;
   {
     std::lock_guard<std::mutex> l(mu_);
     check_open_locked();
@@ -242,18 +243,9 @@ uint64_t DBImpl::trim_feed_backlog(uint64_t bytes) {
     auto it = wal_segments_.begin();
     while (freed < bytes && it != wal_segments_.end() && it->first < log_number) {
       freed += env_->get_file_size(wal_path(it->first));
-      floor = segment_last_seq_locked(it);
       doomed.push_back(it->first);
       it = wal_segments_.erase(it);
     }
-    for (const auto& [name, f] : feeds_) feeds.push_back(f);
-  }
-  if (doomed.empty()) return 0;
-  // Move cursors first: a crash in between leaves them past deleted data,
-  // which a reader skips (and counts) anyway.
-  for (const auto& f : feeds) {
-    std::lock_guard<std::mutex> fl(f->mu);
-    if (f->acked.load() < floor) write_feed_cursor(f.get(), floor);
   }
   for (uint64_t n : doomed) env_->remove_file(wal_path(n));
   return freed;

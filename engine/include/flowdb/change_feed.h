@@ -17,7 +17,8 @@
 // Deletes and range deletes are not reported (upstream time-series stores
 // have no equivalent); their sequence numbers are skipped.
 //
-// Thread-safety: a ChangeFeed is for one thread at a time. Different feeds,
+// Thread-safety: a ChangeFeed is for one thread at a time, except acked(),
+// last_seq() and name(), which any thread may call. Different feeds,
 // and the engine, may be used concurrently. At most one ChangeFeed per name is
 // open at a time. The feed keeps the engine's internals alive but every call
 // throws Errc::Closed once the engine is closed.

@@ -214,8 +214,9 @@ class Engine {
   void drop_feed(const std::string& name);
   std::vector<FeedInfo> list_feeds();
   // Deletes the oldest WAL segments that only feeds still need until `bytes`
-  // are freed or none is left; feeds behind them are moved past them (and
-  // will count the skipped changes as lost). Returns the bytes freed.
+  // are freed or none is left; feeds behind them skip the deleted changes
+  // when they read on and count them in ChangeFeed::lost(). Returns the
+  // bytes freed.
   uint64_t trim_feed_backlog(uint64_t bytes);
 
   // --- Introspection.
