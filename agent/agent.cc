@@ -1,6 +1,9 @@
 #include "agent/agent.h"
 
 #include <cstdio>
+#include <set>
+
+#include "export/sinks.h"
 
 namespace flowdb::agent {
 
@@ -26,6 +29,7 @@ void Agent::start() {
   batcher_options.admission = [r = retention_.get()] { r->check_admission(); };
   batcher_ = std::make_unique<Batcher>(engine_.get(), &metrics_, batcher_options);
   batcher_->start();
+  start_exports(config_);
   HttpHooks hooks;
   hooks.metrics_text = [this] {
     return metrics_.serialize(engine_.get()) + retention_->metrics_text();
@@ -58,6 +62,34 @@ void Agent::start_inputs(const AgentConfig& c) {
   mqtt_ = std::move(mqtt);
 }
 
+void Agent::start_exports(const AgentConfig& c) {
+  std::vector<std::unique_ptr<exporter::Exporter>> started;  // stops them on failure
+  std::set<std::string> names;
+  for (const ExportConfig& e : c.exports) {
+    auto sink = exporter::find_sink_type(e.type)->make(*e.table);
+    started.push_back(std::make_unique<exporter::Exporter>(
+        e.options, engine_->open_feed(e.options.name), std::move(sink), &export_metrics_));
+    started.back()->start();
+    names.insert(e.options.name);
+    log_info("export", e.options.name + " (" + e.type + ") started at sequence " +
+                           std::to_string(started.back()->status().acked_seq));
+  }
+  // A feed nobody reads would keep WAL forever.
+  for (const FeedInfo& f : engine_->list_feeds()) {
+    if (names.count(f.name) == 0) {
+      log_warn("export", "export '" + f.name + "' is no longer configured; dropping its cursor (" +
+                             std::to_string(f.lag) + " writes were not exported)");
+      engine_->drop_feed(f.name);
+    }
+  }
+  exporters_ = std::move(started);
+}
+
+void Agent::stop_exports() {
+  for (auto& e : exporters_) e->stop();
+  exporters_.clear();
+}
+
 void Agent::stop_inputs() {
   std::vector<std::unique_ptr<ingest_udp::UdpInput>> udp;
   std::vector<std::unique_ptr<ingest_mqtt::MqttInput>> mqtt;
@@ -78,6 +110,7 @@ void Agent::stop() {
   size_t queued = batcher_ ? batcher_->queued_records() : 0;
   log_info("agent", "draining " + std::to_string(queued) + " queued records");
   if (batcher_) batcher_->stop();
+  stop_exports();
   http_.reset();
   retention_hook_->store(nullptr);
   if (retention_) retention_->stop();
@@ -118,6 +151,20 @@ bool Agent::reload(const AgentConfig& next) {
     metrics_.config_reload(false);
     return false;
   }
+  stop_exports();
+  try {
+    start_exports(next);
+  } catch (const std::exception& e) {
+    log_error("agent", std::string("reload: new exports failed to start, keeping the old ones: ") +
+                           e.what());
+    try {
+      start_exports(config_);
+    } catch (const std::exception& e2) {
+      log_error("agent", std::string("reload: restoring the old exports failed: ") + e2.what());
+    }
+    metrics_.config_reload(false);
+    return false;
+  }
   ttl_.set(next.ttl);
   retention_->set_policy(next.retention);
   set_log_level(next.log_level);
@@ -127,6 +174,7 @@ bool Agent::reload(const AgentConfig& next) {
   metrics_.config_reload(true);
   log_info("agent", "reloaded " + next.file + ": " + std::to_string(next.udp.size()) + " udp and " +
                         std::to_string(next.mqtt.size()) + " mqtt input(s), " +
+                        std::to_string(next.exports.size()) + " export(s), " +
                         std::to_string(next.ttl.rules().size()) + " retention rule(s)");
   return true;
 }
@@ -165,7 +213,16 @@ void Agent::log_status() {
                 secs > 0 ? (stored - last_stored_) / secs : 0.0, stored, metrics_.total_dropped(),
                 batcher_ ? batcher_->queued_records() : 0,
                 static_cast<double>(process_rss_bytes()) / (1 << 20));
-  log_info("status", buf);
+  std::string line = buf;
+  for (const auto& e : exporters_) {
+    const exporter::ExporterStatus st = e->status();
+    char eb[200];
+    std::snprintf(eb, sizeof(eb), ", export %s lag %llu points %.0f s%s", e->options().name.c_str(),
+                  static_cast<unsigned long long>(st.lag_points), st.lag_seconds,
+                  st.failing ? " (failing)" : "");
+    line += eb;
+  }
+  log_info("status", line);
   last_points_ = points;
   last_stored_ = stored;
   last_status_ = now;

@@ -1,10 +1,11 @@
 // Agent: wires the engine, batcher, metrics, HTTP listener and inputs of one
 // flowdb-agent process, and applies SIGHUP reloads.
 //
-// Start order: engine, batcher, HTTP, inputs. Stop order: inputs (no new
-// points), batcher (drains every queued point into the WAL), HTTP, engine
-// (flush + close). A reload swaps only the inputs and the TTL rules; the
-// batcher keeps running, so buffered points are never lost.
+// Start order: engine, batcher, exports, HTTP, inputs. Stop order: inputs
+// (no new points), batcher (drains every queued point into the WAL),
+// exports (what they have not sent stays in the WAL for the next run), HTTP,
+// engine (flush + close). A reload swaps the inputs, the exports and the TTL
+// rules; the batcher keeps running, so buffered points are never lost.
 //
 // Thread-safety: start/stop/reload/log_status from the controlling thread;
 // ready() from any thread.
@@ -21,6 +22,8 @@
 #include "agent/http_server.h"
 #include "agent/ingest_context.h"
 #include "agent/metrics.h"
+#include "export/core/export_metrics.h"
+#include "export/core/exporter.h"
 #include "flowdb/engine.h"
 
 namespace flowdb::agent {
@@ -46,9 +49,14 @@ class Agent {
  private:
   void start_inputs(const AgentConfig& c);  // throws; leaves nothing running on failure
   void stop_inputs();
+  // Starts one exporter per configured export and unregisters the change
+  // feeds of exports no longer configured. Throws; leaves nothing running.
+  void start_exports(const AgentConfig& c);
+  void stop_exports();
 
   AgentConfig config_;
   Metrics metrics_;
+  exporter::ExportMetrics export_metrics_{metrics_.registry()};
   TtlPolicy ttl_;
   RateLimiter bad_input_log_;
   std::unique_ptr<Engine> engine_;
@@ -62,6 +70,7 @@ class Agent {
   mutable std::mutex inputs_mu_;  // guards the input vectors against ready()
   std::vector<std::unique_ptr<ingest_udp::UdpInput>> udp_;
   std::vector<std::unique_ptr<ingest_mqtt::MqttInput>> mqtt_;
+  std::vector<std::unique_ptr<exporter::Exporter>> exporters_;  // controlling thread only
   std::atomic<bool> running_{false};
   double last_points_ = 0, last_stored_ = 0;
   std::chrono::steady_clock::time_point last_status_ = std::chrono::steady_clock::now();

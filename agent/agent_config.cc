@@ -8,6 +8,8 @@
 #include <sstream>
 
 #include "agent/default_config.h"
+#include "export/core/exporter_config.h"
+#include "export/sinks.h"
 
 namespace flowdb::agent {
 namespace {
@@ -170,11 +172,6 @@ constexpr KeySpec kRetentionKeys[] = {
      1,
      65536},
 };
-constexpr KeySpec kExportKeys[] = {
-    {"type", KeyKind::kString, "", "Exporter type (validated by the exports module)", {}, {}, true},
-    {"name", KeyKind::kString, "", "Exporter name"},
-    {"options", KeyKind::kOpaque, "", "Exporter options (opaque to the agent for now)"},
-};
 constexpr KeySpec kHttpKeys[] = {
     {"listen", KeyKind::kString, "127.0.0.1:9108",
      "Address of /metrics, /health, /ready and /api/v1/query (host:port, [v6]:port)"},
@@ -225,10 +222,63 @@ std::vector<KeySpec> top_keys(const std::vector<KeySpec>& inputs) {
        "TTL rules, expiry, disk quota and compaction",
        {},
        kRetentionKeys},
-      {"exports", KeyKind::kTableList, "", "Exporters (accepted, not yet run)", {}, kExportKeys},
+      // A list whose keys depend on each entry's type: parse_exports() validates it.
+      {"exports", KeyKind::kOpaque, "", "Exports to upstream systems (see exports[] below)"},
       {"http", KeyKind::kTable, "", "HTTP listener", {}, kHttpKeys},
       {"log", KeyKind::kTable, "", "Logging", {}, kLogKeys},
   };
+}
+
+std::string mark_of(const YAML::Node& n, const std::string& file) {
+  const YAML::Mark m = n.Mark();
+  return file + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
+}
+
+std::string sink_type_names() {
+  std::string out;
+  for (const exporter::SinkType& t : exporter::sink_types()) {
+    out += (out.empty() ? "" : ", ") + std::string(t.name);
+  }
+  return out;
+}
+
+// exports: a list of mappings, each validated against the common keys plus
+// those of its `type`. The sink is built once here so --check-config catches
+// bad values (URLs, unreadable secret files) too.
+std::vector<ExportConfig> parse_exports(const YAML::Node& node, const std::string& file) {
+  std::vector<ExportConfig> out;
+  if (!node || node.IsNull()) return out;
+  if (!node.IsSequence()) {
+    throw ConfigError(mark_of(node, file) + ": exports: expected a list of mappings");
+  }
+  std::set<std::string> names;
+  for (size_t i = 0; i < node.size(); ++i) {
+    const YAML::Node n = node[i];
+    const std::string path = "exports[" + std::to_string(i) + "]";
+    if (!n.IsMap()) throw ConfigError(mark_of(n, file) + ": " + path + ": expected a mapping");
+    const YAML::Node type = n["type"];
+    if (!type || !type.IsScalar()) {
+      throw ConfigError(mark_of(n, file) + ": " + path + ".type: missing; expected one of " +
+                        sink_type_names());
+    }
+    const exporter::SinkType* st = exporter::find_sink_type(type.Scalar());
+    if (st == nullptr) {
+      throw ConfigError(mark_of(type, file) + ": " + path + ".type: unknown sink '" +
+                        type.Scalar() + "'; expected one of " + sink_type_names());
+    }
+    const std::vector<KeySpec> keys = exporter::export_keys(*st);
+    std::shared_ptr<ParsedTable> t = parse_table(n, keys, file, path);
+    ExportConfig e;
+    e.type = std::string(st->name);
+    e.options = exporter::exporter_options_from(*t, e.type + std::to_string(i));
+    if (!names.insert(e.options.name).second) {
+      t->fail("name", "duplicate export name '" + e.options.name + "'");
+    }
+    st->make(*t);
+    e.table = std::move(t);
+    out.push_back(std::move(e));
+  }
+  return out;
 }
 
 }  // namespace
@@ -324,7 +374,7 @@ AgentConfig parse_config(const std::string& text, const std::string& file) {
                                  : retention::QuotaPolicy::DropOldest;
   c.retention.compaction_threshold = static_cast<size_t>(r.integer("compaction_threshold"));
 
-  for (const auto& e : t->tables("exports")) c.exports.push_back({e->str("type"), e->str("name")});
+  c.exports = parse_exports(root["exports"], file);
 
   const ParsedTable& h = *t->table("http");
   c.http_listen = h.str("listen");
@@ -358,7 +408,10 @@ std::string config_reference() {
   out += render_reference("inputs.udp[]", ingest_udp::udp_config_keys());
   out += render_reference("inputs.mqtt[]", ingest_mqtt::mqtt_config_keys());
   out += render_reference("retention", kRetentionKeys);
-  out += render_reference("exports[]", kExportKeys);
+  for (const exporter::SinkType& st : exporter::sink_types()) {
+    out +=
+        render_reference("exports[] with type: " + std::string(st.name), exporter::export_keys(st));
+  }
   out += render_reference("http", kHttpKeys);
   out += render_reference("log", kLogKeys);
   return out;

@@ -14,6 +14,7 @@
 #include "agent/batcher.h"
 #include "agent/config_schema.h"
 #include "agent/log.h"
+#include "export/core/exporter.h"
 #include "flowdb/config.h"
 #include "ingest/mqtt/mqtt_input.h"
 #include "ingest/udp/udp_input.h"
@@ -22,8 +23,9 @@
 namespace flowdb::agent {
 
 struct ExportConfig {
-  std::string type;  // validated later by the exports module; kept opaque here
-  std::string name;
+  std::string type;  // a registered sink type (export/sinks.h)
+  exporter::ExporterOptions options;
+  std::shared_ptr<const ParsedTable> table;  // validated; the sink is built from it
 };
 
 struct AgentConfig {

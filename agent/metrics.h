@@ -38,6 +38,8 @@ class Metrics {
   Metrics();
 
   InputMetrics& input(const std::string& name);
+  // The registry behind /metrics, for modules that add their own families.
+  prometheus::Registry& registry() { return *registry_; }
   // Points (or whole messages, for payload-level errors) dropped, by reason:
   // parse reasons (syntax, invalid_utf8, ...), queue_full, payload_too_large,
   // storage_error, socket_overflow, shutdown.

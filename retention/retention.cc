@@ -154,6 +154,22 @@ RunReport RetentionThread::run_once() {
     rejecting_.store(false, std::memory_order_release);
     while (over(&reason)) {
       auto buckets = engine_->list_buckets();
+      if (buckets.size() <= 1) {
+        // Older buckets go first (what upstream already has is what a gateway
+        // can best spare); then the export backlog, the WAL kept only for
+        // exports that are behind; the newest bucket last.
+        const uint64_t excess =
+            reason == kQuota ? usage - p.max_disk_bytes : p.min_free_bytes - free;
+        const uint64_t freed = engine_->trim_feed_backlog(std::max<uint64_t>(excess, 1));
+        if (freed > 0) {
+          r.backlog_bytes_trimmed += freed;
+          usage = usage > freed ? usage - freed : 0;
+          free += freed;
+          log_("level=warn msg=\"retention deleted unexported WAL\" bytes=" +
+               std::to_string(freed) + " reason=" + kReasons[reason]);
+          continue;
+        }
+      }
       if (buckets.empty()) break;  // only WAL and memtable left: nothing to drop
       const uint64_t before = r.bytes_dropped;
       drop(buckets.front(), reason, &r);  // the list is ordered oldest first
@@ -212,6 +228,7 @@ RunReport RetentionThread::run_once() {
   stats_.newest_ts = 0;
   for (const auto& b : buckets) stats_.newest_ts = std::max(stats_.newest_ts, b.max_ts);
   stats_.disk_usage = r.disk_usage_after;
+  stats_.backlog_bytes_trimmed += r.backlog_bytes_trimmed;
   stats_.disk_limit = p.max_disk_bytes;
   stats_.last_run_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -261,6 +278,9 @@ std::string RetentionThread::metrics_text() const {
         static_cast<double>(s.compaction_bytes_in));
   gauge("flowdb_retention_compaction_written_bytes_total", "counter",
         "Bytes written by compactions.", static_cast<double>(s.compaction_bytes_out));
+  gauge("flowdb_retention_export_backlog_trimmed_bytes_total", "counter",
+        "WAL bytes kept only for exports that were deleted to meet the disk limits.",
+        static_cast<double>(s.backlog_bytes_trimmed));
   gauge("flowdb_retention_rejected_writes_total", "counter",
         "Writes refused by the reject_new quota policy.", static_cast<double>(s.rejected_writes));
   gauge("flowdb_retention_oldest_timestamp_seconds", "gauge", "Oldest stored data timestamp.",

@@ -62,6 +62,7 @@ struct Policy {
 struct RunReport {
   size_t buckets_dropped_ttl = 0, buckets_dropped_quota = 0, buckets_dropped_free_space = 0;
   uint64_t bytes_dropped = 0;
+  uint64_t backlog_bytes_trimmed = 0;  // WAL kept only for exports, deleted
   size_t compactions = 0;
   size_t compactions_skipped_no_room = 0;
   uint64_t disk_usage_after = 0;
@@ -76,6 +77,7 @@ struct Stats {
   uint64_t files_dropped[3] = {0, 0, 0};
   uint64_t compactions = 0, compaction_bytes_in = 0, compaction_bytes_out = 0;
   uint64_t rejected_writes = 0;
+  uint64_t backlog_bytes_trimmed = 0;    // export backlog (WAL kept for feeds) deleted
   int64_t oldest_ts = 0, newest_ts = 0;  // of stored data (0 when empty)
   uint64_t disk_usage = 0, disk_limit = 0;
   double last_run_seconds = 0;

@@ -141,6 +141,33 @@ TEST_CASE("drop_oldest keeps the data dir under max_disk and drops the oldest bu
                              std::to_string(40 - buckets.size())));
 }
 
+TEST_CASE("a stalled export's WAL backlog is trimmed to keep the quota, after old buckets",
+          "[retention][quota][feed]") {
+  TempDir dir;
+  ManualClock clock;
+  auto e = Engine::open(retention_config(dir.path(), clock));
+  auto feed = e->open_feed("stalled");  // never acknowledges: every WAL segment is kept
+  Policy p;
+  p.max_disk_bytes = 250 * 1024;  // above the ~140 KiB of SSTs, below SSTs + kept WAL
+  RetentionThread rt(e.get(), p, {}, kQuiet);
+  for (int b = 0; b < 30; ++b) {
+    ingest(e.get(), 0, 20, 50, std::nullopt);  // always bucket 0: one bucket only
+    e->flush();
+    rt.run_once();
+  }
+  const uint64_t slack = 32 * 1024;  // one flush of SST + WAL between passes
+  CHECK(e->disk_usage() <= p.max_disk_bytes + slack);
+  CHECK(rt.stats().backlog_bytes_trimmed > 0);
+  CHECK(e->list_buckets().size() == 1);  // the only bucket stays
+  CHECK_THAT(rt.metrics_text(),
+             Catch::Contains("flowdb_retention_export_backlog_trimmed_bytes_total"));
+  std::vector<Change> out;
+  while (feed->read(100000, 1 << 30, &out) > 0) {
+  }
+  CHECK(feed->lost() > 0);  // what the quota took is counted, not silently skipped
+  CHECK(out.size() + feed->lost() == 30 * 20 * 50);
+}
+
 TEST_CASE("reject_new refuses ingest with a clear, counted error while old data stays",
           "[retention][quota]") {
   TempDir dir;
