@@ -98,6 +98,28 @@ TEST_CASE("crc32c large buffers agree with the reference", "[crc32c]") {
   REQUIRE(crc32c::value(data) == reference_crc32c(0, data.data(), data.size()));
 }
 
+TEST_CASE("crc32c hardware and portable implementations agree on random inputs", "[crc32c]") {
+  // extend() is the CPU instruction where available (SSE4.2, ARMv8 CRC);
+  // extend_portable() is the table fallback. Both must give the same bits.
+  INFO("hardware_accelerated=" << crc32c::hardware_accelerated());
+  std::mt19937_64 rng(20240607);
+  const std::string data = random_bytes(rng, 70000);
+  for (int i = 0; i < 2000; ++i) {
+    const size_t start = rng() % 64;
+    const size_t len = i < 200 ? static_cast<size_t>(i) : rng() % (data.size() - start);
+    const uint32_t init = (i % 3 == 0) ? 0u : static_cast<uint32_t>(rng());
+    INFO("start=" << start << " len=" << len << " init=" << init);
+    REQUIRE(crc32c::extend(init, data.data() + start, len) ==
+            crc32c::extend_portable(init, data.data() + start, len));
+  }
+  REQUIRE(crc32c::extend_portable(0, data.data(), 4096) == reference_crc32c(0, data.data(), 4096));
+}
+
+TEST_CASE("crc32c portable implementation matches the check value", "[crc32c]") {
+  REQUIRE(crc32c::extend_portable(0, "123456789", 9) == 0xE3069283u);
+  REQUIRE(crc32c::extend_portable(0, "", 0) == 0u);
+}
+
 TEST_CASE("crc32c mask round-trips and changes the value", "[crc32c]") {
   const uint32_t crc = crc32c::value("foo");
   REQUIRE(crc32c::mask(crc) != crc);
