@@ -43,7 +43,7 @@ struct CacheKeyHash {
 struct BlockCache::Shard {
   struct Entry {
     CacheKey key;
-    std::shared_ptr<const std::string> block;
+    BlockContents block;
     size_t charge;
   };
 
@@ -73,23 +73,22 @@ inline size_t shard_of(uint64_t cache_id, uint64_t offset) {
 }
 }  // namespace
 
-std::shared_ptr<const std::string> BlockCache::lookup(uint64_t cache_id, uint64_t offset) {
-  if (capacity_ == 0) return nullptr;
+BlockContents BlockCache::lookup(uint64_t cache_id, uint64_t offset) {
+  if (capacity_ == 0) return {};
   Shard& s = shards_[shard_of(cache_id, offset)];
   std::lock_guard lock(s.mu);
   auto it = s.index.find(CacheKey{cache_id, offset});
-  if (it == s.index.end()) return nullptr;
+  if (it == s.index.end()) return {};
   s.lru.splice(s.lru.begin(), s.lru, it->second);
   return it->second->block;
 }
 
-void BlockCache::insert(uint64_t cache_id, uint64_t offset,
-                        std::shared_ptr<const std::string> block) {
+void BlockCache::insert(uint64_t cache_id, uint64_t offset, BlockContents block) {
   if (capacity_ == 0 || !block) return;
   Shard& s = shards_[shard_of(cache_id, offset)];
-  const size_t charge = block->size();
+  const size_t charge = block.size;
   // Dropped under the lock would run block destructors there; defer them.
-  std::shared_ptr<const std::string> replaced;
+  BlockContents replaced;
   std::list<Shard::Entry> evicted;
   {
     std::lock_guard lock(s.mu);

@@ -6,6 +6,7 @@
 #endif
 
 #include <algorithm>
+#include <cstring>
 #include <memory>
 
 #include "coding.h"
@@ -83,12 +84,9 @@ Compression::Kind compress_block(const Compression& c, std::string_view raw, std
   return Compression::Kind::None;
 }
 
-void uncompress_block(uint8_t kind, std::string_view stored, std::string* dst,
-                      std::string_view name, uint64_t offset) {
-  if (kind == static_cast<uint8_t>(Compression::Kind::None)) {
-    dst->assign(stored);
-    return;
-  }
+size_t uncompressed_size(uint8_t kind, std::string_view stored, std::string_view name,
+                         uint64_t offset) {
+  if (kind == static_cast<uint8_t>(Compression::Kind::None)) return stored.size();
   uint32_t len;
   std::string_view in = stored;
   if (!get_varint32(&in, &len)) corrupt(name, "bad compressed block header", offset);
@@ -97,10 +95,6 @@ void uncompress_block(uint8_t kind, std::string_view stored, std::string* dst,
         len > in.size() * kMaxLz4Ratio + 64 || len > LZ4_MAX_INPUT_SIZE) {
       corrupt(name, "bad lz4 block length", offset);
     }
-    dst->resize(len);
-    const int r = LZ4_decompress_safe(in.data(), dst->data(), static_cast<int>(in.size()),
-                                      static_cast<int>(len));
-    if (r < 0 || static_cast<uint32_t>(r) != len) corrupt(name, "bad lz4 block data", offset);
   } else if (kind == static_cast<uint8_t>(Compression::Kind::Zstd)) {
 #ifndef FLOWDB_HAVE_ZSTD
     corrupt(name, "zstd block, but this FlowDB was built without zstd", offset);
@@ -109,13 +103,50 @@ void uncompress_block(uint8_t kind, std::string_view stored, std::string* dst,
     // before we allocate, so a damaged length cannot demand huge buffers.
     const unsigned long long fcs = ZSTD_getFrameContentSize(in.data(), in.size());
     if (fcs != len) corrupt(name, "bad zstd block length", offset);
-    dst->resize(len);
-    const size_t r = ZSTD_decompressDCtx(thread_dctx(), dst->data(), len, in.data(), in.size());
+#endif
+  } else {
+    corrupt(name, "unknown block compression kind", offset);
+  }
+  return len;
+}
+
+void uncompress_into(uint8_t kind, std::string_view stored, char* dst, size_t size,
+                     std::string_view name, uint64_t offset) {
+  if (kind == static_cast<uint8_t>(Compression::Kind::None)) {
+    if (size != stored.size()) corrupt(name, "bad block length", offset);
+    if (size > 0) std::memcpy(dst, stored.data(), size);
+    return;
+  }
+  uint32_t len;
+  std::string_view in = stored;
+  if (!get_varint32(&in, &len) || len != size) corrupt(name, "bad compressed block header", offset);
+  if (kind == static_cast<uint8_t>(Compression::Kind::Lz4)) {
+    const int r =
+        LZ4_decompress_safe(in.data(), dst, static_cast<int>(in.size()), static_cast<int>(len));
+    if (r < 0 || static_cast<uint32_t>(r) != len) corrupt(name, "bad lz4 block data", offset);
+  } else if (kind == static_cast<uint8_t>(Compression::Kind::Zstd)) {
+#ifndef FLOWDB_HAVE_ZSTD
+    corrupt(name, "zstd block, but this FlowDB was built without zstd", offset);
+#else
+    const size_t r = ZSTD_decompressDCtx(thread_dctx(), dst, len, in.data(), in.size());
     if (ZSTD_isError(r) || r != len) corrupt(name, "bad zstd block data", offset);
 #endif
   } else {
     corrupt(name, "unknown block compression kind", offset);
   }
+}
+
+void uncompress_block(uint8_t kind, std::string_view stored, std::string* dst,
+                      std::string_view name, uint64_t offset) {
+  if (kind == static_cast<uint8_t>(Compression::Kind::None)) {
+    dst->assign(stored);
+    return;
+  }
+  const size_t len = uncompressed_size(kind, stored, name, offset);
+  // Shrinking or reusing a buffer that is already large enough writes
+  // nothing; only growth zero-fills (the new tail), which LZ4 then overwrites.
+  dst->resize(len);
+  uncompress_into(kind, stored, dst->data(), len, name, offset);
 }
 
 }  // namespace flowdb

@@ -23,4 +23,13 @@ Compression::Kind compress_block(const Compression& c, std::string_view raw, std
 void uncompress_block(uint8_t kind, std::string_view stored, std::string* dst,
                       std::string_view name, uint64_t offset);
 
+// The two halves of uncompress_block, for callers that own the output buffer
+// (so it need not be zero-filled first): the size of the block contents, and
+// decompression into exactly that many bytes at dst. Both throw Corruption as
+// uncompress_block does.
+size_t uncompressed_size(uint8_t kind, std::string_view stored, std::string_view name,
+                         uint64_t offset);
+void uncompress_into(uint8_t kind, std::string_view stored, char* dst, size_t size,
+                     std::string_view name, uint64_t offset);
+
 }  // namespace flowdb

@@ -51,18 +51,25 @@ struct TableData {
                 name + ": " + std::string(what) + " at offset " + std::to_string(offset));
   }
 
-  // Reads the stored bytes and trailer of block h into *buf (grown, never
-  // shrunk, to avoid refilling it) and returns the stored bytes.
+  // Reads the stored bytes and trailer of a block into buf[0, size + trailer)
+  // and returns the stored bytes (checksum verified if `verify`).
+  std::string_view read_stored_into(uint64_t offset, uint64_t size, bool verify, char* buf,
+                                    uint8_t* kind) const {
+    const size_t n = static_cast<size_t>(size) + kBlockTrailerSize;
+    if (file->read(offset, n, buf) != n) corrupt("truncated block", offset);
+    if (verify && !block_checksum_ok(std::string_view(buf, n))) {
+      corrupt("block checksum mismatch", offset);
+    }
+    *kind = static_cast<uint8_t>(buf[size]);
+    return std::string_view(buf, size);
+  }
+
+  // The same into *buf (grown, never shrunk, to avoid refilling it).
   std::string_view read_stored(uint64_t offset, uint64_t size, bool verify, std::string* buf,
                                uint8_t* kind) const {
     const size_t n = static_cast<size_t>(size) + kBlockTrailerSize;
     if (buf->size() < n) buf->resize(n);
-    if (file->read(offset, n, buf->data()) != n) corrupt("truncated block", offset);
-    if (verify && !block_checksum_ok(std::string_view(buf->data(), n))) {
-      corrupt("block checksum mismatch", offset);
-    }
-    *kind = static_cast<uint8_t>((*buf)[size]);
-    return std::string_view(buf->data(), size);
+    return read_stored_into(offset, size, verify, buf->data(), kind);
   }
 
   // Reads, always verifies and uncompresses a metadata block.
@@ -191,7 +198,7 @@ class TableIterator final : public InternalIterator {
   void detach() {
     block_.clear();
     loaded_ = kNone;
-    pinned_.reset();
+    pinned_ = {};
   }
 
   bool overlaps(size_t i) const {
@@ -223,24 +230,32 @@ class TableIterator final : public InternalIterator {
       (pinned_ ? c.cache_hits : c.cache_misses).fetch_add(1, std::memory_order_relaxed);
     }
     if (pinned_) {
-      contents = *pinned_;
+      contents = pinned_.view();
     } else {
       c.blocks_from_disk.fetch_add(1, std::memory_order_relaxed);
       uint8_t kind;
-      // Cached blocks are trusted by later readers, so they are always verified.
-      const std::string_view stored =
-          t_->read_stored(e.offset, e.size, verify_ || fill_cache_, &read_buf_, &kind);
       if (fill_cache_) {
-        auto block = std::make_shared<std::string>();
-        uncompress_block(kind, stored, block.get(), t_->name, e.offset);
-        pinned_ = std::move(block);
-        contents = *pinned_;
+        // Cached blocks are trusted by later readers, so they are always
+        // verified. The stored bytes only live until they are decompressed
+        // into the new block, so a per-thread buffer holds them; the block
+        // itself is allocated once, at its final size, and not zero-filled.
+        thread_local std::string stored_buf;
+        const std::string_view stored = t_->read_stored(e.offset, e.size, true, &stored_buf, &kind);
+        const size_t len = uncompressed_size(kind, stored, t_->name, e.offset);
+        char* bytes;
+        pinned_ = BlockContents::allocate(len, &bytes);
+        uncompress_into(kind, stored, bytes, len, t_->name, e.offset);
+        contents = pinned_.view();
         insert = true;
-      } else if (kind == static_cast<uint8_t>(Compression::Kind::None)) {
-        contents = stored;
       } else {
-        uncompress_block(kind, stored, &uncompressed_buf_, t_->name, e.offset);
-        contents = uncompressed_buf_;
+        const std::string_view stored =
+            t_->read_stored(e.offset, e.size, verify_, &read_buf_, &kind);
+        if (kind == static_cast<uint8_t>(Compression::Kind::None)) {
+          contents = stored;
+        } else {
+          uncompress_block(kind, stored, &uncompressed_buf_, t_->name, e.offset);
+          contents = uncompressed_buf_;
+        }
       }
     }
     block_.reset(contents, t_->name, e.offset);
@@ -254,8 +269,8 @@ class TableIterator final : public InternalIterator {
   const bool verify_;
   const int64_t ts_min_, ts_max_;
   BlockIter block_;
-  size_t loaded_ = kNone;                      // index of the block block_ reads
-  std::shared_ptr<const std::string> pinned_;  // cached contents of that block
+  size_t loaded_ = kNone;  // index of the block block_ reads
+  BlockContents pinned_;   // cached contents of that block
   std::string read_buf_;
   std::string uncompressed_buf_;
 };

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <cstring>
 #include <memory>
 #include <random>
 #include <string>
@@ -15,15 +16,18 @@ using namespace flowdb;
 namespace {
 
 // A block whose contents name its key, so lookups can be checked.
-std::shared_ptr<const std::string> make_block(uint64_t id, uint64_t offset, size_t size) {
+BlockContents make_block(uint64_t id, uint64_t offset, size_t size) {
   std::string s = std::to_string(id) + ":" + std::to_string(offset) + ":";
   s.resize(std::max(size, s.size()), '.');
-  return std::make_shared<const std::string>(std::move(s));
+  char* bytes;
+  BlockContents b = BlockContents::allocate(s.size(), &bytes);
+  std::memcpy(bytes, s.data(), s.size());
+  return b;
 }
 
-bool block_matches(const std::string& b, uint64_t id, uint64_t offset) {
+bool block_matches(const BlockContents& b, uint64_t id, uint64_t offset) {
   const std::string prefix = std::to_string(id) + ":" + std::to_string(offset) + ":";
-  return b.compare(0, prefix.size(), prefix) == 0;
+  return b.view().substr(0, prefix.size()) == prefix;
 }
 
 }  // namespace
@@ -31,12 +35,12 @@ bool block_matches(const std::string& b, uint64_t id, uint64_t offset) {
 TEST_CASE("The block cache returns what was inserted", "[engine][cache]") {
   BlockCache cache(1 << 20);
   CHECK(cache.capacity() == 1 << 20);
-  CHECK(cache.lookup(1, 0) == nullptr);
+  CHECK(!cache.lookup(1, 0));
   auto b = make_block(1, 0, 100);
   cache.insert(1, 0, b);
   CHECK(cache.lookup(1, 0) == b);
-  CHECK(cache.lookup(1, 1) == nullptr);
-  CHECK(cache.lookup(2, 0) == nullptr);
+  CHECK(!cache.lookup(1, 1));
+  CHECK(!cache.lookup(2, 0));
   CHECK(cache.usage() == 100);
 
   // Re-inserting a key replaces the block and its charge.
@@ -49,7 +53,7 @@ TEST_CASE("The block cache returns what was inserted", "[engine][cache]") {
 TEST_CASE("A disabled block cache caches nothing", "[engine][cache]") {
   BlockCache cache(0);
   cache.insert(1, 0, make_block(1, 0, 10));
-  CHECK(cache.lookup(1, 0) == nullptr);
+  CHECK(!cache.lookup(1, 0));
   CHECK(cache.usage() == 0);
   cache.erase_file(1);
 }
@@ -57,10 +61,10 @@ TEST_CASE("A disabled block cache caches nothing", "[engine][cache]") {
 TEST_CASE("Blocks larger than a shard are not cached", "[engine][cache]") {
   BlockCache cache(16 * 1000);  // 1000 bytes per shard
   cache.insert(1, 0, make_block(1, 0, 1001));
-  CHECK(cache.lookup(1, 0) == nullptr);
+  CHECK(!cache.lookup(1, 0));
   CHECK(cache.usage() == 0);
   cache.insert(1, 0, make_block(1, 0, 1000));
-  CHECK(cache.lookup(1, 0) != nullptr);
+  CHECK(static_cast<bool>(cache.lookup(1, 0)));
 }
 
 TEST_CASE("The block cache never exceeds its capacity", "[engine][cache]") {
@@ -78,10 +82,10 @@ TEST_CASE("The block cache never exceeds its capacity", "[engine][cache]") {
   // Held blocks survive eviction for their holders.
   cache.insert(6, 1, make_block(6, 1, 4000));
   auto held = cache.lookup(6, 1);
-  REQUIRE(held != nullptr);
+  REQUIRE(held);
   for (uint64_t i = 0; i < 5000; ++i) cache.insert(9, i, make_block(9, i, 4096));
-  CHECK(block_matches(*held, 6, 1));
-  CHECK(cache.lookup(6, 1) == nullptr);  // evicted meanwhile
+  CHECK(block_matches(held, 6, 1));
+  CHECK(!cache.lookup(6, 1));  // evicted meanwhile
   CHECK(cache.usage() <= capacity);
 }
 
@@ -92,12 +96,12 @@ TEST_CASE("The block cache evicts the least recently used block", "[engine][cach
   cache.insert(1, 1, make_block(1, 1, 1000));  // never touched again
   for (uint64_t i = 2; i < 2000; ++i) {
     cache.insert(2, i, make_block(2, i, 1000));
-    REQUIRE(cache.lookup(1, 0) != nullptr);  // touching keeps it most recent
+    REQUIRE(static_cast<bool>(cache.lookup(1, 0)));  // touching keeps it most recent
   }
-  CHECK(cache.lookup(1, 0) != nullptr);
-  CHECK(cache.lookup(1, 1) == nullptr);
+  CHECK(static_cast<bool>(cache.lookup(1, 0)));
+  CHECK(!cache.lookup(1, 1));
   // The most recent insertions are still there.
-  CHECK(cache.lookup(2, 1999) != nullptr);
+  CHECK(static_cast<bool>(cache.lookup(2, 1999)));
   CHECK(cache.usage() <= 16 * 4000);
 }
 
@@ -111,10 +115,10 @@ TEST_CASE("erase_file drops every block of one file", "[engine][cache]") {
   cache.erase_file(1);
   CHECK(cache.usage() == 500 * 200);
   for (uint64_t off = 0; off < 500; ++off) {
-    REQUIRE(cache.lookup(1, off) == nullptr);
+    REQUIRE(!cache.lookup(1, off));
     auto b = cache.lookup(2, off);
-    REQUIRE(b != nullptr);
-    REQUIRE(block_matches(*b, 2, off));
+    REQUIRE(b);
+    REQUIRE(block_matches(b, 2, off));
   }
   cache.erase_file(3);  // unknown file: no-op
   cache.erase_file(2);
@@ -136,7 +140,7 @@ TEST_CASE("The block cache is safe under concurrent use", "[engine][cache]") {
         if (op < 60) {
           if (auto b = cache.lookup(id, off)) {
             hits++;
-            if (!block_matches(*b, id, off)) ok = false;
+            if (!block_matches(b, id, off)) ok = false;
           }
         } else if (op < 99) {
           cache.insert(id, off, make_block(id, off, 64 + rng() % 4096));
