@@ -24,13 +24,14 @@ S = "${WORKDIR}/git"
 
 inherit cmake pkgconfig systemd useradd
 
-DEPENDS = "paho-mqtt-cpp boost lz4 yaml-cpp prometheus-cpp civetweb cli11"
+DEPENDS = "paho-mqtt-cpp boost lz4 yaml-cpp prometheus-cpp civetweb cli11 curl zlib"
 
 # zstd: zstd block compression (lz4 is always built in).
-# The Prometheus remote-write exporter (protobuf + snappy) gets its
-# PACKAGECONFIG when it lands with the export work.
-PACKAGECONFIG ??= "zstd"
+# remote-write: the prometheus_remote_write export (protobuf + snappy; protoc
+# runs on the build host).
+PACKAGECONFIG ??= "zstd remote-write"
 PACKAGECONFIG[zstd] = "-DFLOWDB_WITH_ZSTD=ON,-DFLOWDB_WITH_ZSTD=OFF,zstd"
+PACKAGECONFIG[remote-write] = "-DFLOWDB_WITH_REMOTE_WRITE=ON,-DFLOWDB_WITH_REMOTE_WRITE=OFF,protobuf protobuf-native snappy"
 
 # Tests use Catch2 v2 and run at build time via catch_discover_tests(); the Yocto build
 # ships the agent only (run the test suite with the cross presets + qemu instead).
