@@ -124,23 +124,6 @@ bool is_tls_uri(const std::string& uri) {
   return false;
 }
 
-// OpenSSL 3 error lines read "THREAD:error:CODE:LIBRARY:FUNCTION:REASON:FILE:LINE:DATA";
-// keep the reason (and data), e.g. "certificate verify failed".
-std::string openssl_reason(const std::string& line) {
-  std::vector<std::string> f;
-  size_t start = 0;
-  for (size_t i = 0; i <= line.size(); ++i) {
-    if (i == line.size() || line[i] == ':') {
-      f.push_back(line.substr(start, i - start));
-      start = i + 1;
-    }
-  }
-  if (f.size() < 6 || f[1] != "error") return trim_newline(line);
-  std::string reason = f[5];
-  if (f.size() > 8 && !trim_newline(f[8]).empty()) reason += ": " + trim_newline(f[8]);
-  return reason;
-}
-
 // Paho reports a refused CONNECT as "MQTT error [N]: CONNACK return code";
 // say what N means (MQTT 3.1.1, section 3.2.2.3).
 std::string connack_meaning(int rc) {
@@ -339,12 +322,10 @@ class MqttInput::Connection {
       if (!cfg_.key_file.empty()) ssl.set_private_key(cfg_.key_file);
       ssl.set_enable_server_cert_auth(cfg_.tls_verify);
       ssl.set_verify(cfg_.tls_verify);  // host name / IP against the certificate
-      // OpenSSL's reason for a failed handshake (Paho only says
-      // "TCP/TLS connect failure"); called on Paho's threads.
-      ssl.set_error_handler([this](const std::string& msg) {
-        std::lock_guard lock(tls_mu_);
-        tls_error_ = openssl_reason(msg);
-      });
+      // No ssl.set_error_handler(): Paho C++ 1.2 hands the C library a pointer
+      // into the connect_options copy that async_client::connect() takes by
+      // value, so the handler would run on a destroyed object (ASan:
+      // stack-use-after-scope).
       o.set_ssl(std::move(ssl));
     }
     if (!cfg_.will_topic.empty()) {
@@ -376,10 +357,6 @@ class MqttInput::Connection {
 
   // One connect + subscribe; "" on success, else why it failed.
   std::string connect_once(const mqtt::connect_options& opts) {
-    {
-      std::lock_guard lock(tls_mu_);
-      tls_error_.clear();
-    }
     try {
       auto tok = client_->connect(opts);
       if (!await(tok, std::chrono::steady_clock::now() +
@@ -402,8 +379,10 @@ class MqttInput::Connection {
       if (!meaning.empty() && why.find("CONNACK") != std::string::npos) {
         why += " " + std::to_string(e.get_return_code()) + ": " + meaning;
       }
-      std::lock_guard lock(tls_mu_);
-      if (!tls_error_.empty()) why += " (TLS: " + tls_error_ + ")";
+      if (e.get_return_code() == MQTTASYNC_FAILURE && is_tls_uri(broker_)) {
+        // Paho does not say which; the broker's log usually does.
+        why += " (broker down, or TLS handshake / certificate check failed)";
+      }
       return why;
     } catch (const std::exception& e) {
       return e.what();
@@ -546,10 +525,6 @@ class MqttInput::Connection {
   bool connected_ = false;  // guarded by mu_
   bool stopping_ = false;   // guarded by mu_
   int in_handler_ = 0;      // guarded by mu_: on_message calls running
-  // The last OpenSSL error of the current attempt. tls_mu_ is a leaf lock:
-  // Paho calls the error handler with its own mutex held.
-  std::mutex tls_mu_;
-  std::string tls_error_;  // guarded by tls_mu_
   std::thread thread_;
 };
 
