@@ -36,6 +36,7 @@ class HttpServer {
   class Handler;  // civetweb adaptor (http_server.cc)
 
  private:
+  std::string listen_;
   HttpHooks hooks_;
   std::unique_ptr<CivetServer> server_;
   std::vector<std::unique_ptr<Handler>> handlers_;
