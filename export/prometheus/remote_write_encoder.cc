@@ -37,18 +37,6 @@ void sanitize_into(std::string_view a, std::string_view b, bool allow_colon, std
   }
 }
 
-uint64_t series_hash(const ingest::SeriesKeyParts& s) {
-  std::hash<std::string_view> h;
-  uint64_t x = h(s.measurement);
-  auto mix = [&x](uint64_t v) { x = (x ^ v) * 0x9E3779B97F4A7C15ull + (x >> 29); };
-  mix(h(s.field));
-  for (const auto& [k, v] : s.tags) {
-    mix(h(k));
-    mix(h(v));
-  }
-  return x;
-}
-
 int compare_series(const ingest::SeriesKeyParts& a, const ingest::SeriesKeyParts& b) {
   if (int c = a.measurement.compare(b.measurement); c != 0) return c;
   if (int c = a.field.compare(b.field); c != 0) return c;
@@ -85,6 +73,18 @@ std::string sanitize_label_name(std::string_view tag_key) {
   return out;
 }
 
+uint64_t RemoteWriteEncoder::default_series_hash(const ingest::SeriesKeyParts& s) {
+  std::hash<std::string_view> h;
+  uint64_t x = h(s.measurement);
+  auto mix = [&x](uint64_t v) { x = (x ^ v) * 0x9E3779B97F4A7C15ull + (x >> 29); };
+  mix(h(s.field));
+  for (const auto& [k, v] : s.tags) {
+    mix(h(k));
+    mix(h(v));
+  }
+  return x;
+}
+
 RemoteWriteEncoder::Stats RemoteWriteEncoder::encode(std::span<const Sample> batch,
                                                      std::string* body) {
   Stats stats;
@@ -97,21 +97,37 @@ RemoteWriteEncoder::Stats RemoteWriteEncoder::encode(std::span<const Sample> bat
       ++stats.unsupported;
       continue;
     }
-    hashes_[i] = series_hash(batch[i].series);
+    hashes_[i] = hash_(batch[i].series);
     order_.push_back(static_cast<uint32_t>(i));
   }
+  // Integer keys only: series hash, then time, then batch position.
   std::sort(order_.begin(), order_.end(), [&](uint32_t a, uint32_t b) {
     if (hashes_[a] != hashes_[b]) return hashes_[a] < hashes_[b];
-    if (int c = compare_series(batch[a].series, batch[b].series); c != 0) return c < 0;
     if (batch[a].ts_us != batch[b].ts_us) return batch[a].ts_us < batch[b].ts_us;
     return a < b;
   });
-  size_t begin = 0;
-  for (size_t i = 1; i <= order_.size(); ++i) {
-    if (i == order_.size() || hashes_[order_[i]] != hashes_[order_[begin]] ||
-        compare_series(batch[order_[i]].series, batch[order_[begin]].series) != 0) {
-      add_series(batch, begin, i, &stats);
-      begin = i;
+  auto same_series = [&](size_t i, size_t j) {
+    return batch[order_[i]].series == batch[order_[j]].series;
+  };
+  for (size_t begin = 0, end; begin < order_.size(); begin = end) {
+    // [begin, end): one hash. Almost always one series; after a collision,
+    // order it by series (stable: each series stays in time order).
+    bool one_series = true;
+    for (end = begin + 1; end < order_.size() && hashes_[order_[end]] == hashes_[order_[begin]];
+         ++end) {
+      one_series = one_series && same_series(begin, end);
+    }
+    if (!one_series) {
+      std::stable_sort(order_.begin() + static_cast<ptrdiff_t>(begin),
+                       order_.begin() + static_cast<ptrdiff_t>(end), [&](uint32_t a, uint32_t b) {
+                         return compare_series(batch[a].series, batch[b].series) < 0;
+                       });
+    }
+    for (size_t group = begin, i = begin + 1; i <= end; ++i) {
+      if (i == end || !same_series(group, i)) {
+        add_series(batch, group, i, &stats);
+        group = i;
+      }
     }
   }
   if (stats.samples > 0) {

@@ -44,6 +44,13 @@ std::string sanitize_label_name(std::string_view tag_key);
 
 class RemoteWriteEncoder {
  public:
+  // Groups samples by series through this hash (and a full comparison among
+  // samples with equal hashes). Tests pass a constant to force collisions.
+  using SeriesHash = uint64_t (*)(const ingest::SeriesKeyParts&);
+  static uint64_t default_series_hash(const ingest::SeriesKeyParts& series);
+
+  explicit RemoteWriteEncoder(SeriesHash hash = default_series_hash) : hash_(hash) {}
+
   struct Stats {
     uint64_t series = 0;       // TimeSeries in the request
     uint64_t samples = 0;      // samples in the request
@@ -61,6 +68,7 @@ class RemoteWriteEncoder {
   // Adds the series of batch[order_[begin, end)] to request_.
   void add_series(std::span<const exporter::Sample> batch, size_t begin, size_t end, Stats* stats);
 
+  SeriesHash hash_;
   prometheus::WriteRequest request_;
   std::vector<uint32_t> order_;   // sample indices, sorted by series then time
   std::vector<uint64_t> hashes_;  // series hash per sample

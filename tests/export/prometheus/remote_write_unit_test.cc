@@ -227,3 +227,23 @@ TEST_CASE("prometheus_remote_write sends the remote-write headers and body",
   CHECK(strings.unsupported == 1);
   CHECK(server.requests() == before);  // nothing to send
 }
+
+TEST_CASE("series with colliding hashes are still told apart", "[export][prometheus]") {
+  RemoteWriteEncoder enc([](const flowdb::ingest::SeriesKeyParts&) -> uint64_t { return 7; });
+  std::string body;
+  const auto st = enc.encode(std::vector<Sample>{make_sample("b", {}, "f", 1.0, 3000),
+                                                 make_sample("a", {}, "f", 2.0, 2000),
+                                                 make_sample("b", {}, "f", 3.0, 1000),
+                                                 make_sample("a", {{"t", "1"}}, "f", 4.0, 1000),
+                                                 make_sample("a", {}, "f", 5.0, 1000)},
+                             &body);
+  CHECK(st.series == 3);
+  CHECK(st.samples == 5);
+  const prometheus::WriteRequest req = decode(body);
+  std::map<std::string, std::vector<std::pair<int64_t, double>>> got;
+  for (const auto& ts : req.timeseries()) got[labels_of(ts)] = samples_of(ts);
+  CHECK(got == std::map<std::string, std::vector<std::pair<int64_t, double>>>{
+                   {"__name__=a_f,", {{1, 5.0}, {2, 2.0}}},
+                   {"__name__=a_f,t=1,", {{1, 4.0}}},
+                   {"__name__=b_f,", {{1, 3.0}, {3, 1.0}}}});
+}
