@@ -169,7 +169,10 @@ void UdpInput::start() {
   running_ = true;
   thread_ = std::thread([this] { run(); });
   std::string ports;
-  for (int p : bound_ports()) ports += (ports.empty() ? "" : ",") + std::to_string(p);
+  for (int p : bound_ports()) {  // (not "a" + to_string(p): GCC 12 -O2 false -Wrestrict)
+    if (!ports.empty()) ports += ',';
+    ports += std::to_string(p);
+  }
   agent::log_info("udp", config_.name + ": listening on " + std::to_string(fds_.size()) +
                              " socket(s), port(s) " + ports);
 }
