@@ -190,16 +190,6 @@ class MqttSink final : public exporter::Sink {
       ssl.set_verify(t.verify);
       opts_.set_ssl(std::move(ssl));
     }
-    if (v5) {
-      props_.add(mqtt::property(mqtt::property::CONTENT_TYPE,
-                                cfg_.format == PayloadFormat::kJson
-                                    ? std::string("application/json")
-                                    : std::string("text/plain; charset=utf-8")));
-      if (cfg_.compression == Compression::kLz4) {
-        props_.add(mqtt::property(mqtt::property::USER_PROPERTY, std::string("content-encoding"),
-                                  std::string("lz4")));
-      }
-    }
   }
 
   ~MqttSink() override { drop_client(); }
@@ -310,6 +300,10 @@ class MqttSink final : public exporter::Sink {
     drop_client();
     client_ = std::make_unique<mqtt::async_client>(cfg_.broker, cfg_.client_id,
                                                    mqtt::create_options(opts_.get_mqtt_version()));
+    // Paho C's allocation tracking restarts with the first client of the
+    // process and loses what was allocated before: the properties live only
+    // as long as this client (made here, cleared in drop_client()).
+    if (cfg_.mqtt_version == 5) add_message_properties();
     client_->set_connection_lost_handler([this](const std::string&) { mark_lost(); });
     client_->set_disconnected_handler(
         [this](const mqtt::properties&, mqtt::ReasonCode) { mark_lost(); });
@@ -326,6 +320,18 @@ class MqttSink final : public exporter::Sink {
     }
     drop_client();
     return false;
+  }
+
+  // The MQTT 5 properties of every message: content type, content encoding.
+  void add_message_properties() {
+    props_.add(mqtt::property(mqtt::property::CONTENT_TYPE,
+                              cfg_.format == PayloadFormat::kJson
+                                  ? std::string("application/json")
+                                  : std::string("text/plain; charset=utf-8")));
+    if (cfg_.compression == Compression::kLz4) {
+      props_.add(mqtt::property(mqtt::property::USER_PROPERTY, std::string("content-encoding"),
+                                std::string("lz4")));
+    }
   }
 
   // Publishes every message, then waits for all acknowledgements.
@@ -421,12 +427,13 @@ class MqttSink final : public exporter::Sink {
     } catch (const std::exception&) {
       // Dropping anyway.
     }
+    props_ = mqtt::properties();
     client_.reset();
   }
 
   const MqttSinkConfig cfg_;
   mqtt::connect_options opts_;
-  mqtt::properties props_;  // MQTT 5 message properties
+  mqtt::properties props_;  // MQTT 5 message properties, while client_ exists
   Listener listener_{this};
 
   std::mutex mu_;
