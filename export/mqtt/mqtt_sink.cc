@@ -130,6 +130,9 @@ MqttSinkConfig mqtt_sink_config_from(const agent::ParsedTable& t) {
     t.fail("broker",
            "broker URI '" + c.broker + "' has no host; expected " + scheme + "://host:port");
   }
+  if (c.broker.find('@') != std::string::npos) {
+    t.fail("broker", "credentials in the broker URI; expected them in username and password");
+  }
   c.tls = scheme == "ssl";
   c.client_id = t.str("client_id");
   if (c.client_id.empty()) {
