@@ -88,20 +88,31 @@ void Exporter::update_lag() {
 }
 
 void Exporter::run() {
-  try {
-    while (fill_batch()) {
-      if (!samples_.empty()) {
-        throttle(samples_.size());
-        if (!deliver(samples_)) return;
+  for (;;) {
+    try {
+      while (fill_batch()) {
+        if (!samples_.empty()) {
+          throttle(samples_.size());
+          if (!deliver(samples_)) return;
+        }
+        // Only now is every change of the batch upstream (or counted as bad).
+        feed_->ack(changes_.back().seq);
+        update_lag();
       }
-      // Only now is every change of the batch upstream (or counted as bad).
-      feed_->ack(changes_.back().seq);
-      update_lag();
+      return;
+    } catch (const Error& e) {
+      if (e.code() == Errc::Closed) return;  // shutdown
+      // A damaged WAL segment or a failed cursor fsync (disk full): nothing
+      // unsent was acknowledged, so start over from the cursor a bit later.
+      agent::log_error("export " + options_.name,
+                       std::string(e.what()) + "; retrying from the last acknowledged point");
+    } catch (const std::exception& e) {
+      agent::log_error("export " + options_.name, std::string("unexpected error: ") + e.what());
     }
-  } catch (const std::exception& e) {
-    // The engine closed under us (shutdown) or its WAL is damaged: nothing is
-    // acknowledged that was not delivered, so a restart resumes correctly.
-    agent::log_error("export " + options_.name, std::string("stopped: ") + e.what());
+    failing_ = true;
+    metrics_.up->Set(0);
+    if (!wait_for(options_.retry_max)) return;
+    feed_->rewind();
   }
 }
 
