@@ -30,30 +30,34 @@ bool Batcher::has_room(size_t records, size_t bytes) const {
          queued_bytes_ + bytes <= options_.queue_max_bytes;
 }
 
-Batcher::Result Batcher::try_submit(const std::string& input, std::vector<Record>&& records) {
+Batcher::Result Batcher::try_submit(const std::string& input, std::vector<Record>&& records,
+                                    size_t points) {
   if (records.empty()) return Result::kStored;
   InputMetrics* im = &metrics_->input(input);
   size_t bytes = bytes_of(records);
+  if (points == 0) points = records.size();
   {
     std::lock_guard lock(mu_);
     if (stopping_) return Result::kStopped;
     if (has_room(records.size(), bytes)) {
       queued_records_ += records.size();
       queued_bytes_ += bytes;
-      queue_.push_back(
-          {im, input, std::move(records), bytes, nullptr, std::chrono::steady_clock::now()});
+      queue_.push_back({im, input, std::move(records), points, bytes, nullptr,
+                        std::chrono::steady_clock::now()});
       work_cv_.notify_one();
       return Result::kStored;
     }
   }
-  metrics_->dropped(input, "queue_full", static_cast<double>(records.size()));
+  metrics_->dropped(input, "queue_full", static_cast<double>(points));
   return Result::kDropped;
 }
 
-Batcher::Result Batcher::submit_wait(const std::string& input, std::vector<Record>&& records) {
+Batcher::Result Batcher::submit_wait(const std::string& input, std::vector<Record>&& records,
+                                     size_t points) {
   if (records.empty()) return Result::kStored;
   InputMetrics* im = &metrics_->input(input);
   size_t bytes = bytes_of(records);
+  if (points == 0) points = records.size();
   auto ticket = std::make_shared<Ticket>();
   std::unique_lock lock(mu_);
   room_cv_.wait(lock, [&] { return stopping_ || has_room(records.size(), bytes); });
@@ -61,7 +65,7 @@ Batcher::Result Batcher::submit_wait(const std::string& input, std::vector<Recor
   queued_records_ += records.size();
   queued_bytes_ += bytes;
   queue_.push_back(
-      {im, input, std::move(records), bytes, ticket, std::chrono::steady_clock::now()});
+      {im, input, std::move(records), points, bytes, ticket, std::chrono::steady_clock::now()});
   ++waiters_;
   work_cv_.notify_one();
   // The writer drains the queue even while stopping, so the ticket always completes.
@@ -171,7 +175,7 @@ void Batcher::write(std::vector<Chunk>* chunks) {
       c.input->bytes_stored->Increment(static_cast<double>(bytes));
     } else {
       metrics_->dropped(c.input_name, refused ? "quota" : "storage_error",
-                        static_cast<double>(c.records.size()));
+                        static_cast<double>(c.points));
     }
     if (c.ticket) c.ticket->ok = ok;
   }

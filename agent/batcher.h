@@ -59,11 +59,15 @@ class Batcher {
   Batcher& operator=(const Batcher&) = delete;
 
   void start();
+  // `points`: how many points `records` hold (one record per field), so that
+  // drops are counted in points like every other drop reason; 0 = one per
+  // record.
+  //
   // Queues `records` of `input` without blocking. kDropped if the queue is full.
-  Result try_submit(const std::string& input, std::vector<Record>&& records);
+  Result try_submit(const std::string& input, std::vector<Record>&& records, size_t points = 0);
   // Waits for room, then for the batch holding `records` to be written.
   // kDropped if the write failed; kStopped if the batcher stopped first.
-  Result submit_wait(const std::string& input, std::vector<Record>&& records);
+  Result submit_wait(const std::string& input, std::vector<Record>&& records, size_t points = 0);
   // Drains the queue and joins the writer. Idempotent.
   void stop();
 
@@ -78,6 +82,7 @@ class Batcher {
     InputMetrics* input;
     std::string input_name;
     std::vector<Record> records;
+    size_t points;  // counted when the chunk is dropped
     size_t bytes;
     std::shared_ptr<Ticket> ticket;  // null for fire-and-forget chunks
     std::chrono::steady_clock::time_point enqueued;

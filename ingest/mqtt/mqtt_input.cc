@@ -476,6 +476,7 @@ class MqttInput::Connection {
       auto rules = ctx_.ttl->get();
       records_.clear();
       bool topic_valid = ingest::valid_utf8(topic);
+      size_t stored_points = 0;  // points with records in records_
       uint64_t points = decoder_
                             .parse(
                                 std::string_view(payload.data(), payload.size()), agent::now_us(),
@@ -486,9 +487,9 @@ class MqttInput::Connection {
                                     if (!cfg_.topic_tag.empty() && topic_valid) {
                                       ingest::upsert_tag(&scratch_.tags, cfg_.topic_tag, topic);
                                     }
-                                    builder_.add(scratch_, rules, &records_);
+                                    stored_points += builder_.add(scratch_, rules, &records_);
                                   } else {
-                                    builder_.add(p, rules, &records_);
+                                    stored_points += builder_.add(p, rules, &records_);
                                   }
                                 },
                                 [&](const ingest::ParseError& e) {
@@ -498,7 +499,7 @@ class MqttInput::Connection {
       im_->points->Increment(static_cast<double>(points));
       if (records_.empty()) return;
       // Blocks while the queue is full (flow control) and until written.
-      ctx_.batcher->submit_wait(cfg_.name, std::move(records_));
+      ctx_.batcher->submit_wait(cfg_.name, std::move(records_), stored_points);
       records_ = {};
     } catch (const std::exception& e) {
       // Never let an exception unwind into Paho's C thread.

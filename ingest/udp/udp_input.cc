@@ -246,6 +246,7 @@ void UdpInput::run() {
         const int64_t now = agent::now_us();
         size_t bytes = 0;
         uint64_t points = 0;
+        size_t chunk_points = 0;  // points with records in `records`
         for (int i = 0; i < got; ++i) {
           const msghdr& h = msgs[i].msg_hdr;
           for (cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr;
@@ -272,7 +273,9 @@ void UdpInput::run() {
           points += decoder
                         .parse(
                             payload, now,
-                            [&](const ingest::Point& p) { builder.add(p, rules, &records); },
+                            [&](const ingest::Point& p) {
+                              if (builder.add(p, rules, &records)) ++chunk_points;
+                            },
                             [&](const ingest::ParseError& e) {
                               ctx_.parse_error(config_.name, e, "datagram");
                             })
@@ -282,7 +285,7 @@ void UdpInput::run() {
         im.messages->Increment(got);
         im.bytes->Increment(static_cast<double>(bytes));
         if (!records.empty()) {
-          ctx_.batcher->try_submit(config_.name, std::move(records));
+          ctx_.batcher->try_submit(config_.name, std::move(records), chunk_points);
           records = {};
           records.reserve(256);
         }

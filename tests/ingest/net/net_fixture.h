@@ -19,16 +19,21 @@ struct Pipeline {
   agent::RateLimiter log;
   std::unique_ptr<agent::Batcher> batcher;
 
-  Pipeline() {
+  // Batches of `o` (default: a 2 ms window); the batcher runs unless
+  // `start_batcher` is false (then nothing leaves its queue until started).
+  explicit Pipeline(agent::BatcherOptions o = fast_batches(), bool start_batcher = true) {
     Config c;
     c.data_dir = dir / "db";
     c.wal_sync_mode = SyncMode::interval_ms(50);
     c.memtable_size_mb = 8;
     engine = Engine::open(c);
+    batcher = std::make_unique<agent::Batcher>(engine.get(), &metrics, o);
+    if (start_batcher) batcher->start();
+  }
+  static agent::BatcherOptions fast_batches() {
     agent::BatcherOptions o;
     o.window = std::chrono::milliseconds(2);
-    batcher = std::make_unique<agent::Batcher>(engine.get(), &metrics, o);
-    batcher->start();
+    return o;
   }
   ~Pipeline() { batcher->stop(); }
   agent::IngestContext ctx() { return {batcher.get(), &metrics, &ttl, &log}; }

@@ -102,3 +102,28 @@ TEST_CASE("UDP: sustained load - every point stored or counted", "[udp][net]") {
   CHECK(p.count("s") ==
         static_cast<size_t>(p.metric("flowdb_input_records_stored_total{input=\"udp\"}")));
 }
+
+TEST_CASE("UDP: a full queue drops whole points and counts them in points", "[udp][net]") {
+  auto o = Pipeline::fast_batches();
+  o.queue_max_records = 4;
+  Pipeline p(o, /*start_batcher=*/false);  // nothing leaves the queue yet
+  ingest_udp::UdpInput in(config({"127.0.0.1:0"}), p.ctx());
+  in.start();
+  int port = in.bound_ports()[0];
+  // 3 points of 2 fields: 6 records, admitted since the queue is empty.
+  send_udp(port,
+           "q,id=1 a=1,b=2 1000000000\nq,id=2 a=3,b=4 1000000000\nq,id=3 a=5,b=6 1000000000\n");
+  REQUIRE(wait_until([&] { return p.batcher->queued_records() == 6; }));
+  // 2 more points (4 records) find no room: 2 points dropped, not 4 records.
+  send_udp(port, "q,id=4 a=7,b=8 1000000000\nq,id=5 a=9,b=10 1000000000\n");
+  REQUIRE(wait_until([&] {
+    return p.metric("flowdb_input_points_dropped_total{input=\"udp\",reason=\"queue_full\"}") == 2;
+  }));
+  p.batcher->start();
+  REQUIRE(wait_until(
+      [&] { return p.metric("flowdb_input_records_stored_total{input=\"udp\"}") == 6; }));
+  CHECK(p.value("q", {{"id", "3"}}, "b", 1000000) == FieldValue(6.0));
+  CHECK(p.count("q") == 6);
+  CHECK(p.metric("flowdb_input_points_received_total{input=\"udp\"}") == 5);
+  in.stop();
+}
