@@ -167,19 +167,23 @@ void BlockIter::next() {
   parse_next();
 }
 
+std::string_view BlockIter::restart_key(uint32_t index) {
+  const uint32_t off = restart_point(index);
+  uint32_t shared, non_shared, value_len;
+  const char* p = decode_entry(data_ + off, data_ + restarts_, &shared, &non_shared, &value_len);
+  if (p == nullptr || shared != 0 || non_shared < kInternalSuffix) {
+    corrupt("bad block entry at restart point", off);
+  }
+  return std::string_view(p, non_shared);
+}
+
 void BlockIter::seek(std::string_view target) {
   if (data_ == nullptr) return;
   // Binary search for the last restart point whose key is < target.
   uint32_t left = 0, right = num_restarts_ - 1;
   while (left < right) {
     const uint32_t mid = left + (right - left + 1) / 2;
-    const uint32_t off = restart_point(mid);
-    uint32_t shared, non_shared, value_len;
-    const char* p = decode_entry(data_ + off, data_ + restarts_, &shared, &non_shared, &value_len);
-    if (p == nullptr || shared != 0 || non_shared < kInternalSuffix) {
-      corrupt("bad block entry at restart point", off);
-    }
-    if (compare_internal_keys(std::string_view(p, non_shared), target) < 0) {
+    if (compare_internal_keys(restart_key(mid), target) < 0) {
       left = mid;
     } else {
       right = mid - 1;
@@ -189,6 +193,47 @@ void BlockIter::seek(std::string_view target) {
   next_ = restart_point(left);
   while (parse_next()) {
     if (compare_internal_keys(key_, target) >= 0) return;
+  }
+}
+
+void BlockIter::seek_for_prev(std::string_view target) {
+  if (data_ == nullptr) return;
+  // Binary search for the last restart point whose key is <= target.
+  uint32_t left = 0, right = num_restarts_ - 1;
+  while (left < right) {
+    const uint32_t mid = left + (right - left + 1) / 2;
+    if (compare_internal_keys(restart_key(mid), target) <= 0) {
+      left = mid;
+    } else {
+      right = mid - 1;
+    }
+  }
+  scan_to_last(left, &target);
+}
+
+void BlockIter::seek_to_last() {
+  if (data_ == nullptr) return;
+  scan_to_last(num_restarts_ - 1, nullptr);
+}
+
+void BlockIter::scan_to_last(uint32_t index, const std::string_view* target) {
+  const uint32_t start = restart_point(index);
+  key_.clear();
+  next_ = start;
+  uint32_t last = restarts_;  // offset of the last entry that qualifies
+  while (parse_next()) {
+    if (target != nullptr && compare_internal_keys(key_, *target) > 0) break;
+    last = current_;
+  }
+  // Entries are prefix-compressed forwards only: replay the run from the
+  // restart point up to the chosen entry (at most a restart interval).
+  key_.clear();
+  next_ = start;
+  if (last == restarts_) {
+    current_ = next_ = restarts_;
+    return;
+  }
+  while (parse_next() && current_ != last) {
   }
 }
 

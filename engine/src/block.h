@@ -84,6 +84,10 @@ class BlockIter final : public InternalIterator {
   void seek_to_first() override;
   // REQUIRES: target is a well-formed internal key.
   void seek(std::string_view target) override;
+  // Positions at the last entry <= target; invalid if every entry is > target.
+  void seek_for_prev(std::string_view target);
+  // Positions at the last entry (invalid for an empty block).
+  void seek_to_last();
   void next() override;
   std::string_view key() const override { return key_; }
   std::string_view value() const override { return value_; }
@@ -91,8 +95,13 @@ class BlockIter final : public InternalIterator {
  private:
   [[noreturn]] void corrupt(const char* what, uint64_t pos);
   uint32_t restart_point(uint32_t index);
+  // The key stored whole at restart point `index` (throws if malformed).
+  std::string_view restart_key(uint32_t index);
   // Parses the entry at next_ into current_/key_/value_; false at the end.
   bool parse_next();
+  // From restart point `index`, positions at the last entry <= target (any
+  // entry if target is null); invalid if there is none.
+  void scan_to_last(uint32_t index, const std::string_view* target);
 
   const char* data_ = nullptr;
   uint32_t restarts_ = 0;  // offset of the restart array == end of entries

@@ -162,6 +162,12 @@ class DBImpl : public std::enable_shared_from_this<DBImpl> {
   struct Writer;
 
   void check_open_locked() const;
+  // The state a read sees: opts.snapshot's, else the current one (pinned).
+  struct ReadState {
+    std::shared_ptr<const SuperVersion> pinned;
+    uint64_t seq = 0;
+  };
+  ReadState pin_read_state(const ReadOptions& opts);
   void make_room_for_write(std::unique_lock<std::mutex>& lock, bool force);
   void switch_memtable_locked();
   void install_super_version_locked();

@@ -1,6 +1,7 @@
 // The read path: point reads, latest-value reads and lazy scans.
 #include <chrono>
-#include <set>
+#include <iterator>
+#include <limits>
 
 #include "db_impl.h"
 #include "dbformat.h"
@@ -39,39 +40,49 @@ class ScanIterator::Impl {
         end_(range.end_key),
         ts_start_(range.ts_start),
         ts_end_(range.ts_end),
-        now_(db_->now()) {
-    std::vector<std::unique_ptr<InternalIterator>> children;
-    const SuperVersion& sv = *snap_->sv;
-    children.push_back(sv.active.mem->new_iterator());
-    for (const auto& m : sv.frozen) children.push_back(m.mem->new_iterator());
-    if (ts_start_ <= ts_end_) {
-      const int64_t w = db_->bucket_width_us();
-      const auto& buckets = sv.version->buckets;
-      // An exact-key range lets the Bloom filter skip files.
-      const bool exact = end_ && end_->size() == range.start_key.size() + 1 &&
-                         end_->back() == '\0' &&
-                         end_->compare(0, range.start_key.size(), range.start_key) == 0;
-      for (auto it = buckets.lower_bound(bucket_of(ts_start_, w));
-           it != buckets.end() && it->first <= bucket_of(ts_end_, w); ++it) {
-        for (const auto& f : it->second) {
-          if (f->props.max_ts < ts_start_ || f->props.min_ts > ts_end_) continue;
-          if (!key_ranges_overlap(*f, range.start_key, end_)) continue;
-          auto table = db_->table_cache()->get(*f);
-          if (exact && !table->may_contain(range.start_key)) {
-            db_->read_counters()->bloom_skips.fetch_add(1, std::memory_order_relaxed);
-            continue;
-          }
-          db_->counters()->files_opened.fetch_add(1, std::memory_order_relaxed);
-          children.push_back(table->new_iterator(opts, ts_start_, ts_end_));
-          tables_.push_back(std::move(table));
-        }
-      }
-    }
-    it_ = new_merging_iterator(std::move(children));
+        now_(db_->now()),
+        // [key, key + '\0') holds exactly one key: the Bloom filter can skip
+        // files, and the scan ends at its first point after ts_end.
+        single_key_(end_ && end_->size() == range.start_key.size() + 1 && end_->back() == '\0' &&
+                    end_->compare(0, range.start_key.size(), range.start_key) == 0) {
     if (ts_start_ > ts_end_) return;  // empty time range: nothing to return
     seek_buf_.clear();
     append_internal_key(&seek_buf_, range.start_key, ts_start_, kMaxSequence, ValueType::Value);
-    it_->seek(seek_buf_);
+    // Each source is positioned at the start, and only those holding an
+    // entry of the key range from there on take part: a short scan of one
+    // series then usually reads one source directly, with no merge.
+    std::vector<std::unique_ptr<InternalIterator>> children;
+    auto add = [&](std::unique_ptr<InternalIterator> child) {
+      child->seek(seek_buf_);
+      if (!child->valid() || (end_ && extract_user_key(child->key()) >= *end_)) return;
+      children.push_back(std::move(child));
+    };
+    const SuperVersion& sv = *snap_->sv;
+    auto add_mem = [&](const MemTable& m) {
+      // min/max ts cover every entry this snapshot can see (they are updated
+      // before the entry's sequence is published).
+      if (m.max_ts() >= ts_start_ && m.min_ts() <= ts_end_) add(m.new_iterator());
+    };
+    add_mem(*sv.active.mem);
+    for (const auto& m : sv.frozen) add_mem(*m.mem);
+    const int64_t w = db_->bucket_width_us();
+    const auto& buckets = sv.version->buckets;
+    for (auto it = buckets.lower_bound(bucket_of(ts_start_, w));
+         it != buckets.end() && it->first <= bucket_of(ts_end_, w); ++it) {
+      for (const auto& f : it->second) {
+        if (f->props.max_ts < ts_start_ || f->props.min_ts > ts_end_) continue;
+        if (!key_ranges_overlap(*f, range.start_key, end_)) continue;
+        auto table = db_->table_cache()->get(*f);
+        if (single_key_ && !table->may_contain(range.start_key)) {
+          db_->read_counters()->bloom_skips.fetch_add(1, std::memory_order_relaxed);
+          continue;
+        }
+        db_->counters()->files_opened.fetch_add(1, std::memory_order_relaxed);
+        add(table->new_iterator(opts, ts_start_, ts_end_));  // the iterator keeps its table open
+      }
+    }
+    // The merge picks up its children where they stand (no second seek).
+    it_ = new_merging_iterator(std::move(children));
     started_ = true;
   }
 
@@ -87,19 +98,25 @@ class ScanIterator::Impl {
       if (!parse_internal_key(ik, &k)) {
         throw Error(Errc::Corruption, "malformed internal key during scan");
       }
-      if (end_ && k.user_key >= *end_) break;
+      if (!have_key_ || k.user_key != cur_key_) {  // the first entry of a key
+        if (end_ && k.user_key >= *end_) break;
+        cur_key_.assign(k.user_key);
+        have_key_ = true;
+        have_ts_ = false;
+        rec_key_stale_ = true;
+      }
       if (k.seq > snap_seq) {  // written after this scan began
         it_->next();
         continue;
       }
-      if (have_prev_ && k.ts == prev_ts_ && k.user_key == prev_key_) {  // older version
+      if (have_ts_ && k.ts == cur_ts_) {  // older version
         it_->next();
         continue;
       }
-      prev_key_.assign(k.user_key);
-      prev_ts_ = k.ts;
-      have_prev_ = true;
+      cur_ts_ = k.ts;
+      have_ts_ = true;
       if (k.ts < ts_start_ || k.ts > ts_end_) {
+        if (single_key_ && k.ts > ts_end_) break;  // the key's later points are all later
         if (++skipped < kSkipsBeforeSeek) {
           it_->next();
         } else {
@@ -107,10 +124,10 @@ class ScanIterator::Impl {
           skipped = 0;
           seek_buf_.clear();
           if (k.ts < ts_start_) {
-            append_internal_key(&seek_buf_, prev_key_, ts_start_, kMaxSequence, ValueType::Value);
+            append_internal_key(&seek_buf_, cur_key_, ts_start_, kMaxSequence, ValueType::Value);
           } else {
-            // prev_key_ + '\0' is the smallest key after prev_key_.
-            seek_buf_.assign(prev_key_);
+            // cur_key_ + '\0' is the smallest key after cur_key_.
+            seek_buf_.assign(cur_key_);
             seek_buf_.push_back('\0');
             append_internal_key(&seek_buf_, {}, std::numeric_limits<int64_t>::min(), kMaxSequence,
                                 ValueType::Value);
@@ -129,7 +146,10 @@ class ScanIterator::Impl {
         it_->next();
         continue;
       }
-      rec_.key.assign(k.user_key);
+      if (rec_key_stale_) {
+        rec_.key.assign(cur_key_);
+        rec_key_stale_ = false;
+      }
       rec_.ts = k.ts;
       rec_.expire_at = exp;
       rec_.value.assign(entry_user_value(v));
@@ -144,15 +164,19 @@ class ScanIterator::Impl {
  private:
   std::shared_ptr<DBImpl> db_;
   std::shared_ptr<const SnapshotState> snap_;
-  std::vector<std::shared_ptr<Table>> tables_;  // keeps open the tables iterated
   std::unique_ptr<InternalIterator> it_;
   const std::optional<std::string> end_;
   const int64_t ts_start_, ts_end_;
   const int64_t now_;
+  const bool single_key_;
   bool started_ = false;
-  bool have_prev_ = false;
-  std::string prev_key_;
-  int64_t prev_ts_ = 0;
+  // The key of the entries being read, and the ts of the last version that
+  // was considered (older versions of it are skipped).
+  bool have_key_ = false;
+  bool have_ts_ = false;
+  bool rec_key_stale_ = true;  // rec_.key is not cur_key_
+  std::string cur_key_;
+  int64_t cur_ts_ = 0;
   std::string seek_buf_;
   Record rec_;
   uint64_t returned_ = 0;
@@ -179,69 +203,135 @@ ScanIterator DBImpl::new_scan(const ScanRange& range, const ReadOptions& opts) {
       std::make_unique<ScanIterator::Impl>(shared_from_this(), std::move(snap), range, opts));
 }
 
-std::optional<Record> DBImpl::get(std::string_view key, int64_t ts, const ReadOptions& opts) {
-  const uint64_t start = steady_us();
-  // Point reads pin the current state without allocating a snapshot object.
-  std::shared_ptr<const SuperVersion> pinned;
-  uint64_t snap_seq;
-  if (opts.snapshot) {
-    pinned = opts.snapshot->state()->sv;
-    snap_seq = opts.snapshot->state()->seq;
-  } else {
-    std::lock_guard<std::mutex> l(mu_);
-    check_open_locked();
-    pinned = sv_;
-    snap_seq = visible_seq_.load(std::memory_order_acquire);
-  }
-  const SuperVersion& sv = *pinned;
-  const int64_t now = cfg_.clock();
+namespace {
+
+// What a point read pins: a SuperVersion and the sequence it reads at.
+enum class Lookup { kAbsent, kHidden, kVisible };
+
+// The newest version of (key, ts) with a sequence <= snap_seq, judged by the
+// visibility rules: kVisible (*out filled), kHidden (deleted, expired or
+// range-deleted) or kAbsent (no version at or below snap_seq). Sources are
+// consulted newest first (active memtable, frozen ones, then the bucket's
+// files newest first), and the first one holding a version decides.
+Lookup lookup_version(DBImpl& db, const SuperVersion& sv, uint64_t snap_seq, int64_t now,
+                      std::string_view key, int64_t ts, const ReadOptions& opts,
+                      std::optional<Record>* out) {
   thread_local std::string target;
   target.clear();
   append_internal_key(&target, key, ts, snap_seq, ValueType::Value);
-
-  std::optional<Record> result;
-  // Evaluates the first entry at or after `target`; true if it is (key, ts).
-  auto check = [&](std::string_view ikey, std::string_view v) {
-    ParsedInternalKey k;
-    if (!parse_internal_key(ikey, &k)) throw Error(Errc::Corruption, "malformed internal key");
+  Lookup verdict = Lookup::kAbsent;
+  auto judge = [&](const ParsedInternalKey& k, std::string_view v) {
     if (k.user_key != key || k.ts != ts) return false;
     if (v.size() < 8) throw Error(Errc::Corruption, "malformed entry value");
-    int64_t exp = entry_expire_at(v);
+    const int64_t exp = entry_expire_at(v);
     if (visible(sv.tombstones, snap_seq, k.user_key, k.seq, k.type, exp, now)) {
-      result.emplace(std::string(key), ts, exp, std::string(entry_user_value(v)));
-    } else if (k.type == ValueType::Value && exp <= now) {
-      counters_.records_expired.fetch_add(1, std::memory_order_relaxed);
+      out->emplace(std::string(key), ts, exp, std::string(entry_user_value(v)));
+      verdict = Lookup::kVisible;
+    } else {
+      if (k.type == ValueType::Value && exp <= now) {
+        db.counters()->records_expired.fetch_add(1, std::memory_order_relaxed);
+      }
+      verdict = Lookup::kHidden;
     }
     return true;
   };
   auto check_mem = [&](const MemTable& m) {
-    std::string_view k, v;
-    return m.seek(target, &k, &v) && check(k, v);
+    ParsedInternalKey k;
+    std::string_view v;
+    return m.seek(target, &k, &v) && judge(k, v);
   };
+  if (check_mem(*sv.active.mem)) return verdict;
+  for (const auto& m : sv.frozen) {
+    if (check_mem(*m.mem)) return verdict;
+  }
+  auto b = sv.version->buckets.find(bucket_of(ts, db.bucket_width_us()));
+  if (b == sv.version->buckets.end()) return verdict;
+  for (auto f = b->second.rbegin(); f != b->second.rend(); ++f) {
+    const FileMeta& m = **f;
+    if (ts < m.props.min_ts || ts > m.props.max_ts || key < m.props.smallest_user_key ||
+        key > m.props.largest_user_key) {
+      continue;
+    }
+    auto table = db.table_cache()->get(m);
+    if (!table->may_contain(key)) {
+      db.read_counters()->bloom_skips.fetch_add(1, std::memory_order_relaxed);
+      continue;
+    }
+    db.counters()->files_opened.fetch_add(1, std::memory_order_relaxed);
+    auto it = table->new_iterator(opts, ts, ts);
+    it->seek(target);
+    if (!it->valid()) continue;
+    ParsedInternalKey k;
+    if (!parse_internal_key(it->key(), &k)) throw Error(Errc::Corruption, "malformed internal key");
+    if (judge(k, it->value())) return verdict;
+  }
+  return verdict;
+}
 
-  bool found = check_mem(*sv.active.mem);
-  for (size_t i = 0; !found && i < sv.frozen.size(); ++i) found = check_mem(*sv.frozen[i].mem);
-  if (!found) {
-    auto b = sv.version->buckets.find(bucket_of(ts, bucket_width_us_));
-    if (b != sv.version->buckets.end()) {
-      for (auto f = b->second.rbegin(); !found && f != b->second.rend(); ++f) {
-        const FileMeta& m = **f;
-        if (ts < m.props.min_ts || ts > m.props.max_ts || key < m.props.smallest_user_key ||
-            key > m.props.largest_user_key) {
-          continue;
-        }
-        auto table = table_cache_->get(m);
-        if (!table->may_contain(key)) {
-          read_counters_.bloom_skips.fetch_add(1, std::memory_order_relaxed);
-          continue;
-        }
-        counters_.files_opened.fetch_add(1, std::memory_order_relaxed);
-        auto it = table->new_iterator(opts, ts, ts);
-        it->seek(target);
-        found = it->valid() && check(it->key(), it->value());
+// The largest ts <= hi of any entry of `key` (any sequence, visible or
+// not); false if there is none. Memtables answer with one backward search
+// each; files are searched bucket by bucket from bucket_of(hi) down,
+// stopping once a bucket ends below the best ts found so far.
+bool latest_ts_at_or_before(DBImpl& db, const SuperVersion& sv, std::string_view key, int64_t hi,
+                            const ReadOptions& opts, int64_t* best) {
+  thread_local std::string target;
+  target.clear();
+  // Sequence 0 of type Deletion sorts after every version of (key, hi).
+  append_internal_key(&target, key, hi, 0, ValueType::Deletion);
+  bool have = false;
+  auto consider = [&](int64_t ts) {
+    if (!have || ts > *best) *best = ts;
+    have = true;
+  };
+  auto check_mem = [&](const MemTable& m) {
+    ParsedInternalKey k;
+    std::string_view v;
+    if (m.seek_last(target, &k, &v)) consider(k.ts);
+  };
+  check_mem(*sv.active.mem);
+  for (const auto& m : sv.frozen) check_mem(*m.mem);
+
+  const int64_t w = db.bucket_width_us();
+  const auto& buckets = sv.version->buckets;
+  for (auto b = std::make_reverse_iterator(buckets.upper_bound(bucket_of(hi, w)));
+       b != buckets.rend(); ++b) {
+    const int64_t lo = bucket_start(b->first, w);
+    if (have && bucket_end(b->first, w) <= *best) break;  // nothing newer below here
+    for (auto f = b->second.rbegin(); f != b->second.rend(); ++f) {
+      const FileMeta& m = **f;
+      if (m.props.min_ts > hi || (have && m.props.max_ts <= *best) ||
+          key < m.props.smallest_user_key || key > m.props.largest_user_key) {
+        continue;
       }
+      auto table = db.table_cache()->get(m);
+      if (!table->may_contain(key)) {
+        db.read_counters()->bloom_skips.fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
+      db.counters()->files_opened.fetch_add(1, std::memory_order_relaxed);
+      auto it = table->new_iterator(opts, have ? std::max(lo, *best) : lo, hi);
+      it->seek_for_prev(target);
+      if (it->valid() && extract_user_key(it->key()) == key) consider(extract_ts(it->key()));
     }
   }
+  return have;
+}
+
+}  // namespace
+
+// Point reads pin the current state without allocating a snapshot object.
+DBImpl::ReadState DBImpl::pin_read_state(const ReadOptions& opts) {
+  if (opts.snapshot) return {opts.snapshot->state()->sv, opts.snapshot->state()->seq};
+  std::lock_guard<std::mutex> l(mu_);
+  check_open_locked();
+  return {sv_, visible_seq_.load(std::memory_order_acquire)};
+}
+
+std::optional<Record> DBImpl::get(std::string_view key, int64_t ts, const ReadOptions& opts) {
+  const uint64_t start = steady_us();
+  const ReadState rs = pin_read_state(opts);
+  std::optional<Record> result;
+  lookup_version(*this, *rs.pinned, rs.seq, cfg_.clock(), key, ts, opts, &result);
   if (result) counters_.records_read.fetch_add(1, std::memory_order_relaxed);
   counters_.query_latency.record(steady_us() - start);
   return result;
@@ -249,67 +339,25 @@ std::optional<Record> DBImpl::get(std::string_view key, int64_t ts, const ReadOp
 
 std::optional<Record> DBImpl::get_latest(std::string_view key, const ReadOptions& opts) {
   const uint64_t start = steady_us();
-  ReadOptions ro = opts;
-  if (!ro.snapshot) ro.snapshot = std::make_shared<const Snapshot>(snapshot());
-  const auto& snap = ro.snapshot->state();
-  const SuperVersion& sv = *snap->sv;
-  const int64_t w = bucket_width_us_;
-
-  // Candidate buckets: those of the key's memtable entries, and those whose
-  // files may hold the key. Visit them newest first (opening tables lazily);
-  // the first bucket with a visible version holds the answer.
-  std::set<int64_t, std::greater<>> mem_buckets;
-  auto collect_mem = [&](const MemTable& mem) {
-    auto it = mem.new_iterator();
-    std::string target =
-        make_internal_key(key, std::numeric_limits<int64_t>::min(), kMaxSequence, ValueType::Value);
-    it->seek(target);
-    while (it->valid() && extract_user_key(it->key()) == key) {
-      int64_t b = bucket_of(extract_ts(it->key()), w);
-      mem_buckets.insert(b);
-      const int64_t next = bucket_end(b, w);
-      // Stop at the last bucket, and never seek backwards (no progress).
-      if (next == std::numeric_limits<int64_t>::max() || next < extract_ts(it->key())) break;
-      target = make_internal_key(key, next + 1, kMaxSequence, ValueType::Value);
-      it->seek(target);
-    }
-  };
-  collect_mem(*sv.active.mem);
-  for (const auto& m : sv.frozen) collect_mem(*m.mem);
-  auto file_may_hold = [&](const std::vector<FileRef>& files) {
-    for (const auto& f : files) {
-      if (key < f->props.smallest_user_key || key > f->props.largest_user_key) continue;
-      if (table_cache_->get(*f)->may_contain(key)) return true;
-      read_counters_.bloom_skips.fetch_add(1, std::memory_order_relaxed);
-    }
-    return false;
-  };
-  std::string end(key);
-  end.push_back('\0');
+  const ReadState rs = pin_read_state(opts);
+  const int64_t now = cfg_.clock();
+  // Backwards from the end of time: the largest ts holding any version of
+  // the key, then that ts's newest version at the snapshot. A hidden one
+  // (deleted, expired, range-deleted, or newer than the snapshot) moves the
+  // search below that ts; the first visible one is the answer. Usually one
+  // step, and never a scan of the key's versions.
   std::optional<Record> result;
-  auto try_bucket = [&](int64_t b) {
-    const int64_t lo = bucket_start(b, w), hi = bucket_end(b, w);
-    ScanIterator::Impl it(shared_from_this(), snap,
-                          ScanRange::key_time_range(std::string(key), end, lo, hi), ro);
-    while (const Record* r = it.next()) result = *r;
-    return result.has_value();
-  };
-  const auto& vb = sv.version->buckets;
-  auto fit = vb.rbegin();
-  auto mit = mem_buckets.begin();
-  while (!result && (fit != vb.rend() || mit != mem_buckets.end())) {
-    // Next bucket in descending order from either source.
-    int64_t b;
-    bool from_mem = mit != mem_buckets.end() && (fit == vb.rend() || *mit >= fit->first);
-    b = from_mem ? *mit : fit->first;
-    bool candidate = from_mem;
-    if (fit != vb.rend() && fit->first == b) {
-      candidate = candidate || file_may_hold(fit->second);
-      ++fit;
+  int64_t hi = std::numeric_limits<int64_t>::max();
+  int64_t ts = 0;
+  while (latest_ts_at_or_before(*this, *rs.pinned, key, hi, opts, &ts)) {
+    if (lookup_version(*this, *rs.pinned, rs.seq, now, key, ts, opts, &result) ==
+        Lookup::kVisible) {
+      break;
     }
-    if (from_mem) ++mit;
-    if (candidate) try_bucket(b);
+    if (ts == std::numeric_limits<int64_t>::min()) break;
+    hi = ts - 1;
   }
+  if (result) counters_.records_read.fetch_add(1, std::memory_order_relaxed);
   counters_.query_latency.record(steady_us() - start);
   return result;
 }

@@ -1,5 +1,16 @@
-// MemTable: the in-memory write buffer, an arena-backed skip list of internal
-// keys (dbformat.h) mapping to entry values.
+// MemTable: the in-memory write buffer, holding internal keys (dbformat.h)
+// mapped to entry values, laid out for time series.
+//
+// Two levels of skip lists: a list of series (one node per user key), and per
+// series a list of its entries ordered by (ts ascending, sequence descending).
+// An entry stores only its 16-byte ts/sequence suffix; the user key is stored
+// once, in its series. A writer-only hash index finds a key's series in O(1),
+// so the common time-series insert (the newest point of an existing series)
+// is an append after the series' last entry instead of a search from the top
+// of one big list. Entries of a series are carved from that series' own
+// growing chunks of the arena, so a series' points are contiguous in memory
+// and a scan of its recent window reads a few cache lines instead of one
+// scattered node per point.
 //
 // Thread-safety: one writer at a time (the engine's write leader) and any
 // number of concurrent readers without locks, as LevelDB's SkipList.
@@ -13,6 +24,7 @@
 #include <string_view>
 #include <vector>
 
+#include "dbformat.h"
 #include "iterator.h"
 
 namespace flowdb {
@@ -45,14 +57,23 @@ class MemTable {
   // unique, which sequence numbers guarantee.
   void add(std::string_view internal_key, std::string_view entry_value);
 
-  // Positions at the first entry >= target without allocating; returns false
-  // at the end. Views stay valid for the memtable's lifetime.
-  bool seek(std::string_view target, std::string_view* key, std::string_view* value) const;
+  // The first entry >= target, if it has target's user key: fills *key (its
+  // user_key views memtable memory) and *value (valid for the memtable's
+  // lifetime). False if there is none.
+  bool seek(std::string_view target, ParsedInternalKey* key, std::string_view* value) const;
+  // The last entry <= target among the entries of target's user key (for a
+  // target of sequence 0, the oldest version of the largest ts <= target's
+  // ts). False if there is none.
+  bool seek_last(std::string_view target, ParsedInternalKey* key, std::string_view* value) const;
 
-  // Iterator over all entries; the MemTable must outlive it.
+  // Iterator over all entries in internal-key order; the MemTable must
+  // outlive it. key() views the iterator's own buffer (valid until it moves).
   std::unique_ptr<InternalIterator> new_iterator() const;
 
-  size_t approximate_memory_usage() const { return arena_.memory_usage(); }
+  // Arena bytes plus the writer's series index.
+  size_t approximate_memory_usage() const {
+    return arena_.memory_usage() + index_bytes_.load(std::memory_order_relaxed);
+  }
   size_t num_entries() const { return num_entries_.load(std::memory_order_acquire); }
   int64_t min_ts() const { return min_ts_.load(std::memory_order_relaxed); }
   int64_t max_ts() const { return max_ts_.load(std::memory_order_relaxed); }
@@ -62,25 +83,34 @@ class MemTable {
 
  private:
   struct Node;
+  struct Series;
   class Iter;
   static constexpr int kMaxHeight = 12;
 
-  Node* new_node(std::string_view key, std::string_view value, int height);
   int random_height();
-  // First node with key >= ikey; fills prev[] when non-null.
-  Node* find_greater_or_equal(std::string_view ikey, Node** prev) const;
+  // The series of user_key, or null. Writer only.
+  Series* find_series(std::string_view user_key, uint64_t hash) const;
+  Series* new_series(std::string_view user_key, uint64_t hash, size_t first_entry_bytes);
+  void index_insert(Series* s, uint64_t hash);
+  char* allocate_entry(Series* s, size_t bytes);
+  void insert_entry(Series* s, Node* n, int height);
+
+  // Readers. First series with key >= user_key (prev[] filled when non-null).
+  Series* find_series_ge(std::string_view user_key, Series** prev) const;
+  // The series whose key is user_key, or null.
+  Series* find_series_eq(std::string_view user_key) const;
 
   Arena arena_;
-  Node* head_;
-  std::atomic<int> max_height_{1};
+  Series* head_;
+  std::atomic<int> max_height_{1};  // of the series list
   std::minstd_rand rnd_{0xdeadbeef};
   std::atomic<size_t> num_entries_{0};
   std::atomic<int64_t> min_ts_;
   std::atomic<int64_t> max_ts_;
-  // Writer-only finger for add(): the last inserted node and, per level, the
-  // last node at or before it.
-  Node* last_ = nullptr;
-  Node* hint_[kMaxHeight];
+  // Writer-only hash index, open addressing: user key -> its series.
+  std::vector<Series*> index_;
+  size_t index_count_ = 0;
+  std::atomic<size_t> index_bytes_{0};
 };
 
 }  // namespace flowdb

@@ -8,12 +8,16 @@ namespace flowdb {
 
 namespace {
 
-// A binary min-heap of the valid children, ordered by current key.
+// A binary min-heap of the valid children, ordered by current key. Children
+// already positioned (e.g. sought one by one by the caller) are merged from
+// where they stand, so no second seek is needed; unpositioned ones are
+// invalid and join at the next seek.
 class MergingIterator final : public InternalIterator {
  public:
   explicit MergingIterator(std::vector<std::unique_ptr<InternalIterator>> children)
       : children_(std::move(children)) {
     heap_.reserve(children_.size());
+    rebuild();
   }
 
   bool valid() const override { return !heap_.empty(); }

@@ -71,6 +71,14 @@ class TableBuilder {
   std::unique_ptr<Rep> rep_;
 };
 
+// An iterator over the entries of one table (see Table::new_iterator).
+class TableIterator : public InternalIterator {
+ public:
+  // Positions at the last entry <= target among those the iterator returns
+  // (blocks outside its time range are skipped); invalid if there is none.
+  virtual void seek_for_prev(std::string_view target) = 0;
+};
+
 // An open SST. Thread-safe: any number of iterators may be used concurrently.
 class Table {
  public:
@@ -87,7 +95,7 @@ class Table {
   bool may_contain(std::string_view user_key) const;
   // Iterates entries in order; skips data blocks whose [min_ts, max_ts] does
   // not overlap [ts_min, ts_max] (their entries are simply not returned).
-  std::unique_ptr<InternalIterator> new_iterator(
+  std::unique_ptr<TableIterator> new_iterator(
       const ReadOptions& opts, int64_t ts_min = std::numeric_limits<int64_t>::min(),
       int64_t ts_max = std::numeric_limits<int64_t>::max()) const;
   // Bytes held in memory by index and filter.

@@ -131,10 +131,10 @@ void TableData::load_index(std::string_view contents, uint64_t block_offset, uin
 // Two-level iterator. Holds the table alive; reuses its read buffers so that
 // steady-state iteration does not allocate (except for blocks it caches).
 // Not thread-safe (one iterator per thread).
-class TableIterator final : public InternalIterator {
+class TwoLevelIterator final : public TableIterator {
  public:
-  TableIterator(std::shared_ptr<const Table> owner, const TableData* t, const ReadOptions& o,
-                int64_t ts_min, int64_t ts_max)
+  TwoLevelIterator(std::shared_ptr<const Table> owner, const TableData* t, const ReadOptions& o,
+                   int64_t ts_min, int64_t ts_max)
       : owner_(std::move(owner)),
         t_(t),
         fill_cache_(o.fill_cache && t->cache != nullptr),
@@ -150,16 +150,7 @@ class TableIterator final : public InternalIterator {
 
   void seek(std::string_view target) override {
     guarded([&] {
-      // First block whose last key >= target: the only one that can hold it.
-      size_t lo = 0, hi = t_->index.size();
-      while (lo < hi) {
-        const size_t mid = lo + (hi - lo) / 2;
-        if (compare_internal_keys(t_->key_of(mid), target) < 0) {
-          lo = mid + 1;
-        } else {
-          hi = mid;
-        }
-      }
+      size_t lo = block_for(target);
       if (lo < t_->index.size() && overlaps(lo)) {
         load(lo);
         block_.seek(target);
@@ -167,6 +158,26 @@ class TableIterator final : public InternalIterator {
         ++lo;
       }
       advance_from(lo);
+    });
+  }
+
+  void seek_for_prev(std::string_view target) override {
+    guarded([&] {
+      const size_t i = block_for(target);
+      if (i < t_->index.size() && overlaps(i)) {
+        load(i);
+        block_.seek_for_prev(target);
+        if (block_.valid()) return;
+      }
+      // Every entry of the blocks before i is < target (a block's index key
+      // is its last key): the answer is the last entry of the nearest one.
+      for (size_t j = i; j-- > 0;) {
+        if (!overlaps(j)) continue;
+        load(j);
+        block_.seek_to_last();
+        if (block_.valid()) return;
+      }
+      detach();
     });
   }
 
@@ -199,6 +210,21 @@ class TableIterator final : public InternalIterator {
     block_.clear();
     loaded_ = kNone;
     pinned_ = {};
+  }
+
+  // The first block whose last key >= target: the only one that can hold
+  // the first entry >= target, or index.size() if there is none.
+  size_t block_for(std::string_view target) const {
+    size_t lo = 0, hi = t_->index.size();
+    while (lo < hi) {
+      const size_t mid = lo + (hi - lo) / 2;
+      if (compare_internal_keys(t_->key_of(mid), target) < 0) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
+    }
+    return lo;
   }
 
   bool overlaps(size_t i) const {
@@ -348,9 +374,9 @@ bool Table::may_contain(std::string_view user_key) const {
   return rep_->d.filter.empty() || bloom_may_match(rep_->d.filter, user_key);
 }
 
-std::unique_ptr<InternalIterator> Table::new_iterator(const ReadOptions& opts, int64_t ts_min,
-                                                      int64_t ts_max) const {
-  return std::make_unique<TableIterator>(rep_->self.lock(), &rep_->d, opts, ts_min, ts_max);
+std::unique_ptr<TableIterator> Table::new_iterator(const ReadOptions& opts, int64_t ts_min,
+                                                   int64_t ts_max) const {
+  return std::make_unique<TwoLevelIterator>(rep_->self.lock(), &rep_->d, opts, ts_min, ts_max);
 }
 
 size_t Table::memory_usage() const {

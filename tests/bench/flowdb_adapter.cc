@@ -78,10 +78,13 @@ class FlowdbAdapter final : public KvAdapter {
 
   size_t range(std::string_view series, int64_t t0, int64_t t1,
                const std::function<void(int64_t, std::string_view)>& fn) override {
+    // Exactly one key: [series, series + '\0'), which also lets FlowDB skip
+    // files by their Bloom filters (a prefix range would include longer keys).
+    std::string end(series);
+    end.push_back('\0');
     size_t n = 0;
-    for (const flowdb::Record& r :
-         db_->scan(flowdb::ScanRange::prefix_time_range(std::string(series), t0, t1))) {
-      if (r.key.size() != series.size()) continue;  // longer keys sharing the prefix
+    for (const flowdb::Record& r : db_->scan(
+             flowdb::ScanRange::key_time_range(std::string(series), std::move(end), t0, t1))) {
       fn(r.ts, r.value);
       ++n;
     }
