@@ -163,6 +163,7 @@ void Batcher::write(std::vector<Chunk>* chunks) {
       if (const auto* fe = dynamic_cast<const Error*>(&e); fe && fe->code() == Errc::Closed) break;
     }
   }
+  const auto done = std::chrono::steady_clock::now();
   size_t i = 0;
   for (Chunk& c : *chunks) {
     size_t bytes = 0;
@@ -171,6 +172,7 @@ void Batcher::write(std::vector<Chunk>* chunks) {
     }
     i += c.records.size();
     if (ok) {
+      metrics_->observe_ingest_latency(std::chrono::duration<double>(done - c.enqueued).count());
       c.input->records_stored->Increment(static_cast<double>(c.records.size()));
       c.input->bytes_stored->Increment(static_cast<double>(bytes));
     } else {

@@ -83,6 +83,15 @@ Metrics::Metrics()
               .Register(*registry_)
               .Add({}, prometheus::Histogram::BucketBoundaries{0.0001, 0.0005, 0.001, 0.005, 0.01,
                                                                0.05, 0.1, 0.5, 1, 5})),
+      ingest_seconds_(
+          BuildHistogram()
+              .Name("flowdb_ingest_latency_seconds")
+              .Help("Time from receipt by an input to the engine write returning (WAL written; "
+                    "fsynced with sync: always)")
+              .Register(*registry_)
+              .Add({}, prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                                               0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
+                                                               5})),
       write_errors_(BuildCounter()
                         .Name("flowdb_write_errors_total")
                         .Help("Engine write_batch calls that failed")

@@ -46,6 +46,8 @@ class Metrics {
   void dropped(const std::string& input, std::string_view reason, double n = 1);
   void parse_error(const std::string& input, std::string_view reason, double n = 1);
   void observe_batch(size_t records, double write_seconds);
+  // Time from a chunk's receipt by an input to its write_batch returning.
+  void observe_ingest_latency(double seconds) { ingest_seconds_.Observe(seconds); }
   void write_error();
   void set_queue(size_t points, size_t bytes);
   void mqtt_connected(const std::string& input, const std::string& broker, bool up);
@@ -74,6 +76,7 @@ class Metrics {
   prometheus::Family<prometheus::Counter>& parse_errors_;
   prometheus::Histogram& batch_records_;
   prometheus::Histogram& write_seconds_;
+  prometheus::Histogram& ingest_seconds_;
   prometheus::Counter& write_errors_;
   prometheus::Gauge& queue_points_;
   prometheus::Gauge& queue_bytes_;

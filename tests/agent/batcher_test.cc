@@ -49,6 +49,9 @@ TEST_CASE("submit_wait returns after the records are in the engine", "[batcher]"
   CHECK(testing::metric_value(m, "flowdb_input_records_stored_total{input=\"in\"}") == 2000);
   // Group commit: fewer writes than submissions.
   CHECK(testing::metric_value(m, "flowdb_batch_records_count") < 200);
+  // One receipt-to-stored latency per submitted chunk, each within the test's lifetime.
+  CHECK(testing::metric_value(m, "flowdb_ingest_latency_seconds_count") == 200);
+  CHECK(testing::metric_value(m, "flowdb_ingest_latency_seconds_sum") < 200 * 5.0);
 }
 
 TEST_CASE("try_submit drops and counts when the queue is full - stop drains", "[batcher]") {
@@ -68,6 +71,8 @@ TEST_CASE("try_submit drops and counts when the queue is full - stop drains", "[
   std::string m = metrics.serialize(engine.get());
   CHECK(testing::metric_value(
             m, "flowdb_input_points_dropped_total{input=\"udp\",reason=\"queue_full\"}") == 60);
+  CHECK(testing::metric_value(m, "flowdb_ingest_latency_seconds_count") ==
+        2);  // not the dropped one
   CHECK(b.try_submit("udp", recs("d", 1)) == Batcher::Result::kStopped);
 }
 
