@@ -1,0 +1,378 @@
+#!/usr/bin/env python3
+"""flowdb-agent end to end: UDP and MQTT ingest rates, loss, receipt-to-stored
+latency, CPU and RSS, and the ingest cost of a running export.
+
+Starts everything itself on 127.0.0.1 and free ports (the agent, mosquitto,
+victoria-metrics), drives it with flowdb-loadgen, reads the agent's /metrics
+and /proc, stops every process by pid. Prints one Markdown table per scenario.
+
+  tests/bench/agent_e2e.py --build build/release [--duration 20] [--runs 3]
+      [--scenarios udp_max,udp_100k,mqtt,export_cost]
+"""
+import argparse
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+CLK = os.sysconf("SC_CLK_TCK")
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def free_port(kind=socket.SOCK_STREAM):
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_get(port, path, timeout=5):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=timeout) as r:
+        return r.status, r.read().decode()
+
+
+def wait_until(pred, timeout, what):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            if pred():
+                return
+        except OSError:
+            pass
+        time.sleep(0.05)  # polling cadence of an external process; no event to await
+    raise RuntimeError(f"timed out waiting for {what}")
+
+
+def parse_metrics(text):
+    out = {}
+    for line in text.splitlines():
+        if not line or line[0] == "#":
+            continue
+        name, _, value = line.rpartition(" ")
+        try:
+            out[name] = float(value)
+        except ValueError:
+            pass
+    return out
+
+
+def metric_sum(m, prefix):
+    """Sum of every sample whose name (with labels) starts with prefix."""
+    return sum(v for k, v in m.items() if k.startswith(prefix))
+
+
+def hist_quantile(before, after, name, q):
+    """q-quantile of a Prometheus histogram's increase between two scrapes
+    (upper bound of the bucket where it falls)."""
+    buckets = []
+    for k, v in after.items():
+        mt = re.fullmatch(name + r'_bucket\{le="([^"]+)"\}', k)
+        if mt:
+            le = float("inf") if mt.group(1) == "+Inf" else float(mt.group(1))
+            buckets.append((le, v - before.get(k, 0.0)))
+    buckets.sort()
+    if not buckets or buckets[-1][1] <= 0:
+        return float("nan")
+    total = buckets[-1][1]
+    for le, c in buckets:
+        if c >= q * total:
+            return le
+    return float("inf")
+
+
+class Proc:
+    def __init__(self, argv, log, env=None):
+        self.log = open(log, "w")
+        self.p = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT, env=env)
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        if self.p.poll() is None:
+            self.p.send_signal(sig)
+            try:
+                self.p.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+        self.log.close()
+        return self.p.returncode
+
+
+def proc_cpu_s(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / CLK  # utime + stime
+
+
+def proc_rss_mib(pid):
+    with open(f"/proc/{pid}/statm") as f:
+        return int(f.read().split()[1]) * PAGE / 2**20
+
+
+class Agent:
+    def __init__(self, build, work, udp=None, mqtt=None, export_url=None, sync="interval"):
+        self.http = free_port()
+        self.udp = udp
+        self.dir = work
+        cfg = [
+            "storage:",
+            f"  data_dir: {work}/data",
+            f"  sync: {sync}",
+            "inputs:",
+        ]
+        if udp:
+            cfg += ["  udp:", "    - name: udp", f'      listen: ["127.0.0.1:{udp}"]',
+                    "      read_buffer: 32MiB"]
+        if mqtt:
+            cfg += ["  mqtt:", "    - name: mqtt", f'      brokers: ["tcp://127.0.0.1:{mqtt}"]',
+                    '      topics: ["loadgen/#"]', "      qos: 1", "      client_id: e2e-agent",
+                    "      clean_session: false"]
+        if export_url:
+            cfg += ["exports:", "  - type: influx_http", "    name: vm", f"    url: {export_url}",
+                    "    api: v2", "    bucket: e2e"]
+        cfg += ["http:", f"  listen: 127.0.0.1:{self.http}", "log:", "  level: warn",
+                "  status_interval: 0s"]
+        with open(f"{work}/agent.yaml", "w") as f:
+            f.write("\n".join(cfg) + "\n")
+        self.proc = Proc([f"{build}/agent/flowdb-agent", "--config", f"{work}/agent.yaml"],
+                         f"{work}/agent.log")
+        wait_until(lambda: http_get(self.http, "/ready")[0] == 200, 30, "agent /ready")
+
+    @property
+    def pid(self):
+        return self.proc.p.pid
+
+    def metrics(self):
+        return parse_metrics(http_get(self.http, "/metrics")[1])
+
+    def stop(self):
+        rc = self.proc.stop()
+        if rc != 0:
+            raise RuntimeError(f"agent exited with {rc}; see {self.dir}/agent.log")
+
+
+class Sampler:
+    """Samples a pid's RSS while a load runs (reporting cadence only)."""
+
+    def __init__(self, pid):
+        self.pid = pid
+        self.rss = []
+
+    def sample(self):
+        self.rss.append(proc_rss_mib(self.pid))
+
+
+def run_load(argv, sampler, log):
+    with open(log, "w") as lf:
+        p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=lf, text=True)
+        while p.poll() is None:
+            sampler.sample()
+            time.sleep(0.2)
+        out = p.stdout.read()
+    if p.returncode != 0:
+        raise RuntimeError(f"{argv[0]} failed ({p.returncode}): {out}")
+    return dict(kv.split("=", 1) for kv in out.split())
+
+
+def drain(agent, key_received, fields):
+    """Waits until everything received is stored or dropped."""
+    def settled():
+        m = agent.metrics()
+        rec = metric_sum(m, key_received)
+        stored = metric_sum(m, "flowdb_input_records_stored_total") / fields
+        dropped = metric_sum(m, "flowdb_input_points_dropped_total")
+        return rec > 0 and stored + dropped >= rec and m.get("flowdb_queue_points", 0) == 0
+    wait_until(settled, 120, "the agent to store what it received")
+
+
+def ingest_run(args, work, load_argv, key_received, agent_kw, label):
+    """One agent, one load; returns the figures of that run."""
+    agent = Agent(args.build, work, **agent_kw)
+    try:
+        m0 = agent.metrics()
+        cpu0, t0 = proc_cpu_s(agent.pid), time.monotonic()
+        sampler = Sampler(agent.pid)
+        load = run_load(load_argv, sampler, f"{work}/load.log")
+        drain(agent, key_received, 2)
+        t1, cpu1 = time.monotonic(), proc_cpu_s(agent.pid)
+        m1 = agent.metrics()
+        sampler.sample()
+    finally:
+        agent.stop()
+    sent = int(load["lines"])
+    stored = (metric_sum(m1, "flowdb_input_records_stored_total") -
+              metric_sum(m0, "flowdb_input_records_stored_total")) / 2  # 2 fields per line
+    dropped = metric_sum(m1, "flowdb_input_points_dropped_total")
+    load_s = float(load["seconds"])
+    return {
+        "run": label,
+        "sent_pt/s": sent / load_s,
+        "stored_pt/s": stored / (t1 - t0),
+        "stored": stored,
+        "loss_%": 100.0 * (sent - stored) / sent,
+        "dropped": dropped,
+        "p99_ms": 1000 * hist_quantile(m0, m1, "flowdb_ingest_latency_seconds", 0.99),
+        "cpu_cores": (cpu1 - cpu0) / (t1 - t0),
+        "rss_max_MiB": max(sampler.rss),
+        "rss_median_MiB": statistics.median(sampler.rss),
+        "export_lag_end": m1.get('flowdb_export_lag_points{export="vm",type="influx_http"}',
+                                 float("nan")),
+    }
+
+
+def loadgen(args):
+    return f"{args.build}/tests/bench/flowdb-loadgen"
+
+
+def udp_argv(args, port, rate):
+    return [loadgen(args), "--mode", "udp", "--port", str(port), "--rate", str(rate),
+            "--duration", str(args.duration), "--lines-per-datagram", "50",
+            "--series", str(args.series)]
+
+
+def start_mosquitto(work):
+    port = free_port()
+    conf = f"{work}/mosquitto.conf"
+    with open(conf, "w") as f:
+        f.write(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+                "max_queued_messages 1000000\nmax_inflight_messages 1000\n")
+    p = Proc(["mosquitto", "-c", conf], f"{work}/mosquitto.log")
+
+    def accepts():
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    wait_until(accepts, 10, "mosquitto")
+    return p, port
+
+
+def start_vm(work):
+    port = free_port()
+    p = Proc(["victoria-metrics", f"-storageDataPath={work}/vm", f"-httpListenAddr=127.0.0.1:{port}",
+              "-loggerLevel=WARN"], f"{work}/vm.log")
+    wait_until(lambda: http_get(port, "/health")[0] == 200, 30, "victoria-metrics")
+    return p, port
+
+
+def table(title, rows, cols):
+    print(f"\n### {title}\n")
+    print("| " + " | ".join(cols) + " |")
+    print("|" + "---|" * len(cols))
+    for r in rows:
+        cells = []
+        for c in cols:
+            v = r[c]
+            cells.append(v if isinstance(v, str) else f"{v:,.3g}" if abs(v) < 100 else f"{v:,.0f}")
+        print("| " + " | ".join(cells) + " |")
+    sys.stdout.flush()
+
+
+COLS = ["run", "sent_pt/s", "stored_pt/s", "loss_%", "dropped", "p99_ms", "cpu_cores",
+        "rss_max_MiB"]
+
+
+def scenario_udp(args, rate, title):
+    rows = []
+    for r in range(args.runs):
+        with tempfile.TemporaryDirectory(prefix="e2e-") as w:
+            port = free_port(socket.SOCK_DGRAM)
+            rows.append(ingest_run(args, w, udp_argv(args, port, rate),
+                                   "flowdb_input_points_received_total", {"udp": port},
+                                   f"udp #{r + 1}"))
+    table(title, rows, COLS)
+    return rows
+
+
+def scenario_mqtt(args):
+    rows = []
+    for r in range(args.runs):
+        with tempfile.TemporaryDirectory(prefix="e2e-") as w:
+            mosq, port = start_mosquitto(w)
+            try:
+                broker = f"tcp://127.0.0.1:{port}"
+                pub = [loadgen(args), "--mode", "mqtt-pub", "--broker", broker, "--qos", "1",
+                       "--duration", str(args.duration), "--lines-per-message", "50",
+                       "--clients", "2", "--window", "100", "--series", str(args.series),
+                       "--topic", "loadgen/cpu"]
+                # Baseline: what mosquitto delivers to a subscriber that discards.
+                sub = subprocess.Popen([loadgen(args), "--mode", "mqtt-sub", "--broker", broker,
+                                        "--qos", "1", "--topic", "loadgen/#", "--idle", "2",
+                                        "--client-id", f"discard-{r}"],
+                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                line = sub.stderr.readline()  # "subscribed to ..." once it is
+                if "subscribed" not in line:
+                    raise RuntimeError(f"discarding subscriber: {line}")
+                run_load(pub, Sampler(os.getpid()), f"{w}/pub0.log")
+                out, _ = sub.communicate(timeout=60)
+                base = dict(kv.split("=", 1) for kv in out.split())
+                row = ingest_run(args, w, pub, "flowdb_input_points_received_total",
+                                 {"mqtt": port}, f"mqtt #{r + 1}")
+                row["discard_sub_pt/s"] = float(base["lines_per_s"])
+                row["agent/discard"] = row["stored_pt/s"] / row["discard_sub_pt/s"]
+                rows.append(row)
+            finally:
+                mosq.stop()
+    table("MQTT (QoS 1, 50 lines per message, 2 publishers) vs a discarding subscriber", rows,
+          COLS + ["discard_sub_pt/s", "agent/discard"])
+    return rows
+
+
+def scenario_export_cost(args):
+    rows = []
+    for r in range(args.runs):
+        for with_export in (False, True):  # alternating, so drift hits both alike
+            with tempfile.TemporaryDirectory(prefix="e2e-") as w:
+                vm = None
+                kw = {"udp": free_port(socket.SOCK_DGRAM)}
+                if with_export:
+                    vm, vm_port = start_vm(w)
+                    kw["export_url"] = f"http://127.0.0.1:{vm_port}"
+                try:
+                    row = ingest_run(args, w, udp_argv(args, kw["udp"], 0),
+                                     "flowdb_input_points_received_total", kw,
+                                     f"{'with' if with_export else 'without'} export #{r + 1}")
+                finally:
+                    if vm:
+                        vm.stop()
+                rows.append(row)
+    table("UDP saturation with and without an influx_http export to VictoriaMetrics", rows,
+          COLS + ["export_lag_end"])
+    base = statistics.median(x["stored_pt/s"] for x in rows if x["run"].startswith("without"))
+    exp = statistics.median(x["stored_pt/s"] for x in rows if x["run"].startswith("with "))
+    print(f"\nmedian stored pt/s without export {base:,.0f}, with export {exp:,.0f}: "
+          f"ingest cost of exporting {100 * (1 - exp / base):.1f}%")
+    return rows
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", required=True)
+    ap.add_argument("--duration", type=float, default=20)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--series", type=int, default=10000)
+    ap.add_argument("--scenarios", default="udp_max,udp_100k,mqtt,export_cost")
+    args = ap.parse_args()
+    for tool in ("mosquitto", "victoria-metrics"):
+        if shutil.which(tool) is None:
+            sys.exit(f"{tool} is not installed")
+    print(f"agent end to end: duration {args.duration:g} s per run, {args.runs} runs, "
+          f"{args.series} series, build {args.build}")
+    for s in args.scenarios.split(","):
+        if s == "udp_max":
+            scenario_udp(args, 0, "UDP at the load generator's maximum rate (50 lines/datagram)")
+        elif s == "udp_100k":
+            scenario_udp(args, 100000, "UDP at 100K points/s")
+        elif s == "mqtt":
+            scenario_mqtt(args)
+        elif s == "export_cost":
+            scenario_export_cost(args)
+        else:
+            sys.exit(f"unknown scenario {s}")
+
+
+if __name__ == "__main__":
+    main()
