@@ -282,7 +282,7 @@ std::vector<FeedInfo> DBImpl::list_feeds() {
 DBImpl::WalTail DBImpl::wal_tail() {
   std::lock_guard<std::mutex> l(mu_);
   check_open_locked();
-  return {active_.mem->log_number, wal_tail_bytes_, visible_seq_.load(std::memory_order_acquire)};
+  return {log_file_number_, wal_tail_bytes_, visible_seq_.load(std::memory_order_acquire)};
 }
 
 std::optional<std::pair<uint64_t, uint64_t>> DBImpl::wal_segment_for(uint64_t seq) {

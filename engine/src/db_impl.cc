@@ -148,22 +148,26 @@ void DBImpl::open() {
   }
   register_wal_segments();
 
-  // A fresh WAL and a fresh MANIFEST snapshot for this session.
+  // A fresh WAL segment for this session's writes.
   const uint64_t log_number = versions_->new_file_number();
   log_file_ = env_->new_writable_file(wal_path(log_number));
   log_ = std::make_unique<log::Writer>(log_file_.get());
   env_->sync_dir(dir + "/wal");
-  active_.mem->log_number = log_number;
+  // A memtable kept from recovery still needs the older segments: its flush,
+  // like any other, moves the manifest's log_number past them.
+  const bool kept_recovered = active_.mem->num_entries() > 0 || !active_tombstones_.empty();
+  if (!kept_recovered) active_.mem->log_number = log_number;
   {
     std::lock_guard<std::mutex> l(mu_);
+    log_file_number_ = log_number;
     wal_segments_[log_number] = last_seq_ + 1;
     wal_tail_bytes_ = 0;
   }
   VersionEdit edit;
-  edit.log_number = log_number;
+  if (!kept_recovered) edit.log_number = log_number;
   edit.last_sequence = last_seq_;
   versions_->log_and_apply(edit);
-  // Every older segment is now in SSTs; keep only what feeds still need.
+  // Keep only the segments the memtables and feeds still need.
   delete_obsolete_logs();
 
   visible_seq_.store(last_seq_, std::memory_order_release);
@@ -193,6 +197,7 @@ void DBImpl::replay_logs() {
   last_seq_ = versions_->last_sequence();
   auto mem = std::make_shared<MemTable>();
   std::vector<RangeTombstone> rts;
+  bool flushed_during_replay = false;
   auto flush_recovered = [&] {
     if (mem->num_entries() == 0 && rts.empty()) return;
     std::vector<RangeTombstone> all = versions_->current()->tombstones;
@@ -227,7 +232,10 @@ void DBImpl::replay_logs() {
                                           std::to_string(reader.last_record_end()));
       }
       if (count > 0) last_seq_ = std::max(last_seq_, first + count - 1);
-      if (mem->approximate_memory_usage() >= (cfg_.memtable_size_mb << 20)) flush_recovered();
+      if (mem->approximate_memory_usage() >= (cfg_.memtable_size_mb << 20)) {
+        flush_recovered();
+        flushed_during_replay = true;
+      }
     }
     if (reader.hit_torn_tail()) {
       if (i + 1 != logs.size()) {
@@ -241,7 +249,21 @@ void DBImpl::replay_logs() {
       env_->truncate_file(path, reader.last_record_end());
     }
   }
-  flush_recovered();
+  if (flushed_during_replay || logs.empty()) {
+    flush_recovered();
+  } else if (mem->num_entries() > 0 || !rts.empty()) {
+    // Open without writing SSTs (RocksDB's avoid_flush_during_recovery): the
+    // replayed memtable becomes the active one and its segments stay until it
+    // is flushed. Older segments were synced before a newer one was started;
+    // the last one (and its truncation) must be too before this session
+    // starts a newer one, or a power loss could tear a segment that is no
+    // longer the last.
+    env_->new_appendable_file(wal_path(logs.back()))->sync();
+    mem->log_number = logs.front();
+    active_.mem = std::move(mem);
+    active_tombstones_ = std::move(rts);
+    active_.tombstones = std::make_shared<const std::vector<RangeTombstone>>(active_tombstones_);
+  }
   versions_->set_last_sequence(last_seq_);
 }
 
@@ -381,12 +403,9 @@ EngineStats DBImpl::stats() {
 
 std::string DBImpl::metrics_text() {
   const EngineStats s = stats();
-  std::string out;
-  char buf[256];
+  PrometheusText out;
   auto metric = [&](const char* name, const char* type, const char* help, double v) {
-    std::snprintf(buf, sizeof buf, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", name, help, name, type,
-                  name, v);
-    out += buf;
+    out.metric(name, type, help, v);
   };
   metric("flowdb_engine_records_written_total", "counter", "Records written.",
          static_cast<double>(s.total_records_written));
@@ -448,7 +467,7 @@ std::string DBImpl::metrics_text() {
                                             "Latency of point reads.");
   counters_.flush_latency.append_prometheus(&out, "flowdb_engine_flush_duration_seconds",
                                             "Latency of memtable flushes.");
-  return out;
+  return out.take();
 }
 
 }  // namespace flowdb

@@ -245,6 +245,7 @@ class DBImpl : public std::enable_shared_from_this<DBImpl> {
 
   std::map<uint64_t, uint64_t> wal_segments_;  // number -> first sequence
   uint64_t wal_tail_bytes_ = 0;                // published bytes of the active segment
+  uint64_t log_file_number_ = 0;               // number of the active segment
   std::map<std::string, std::shared_ptr<FeedState>, std::less<>> feeds_;
   std::condition_variable feed_cv_;  // a group was published, or close
 

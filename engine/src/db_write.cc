@@ -337,6 +337,7 @@ void DBImpl::switch_memtable_locked() {
   frozen_count_.store(frozen_.size(), std::memory_order_relaxed);
   active_.mem = std::make_shared<MemTable>();
   active_.mem->log_number = number;
+  log_file_number_ = number;
   wal_segments_[number] = last_seq_ + 1;
   wal_tail_bytes_ = 0;
   active_tombstones_.clear();

@@ -28,6 +28,7 @@ class LevelAdapter final : public KvAdapter {
     opt.block_cache = cache_.get();
     opt.filter_policy = filter_.get();
     opt.compression = leveldb::kSnappyCompression;
+    opt.reuse_logs = true;  // recovery keeps the last WAL and its memtable, as FlowDB does
     leveldb::DB* db = nullptr;
     check(leveldb::DB::Open(opt, o.dir, &db), "open");
     db_.reset(db);

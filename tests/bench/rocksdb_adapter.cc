@@ -76,6 +76,9 @@ class RocksAdapter final : public KvAdapter {
     opt.max_background_jobs = 2;
     opt.level_compaction_dynamic_level_bytes = true;
     opt.compression = rocksdb::kLZ4Compression;
+    // Recovery keeps the replayed memtable instead of flushing it, as FlowDB
+    // does (the recovery workload compares like with like).
+    opt.avoid_flush_during_recovery = true;
     rocksdb::BlockBasedTableOptions t;
     cache_ = rocksdb::NewLRUCache(o.cache_mb << 20);
     t.block_cache = cache_;

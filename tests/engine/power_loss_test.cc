@@ -190,8 +190,9 @@ void power_loss_iteration(const PowerLossScenario& sc, uint64_t seed, bool rollo
   uint64_t durable = 0;  // every batch <= this must survive
   uint64_t next = 1;
   std::string log;
-  // A few sessions: the engine is reopened (cleanly) in between, so power
-  // loss also hits state recovered from earlier sessions.
+  // A few sessions: the engine is reopened (after a clean close or a process
+  // crash) in between, so power loss also hits state recovered from earlier
+  // sessions.
   const int sessions = 1 + static_cast<int>(rng() % 3);
   for (int s = 0; s < sessions; ++s) {
     auto e = Engine::open(cfg);
@@ -222,10 +223,19 @@ void power_loss_iteration(const PowerLossScenario& sc, uint64_t seed, bool rollo
         e->trigger_gc();
       }
     }
-    if (s + 1 < sessions) {
+    if (s + 1 < sessions && rng() % 2 == 0) {
       e.reset();  // clean close: everything durable
       durable = next - 1;
       log += " reopen@" + std::to_string(next - 1);
+    } else if (s + 1 < sessions) {
+      // Process crash: nothing more reaches the files, but what was written
+      // stays in the OS. The reopen replays it, and it must then be durable
+      // (the replayed memtable is not flushed at open, so its WAL is synced).
+      arm_all(env);
+      e.reset();
+      env.clear_faults();
+      durable = next - 1;
+      log += " crash@" + std::to_string(next - 1);
     } else {
       arm_all(env);
       e.reset();  // its close() fails; errors are only logged
@@ -419,6 +429,52 @@ void run_faults(bool power_loss) {
 }
 
 }  // namespace
+
+TEST_CASE("a reopen after a crash writes no SST and keeps its WAL until the memtable flushes",
+          "[engine][power_loss]") {
+  TempDir dir;
+  ManualClock clock;
+  FaultInjectionEnv env(nosync_env());
+  Config cfg = test_config(dir.path(), clock);
+  cfg.env = &env;
+  cfg.wal_sync_mode = SyncMode::interval_ms(1000);
+  std::map<uint64_t, bool> big;
+  {
+    auto e = Engine::open(cfg);
+    for (uint64_t i = 1; i <= 50; ++i) {
+      big[i] = false;
+      e->write_batch(make_batch(i, false));
+    }
+    arm_all(env);
+    e.reset();  // crash
+    env.clear_faults();
+  }
+  auto wal_files = [&] { return env.get_children(dir.path() + "/wal").size(); };
+  const size_t segments_before = wal_files();
+  {
+    auto e = Engine::open(cfg);
+    CHECK(e->stats().sstable_count == 0);       // replayed into the memtable, not flushed
+    CHECK(wal_files() == segments_before + 1);  // old segment kept, new one started
+    for (uint64_t i = 51; i <= 60; ++i) {
+      big[i] = false;
+      e->write_batch(make_batch(i, false));
+    }
+    arm_all(env);
+    e.reset();
+  }
+  env.clear_faults();
+  env.drop_unsynced_data();  // power loss: batches 51..60 may go, 1..50 may not
+  {
+    auto e = Engine::open(cfg);
+    auto got = recovered_batches(*e, big);
+    REQUIRE(got.size() >= 50);
+    CHECK(*got.rbegin() == got.size());  // a prefix
+    e->flush();
+    CHECK(e->stats().sstable_count > 0);
+    CHECK(wal_files() == 1);  // every replayed segment is obsolete once flushed
+    CHECK(recovered_batches(*e, big) == got);
+  }
+}
 
 TEST_CASE("injected I/O errors in flush and compaction lose no acknowledged write",
           "[engine][power_loss][faults][slow]") {
