@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <limits>
 
+#include "flowdb/prometheus_text.h"
+
 namespace flowdb::retention {
 
 namespace {
@@ -252,20 +254,14 @@ Stats RetentionThread::stats() const {
 
 std::string RetentionThread::metrics_text() const {
   const Stats s = stats();
-  std::string out;
-  char buf[256];
+  PrometheusText out;
   auto gauge = [&](const char* name, const char* type, const char* help, double v) {
-    std::snprintf(buf, sizeof buf, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", name, help, name, type,
-                  name, v);
-    out += buf;
+    out.metric(name, type, help, v);
   };
   auto by_reason = [&](const char* name, const char* help, const uint64_t* v) {
-    std::snprintf(buf, sizeof buf, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
-    out += buf;
+    out.family(name, "counter", help);
     for (int i = 0; i < 3; ++i) {
-      std::snprintf(buf, sizeof buf, "%s{reason=\"%s\"} %llu\n", name, kReasons[i],
-                    static_cast<unsigned long long>(v[i]));
-      out += buf;
+      out.sample(name, std::string("reason=\"") + kReasons[i] + "\"", static_cast<double>(v[i]));
     }
   };
   gauge("flowdb_retention_buckets", "gauge", "Time buckets holding data.",
@@ -294,7 +290,7 @@ std::string RetentionThread::metrics_text() const {
   gauge("flowdb_retention_last_run_duration_seconds", "gauge", "Duration of the last pass.",
         s.last_run_seconds);
   gauge("flowdb_retention_runs_total", "counter", "Retention passes.", static_cast<double>(s.runs));
-  return out;
+  return out.take();
 }
 
 }  // namespace flowdb::retention

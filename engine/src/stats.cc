@@ -38,26 +38,24 @@ uint64_t LatencyHistogram::percentile(double p) const {
   return upper_bound(kBuckets - 1);
 }
 
-void LatencyHistogram::append_prometheus(std::string* out, const std::string& name,
+void LatencyHistogram::append_prometheus(PrometheusText* out, const std::string& name,
                                          const std::string& help) const {
   static constexpr double kBounds[] = {1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3,
                                        1e-2, 5e-2, 0.1,  0.5,  1,    5};
-  char buf[160];
-  *out += "# HELP " + name + " " + help + "\n# TYPE " + name + " histogram\n";
+  out->family(name, "histogram", help);
+  const std::string bucket = name + "_bucket";
   for (double bound : kBounds) {
     uint64_t limit_us = static_cast<uint64_t>(bound * 1e6), n = 0;
     for (int b = 0; b < kBuckets; ++b) {
       if (upper_bound(b) <= limit_us) n += buckets_[b].load(std::memory_order_relaxed);
     }
-    std::snprintf(buf, sizeof buf, "%s_bucket{le=\"%g\"} %llu\n", name.c_str(), bound,
-                  static_cast<unsigned long long>(n));
-    *out += buf;
+    char le[48];
+    std::snprintf(le, sizeof le, "le=\"%g\"", bound);
+    out->sample(bucket, le, static_cast<double>(n));
   }
-  std::snprintf(buf, sizeof buf, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n%s_count %llu\n",
-                name.c_str(), static_cast<unsigned long long>(count()), name.c_str(),
-                static_cast<double>(sum()) / 1e6, name.c_str(),
-                static_cast<unsigned long long>(count()));
-  *out += buf;
+  out->sample(bucket, "le=\"+Inf\"", static_cast<double>(count()));
+  out->sample(name + "_sum", {}, static_cast<double>(sum()) / 1e6);
+  out->sample(name + "_count", {}, static_cast<double>(count()));
 }
 
 }  // namespace flowdb

@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <string>
 
+#include "flowdb/prometheus_text.h"
+
 namespace flowdb {
 
 // Monotonic microseconds, for latency measurements.
@@ -26,7 +28,8 @@ class LatencyHistogram {
   uint64_t count() const { return count_.load(std::memory_order_relaxed); }
   uint64_t sum() const { return sum_.load(std::memory_order_relaxed); }
   // Appends Prometheus histogram lines (seconds) for metric `name`.
-  void append_prometheus(std::string* out, const std::string& name, const std::string& help) const;
+  void append_prometheus(PrometheusText* out, const std::string& name,
+                         const std::string& help) const;
 
  private:
   static constexpr int kBuckets = 168;
