@@ -233,29 +233,28 @@ std::string check_url(std::string_view url, bool allow_query) {
   return "";
 }
 
-GzipEncoder::GzipEncoder(int level) : zs_(new z_stream{}) {
+void GzipEncoder::StreamDeleter::operator()(z_stream_s* zs) const {
+  deflateEnd(zs);  // a no-op (Z_STREAM_ERROR) if deflateInit2 failed
+  std::default_delete<z_stream_s>()(zs);
+}
+
+GzipEncoder::GzipEncoder(int level) : zs_(std::make_unique<z_stream>().release()) {
   // windowBits 15 + 16: a gzip wrapper instead of zlib's.
-  if (deflateInit2(zs_, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-    delete zs_;
+  if (deflateInit2(zs_.get(), level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
     throw std::runtime_error("deflateInit2 failed");
   }
 }
 
-GzipEncoder::~GzipEncoder() {
-  deflateEnd(zs_);
-  delete zs_;
-}
-
 bool GzipEncoder::compress(std::string_view in, std::string* out) {
   out->clear();
-  if (in.size() > (1u << 31) || deflateReset(zs_) != Z_OK) return false;
-  out->resize(deflateBound(zs_, static_cast<uLong>(in.size())));
+  if (in.size() > (1u << 31) || deflateReset(zs_.get()) != Z_OK) return false;
+  out->resize(deflateBound(zs_.get(), static_cast<uLong>(in.size())));
   zs_->next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
   zs_->avail_in = static_cast<uInt>(in.size());
   zs_->next_out = reinterpret_cast<Bytef*>(out->data());
   zs_->avail_out = static_cast<uInt>(out->size());
   // deflateBound() guarantees one Z_FINISH call completes.
-  if (deflate(zs_, Z_FINISH) != Z_STREAM_END) {
+  if (deflate(zs_.get(), Z_FINISH) != Z_STREAM_END) {
     out->clear();
     return false;
   }

@@ -26,6 +26,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -120,7 +121,6 @@ class GzipEncoder {
   // `level`: zlib level 1 (fastest) .. 9 (smallest). Throws std::runtime_error
   // if zlib cannot allocate its state.
   explicit GzipEncoder(int level = 1);
-  ~GzipEncoder();
   GzipEncoder(const GzipEncoder&) = delete;
   GzipEncoder& operator=(const GzipEncoder&) = delete;
 
@@ -129,7 +129,10 @@ class GzipEncoder {
   bool compress(std::string_view in, std::string* out);
 
  private:
-  z_stream_s* zs_ = nullptr;
+  struct StreamDeleter {
+    void operator()(z_stream_s* zs) const;  // deflateEnd, then frees
+  };
+  std::unique_ptr<z_stream_s, StreamDeleter> zs_;
 };
 
 }  // namespace flowdb::export_http

@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -155,10 +156,15 @@ struct HttpResponse {
   std::string body;
 };
 
-// GET http://127.0.0.1:port/path (HTTP/1.0, connection closed by the server).
-inline HttpResponse http_get(int port, const std::string& path) {
+// `method` http://127.0.0.1:port/path over HTTP/1.0 (the server closes the
+// connection); `headers`: extra "Name: value\r\n" lines. A 30 s receive
+// timeout bounds a server that never answers. status 0: no answer.
+inline HttpResponse http_request(const std::string& method, int port, const std::string& path,
+                                 const std::string& body = "", const std::string& headers = "") {
   HttpResponse r;
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  timeval tv{30, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(static_cast<uint16_t>(port));
@@ -167,10 +173,16 @@ inline HttpResponse http_get(int port, const std::string& path) {
     ::close(fd);
     return r;
   }
-  std::string req = "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
-  if (::write(fd, req.data(), req.size()) != static_cast<ssize_t>(req.size())) {
-    ::close(fd);
-    return r;
+  std::string req = method + " " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n";
+  if (method != "GET") req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  req += headers + "\r\n" + body;
+  for (size_t off = 0; off < req.size();) {
+    const ssize_t n = ::write(fd, req.data() + off, req.size() - off);
+    if (n <= 0) {
+      ::close(fd);
+      return r;
+    }
+    off += static_cast<size_t>(n);
   }
   std::string resp;
   char buf[65536];
@@ -178,9 +190,13 @@ inline HttpResponse http_get(int port, const std::string& path) {
   while ((n = ::read(fd, buf, sizeof(buf))) > 0) resp.append(buf, static_cast<size_t>(n));
   ::close(fd);
   if (resp.size() > 12) r.status = std::atoi(resp.c_str() + 9);
-  size_t hdr_end = resp.find("\r\n\r\n");
+  const size_t hdr_end = resp.find("\r\n\r\n");
   if (hdr_end != std::string::npos) r.body = resp.substr(hdr_end + 4);
   return r;
+}
+
+inline HttpResponse http_get(int port, const std::string& path) {
+  return http_request("GET", port, path);
 }
 
 inline void send_udp(int port, const std::string& payload, bool v6 = false) {

@@ -101,41 +101,9 @@ inline std::string url_encode(const std::string& s) {
   return out;
 }
 
-// POST http://127.0.0.1:port/path (HTTP/1.0, connection closed by the
-// server). `headers`: extra "Name: value\r\n" lines. status 0: no answer.
 inline HttpResponse http_post(int port, const std::string& path, const std::string& body,
                               const std::string& headers = "") {
-  HttpResponse r;
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  timeval tv{30, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
-    ::close(fd);
-    return r;
-  }
-  const std::string req = "POST " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: " +
-                          std::to_string(body.size()) + "\r\n" + headers + "\r\n" + body;
-  for (size_t off = 0; off < req.size();) {
-    const ssize_t n = ::write(fd, req.data() + off, req.size() - off);
-    if (n <= 0) {
-      ::close(fd);
-      return r;
-    }
-    off += static_cast<size_t>(n);
-  }
-  std::string resp;
-  char buf[65536];
-  ssize_t n;
-  while ((n = ::read(fd, buf, sizeof(buf))) > 0) resp.append(buf, static_cast<size_t>(n));
-  ::close(fd);
-  if (resp.size() > 12) r.status = std::atoi(resp.c_str() + 9);
-  const size_t hdr_end = resp.find("\r\n\r\n");
-  if (hdr_end != std::string::npos) r.body = resp.substr(hdr_end + 4);
-  return r;
+  return http_request("POST", port, path, body, headers);
 }
 
 // Writes a self-signed EC certificate for 127.0.0.1 / localhost to
