@@ -16,7 +16,7 @@ using namespace flowdb;
 using namespace flowdb::jsondb;
 using namespace flowdb::jsondb::testing;
 
-TEST_CASE("jsondb txn: commit is atomic; abort reverts data, indexes, generator", "[jsondb][txn]") {
+TEST_CASE("jsondb txn: commit is atomic, abort reverts data, indexes, generator", "[jsondb][txn]") {
   DbFixture f;
   f.db->create_object_store("s", KeyPath("id"), true);
   f.db->create_index("s", "ix", "k");

@@ -109,7 +109,7 @@ const std::string kLag = "flowdb_export_lag_points{export=\"vm\",type=\"influx_h
 
 }  // namespace
 
-TEST_CASE("an upstream outage delays points but loses none; lag rises and returns to zero",
+TEST_CASE("an upstream outage delays points but loses none, lag rises and returns to zero",
           "[export][agent][integration]") {
   TempDir srv;
   VictoriaMetrics vm(srv / "vm");
@@ -159,7 +159,7 @@ TEST_CASE("kill -9 of the agent while it exports: after a restart nothing is mis
   a.stop();
 }
 
-TEST_CASE("points InfluxDB rejects are isolated and counted; the rest arrives",
+TEST_CASE("points InfluxDB rejects are isolated and counted, the rest arrives",
           "[export][agent][integration]") {
   TempDir srv;
   Influxd influx(srv / "influx");
