@@ -220,6 +220,8 @@ def ingest_run(args, work, load_argv, key_received, agent_kw, label):
         "cpu_cores": (cpu1 - cpu0) / (t1 - t0),
         "rss_max_MiB": max(sampler.rss),
         "rss_median_MiB": statistics.median(sampler.rss),
+        "export_sent": metric_sum(m1, "flowdb_export_points_sent_total") -
+                       metric_sum(m0, "flowdb_export_points_sent_total"),
         "export_lag_end": m1.get('flowdb_export_lag_points{export="vm",type="influx_http"}',
                                  float("nan")),
     }
@@ -287,6 +289,21 @@ def scenario_udp(args, rate, title):
     return rows
 
 
+def scenario_sweep(args):
+    """Paced UDP rates: the sustained rate is the highest one stored with < 1% loss
+    (an unpaced sender takes a core from the agent on a small machine)."""
+    rows = []
+    for rate in (int(x) for x in args.udp_rates.split(",")):
+        for r in range(args.runs):
+            with tempfile.TemporaryDirectory(prefix="e2e-") as w:
+                port = free_port(socket.SOCK_DGRAM)
+                rows.append(ingest_run(args, w, udp_argv(args, port, rate),
+                                       "flowdb_input_points_received_total", {"udp": port},
+                                       f"{rate / 1000:g}K/s #{r + 1}"))
+    table("UDP at paced rates (50 lines/datagram)", rows, COLS)
+    return rows
+
+
 def scenario_mqtt(args):
     rows = []
     for r in range(args.runs):
@@ -294,7 +311,7 @@ def scenario_mqtt(args):
             mosq, port = start_mosquitto(w)
             try:
                 broker = f"tcp://127.0.0.1:{port}"
-                pub = [loadgen(args), "--mode", "mqtt-pub", "--broker", broker, "--qos", "1",
+                pub = [loadgen(args), "--mode", "mqtt-pub", "--broker", broker, "--qos", "1", "--rate", "0",
                        "--duration", str(args.duration), "--lines-per-message", "50",
                        "--clients", "2", "--window", "100", "--series", str(args.series),
                        "--topic", "loadgen/cpu"]
@@ -332,15 +349,16 @@ def scenario_export_cost(args):
                     vm, vm_port = start_vm(w)
                     kw["export_url"] = f"http://127.0.0.1:{vm_port}"
                 try:
-                    row = ingest_run(args, w, udp_argv(args, kw["udp"], 0),
+                    row = ingest_run(args, w, udp_argv(args, kw["udp"], args.export_rate),
                                      "flowdb_input_points_received_total", kw,
                                      f"{'with' if with_export else 'without'} export #{r + 1}")
                 finally:
                     if vm:
                         vm.stop()
                 rows.append(row)
-    table("UDP saturation with and without an influx_http export to VictoriaMetrics", rows,
-          COLS + ["export_lag_end"])
+    table(f"UDP sent at {args.export_rate:,}/s with and without an influx_http export to "
+          "VictoriaMetrics", rows,
+          COLS + ["export_sent", "export_lag_end"])
     base = statistics.median(x["stored_pt/s"] for x in rows if x["run"].startswith("without"))
     exp = statistics.median(x["stored_pt/s"] for x in rows if x["run"].startswith("with "))
     print(f"\nmedian stored pt/s without export {base:,.0f}, with export {exp:,.0f}: "
@@ -354,7 +372,10 @@ def main():
     ap.add_argument("--duration", type=float, default=20)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--series", type=int, default=10000)
-    ap.add_argument("--scenarios", default="udp_max,udp_100k,mqtt,export_cost")
+    ap.add_argument("--scenarios", default="udp_max,udp_sweep,udp_100k,mqtt,export_cost")
+    ap.add_argument("--export-rate", type=int, default=1000000,
+                    help="UDP send rate of export_cost, above what the agent stores")
+    ap.add_argument("--udp-rates", default="250000,500000,750000,1000000")
     args = ap.parse_args()
     for tool in ("mosquitto", "victoria-metrics"):
         if shutil.which(tool) is None:
@@ -364,6 +385,8 @@ def main():
     for s in args.scenarios.split(","):
         if s == "udp_max":
             scenario_udp(args, 0, "UDP at the load generator's maximum rate (50 lines/datagram)")
+        elif s == "udp_sweep":
+            scenario_sweep(args)
         elif s == "udp_100k":
             scenario_udp(args, 100000, "UDP at 100K points/s")
         elif s == "mqtt":
