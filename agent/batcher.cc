@@ -62,6 +62,18 @@ Batcher::Result Batcher::submit_wait(const std::string& input, std::vector<Recor
   std::unique_lock lock(mu_);
   room_cv_.wait(lock, [&] { return stopping_ || has_room(records.size(), bytes); });
   if (stopping_) return Result::kStopped;
+  if (queue_.empty() && started_ && waiters_ == 0 && inline_writers_ == 0) {
+    ++inline_writers_;
+    lock.unlock();
+    std::vector<Chunk> own;
+    own.push_back(
+        {im, input, std::move(records), points, bytes, ticket, std::chrono::steady_clock::now()});
+    write(&own);
+    lock.lock();
+    --inline_writers_;
+    done_cv_.notify_all();  // stop() may be waiting for inline writers
+    return ticket->ok ? Result::kStored : Result::kDropped;
+  }
   queued_records_ += records.size();
   queued_bytes_ += bytes;
   queue_.push_back(
@@ -82,6 +94,8 @@ void Batcher::stop() {
   work_cv_.notify_all();
   room_cv_.notify_all();
   if (writer_.joinable()) writer_.join();
+  std::unique_lock lock(mu_);
+  done_cv_.wait(lock, [&] { return inline_writers_ == 0; });
 }
 
 size_t Batcher::queued_records() const {

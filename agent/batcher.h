@@ -10,6 +10,10 @@
 //    chunk's batch is in the WAL (write_batch returned). MQTT uses it so the
 //    message callback returns after its points are durable, which also
 //    stalls the MQTT receive thread (TCP / broker flow control) under load.
+//    When no other chunk is queued or being waited for, it writes on the
+//    calling thread instead: handing the chunk to the writer thread and
+//    waking the caller again cost two context switches per MQTT message.
+//    Callers that arrive meanwhile queue as before and share a batch.
 //  * try_submit() never blocks; if the queue is full the chunk is dropped and
 //    counted as queue_full for its input (UDP has no flow control).
 // stop() stops accepting, writes everything queued, then joins the writer.
@@ -104,7 +108,8 @@ class Batcher {
   // Guarded by mu_.
   std::deque<Chunk> queue_;
   size_t queued_records_ = 0, queued_bytes_ = 0;
-  size_t waiters_ = 0;  // submit_wait calls whose chunk is queued or being written
+  size_t waiters_ = 0;         // submit_wait calls whose chunk is queued or being written
+  size_t inline_writers_ = 0;  // submit_wait calls writing on their own thread
   bool stopping_ = false;
   bool started_ = false;
 
