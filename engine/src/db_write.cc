@@ -126,44 +126,28 @@ bool WalBatchReader::next(WalEntry* e) {
 void DBImpl::apply_to_memtable(MemTable* mem, std::string_view rec,
                                std::vector<RangeTombstone>* rts) {
   WalBatchReader batch(rec);
-  // Decode everything first, then insert in key order: the memtable's finger
-  // search turns a sorted group into mostly short, cache-friendly hops.
-  struct Pending {
-    uint32_t off, key_len, value_len;
-  };
+  // Entries go in in batch order: the memtable finds a key's series by hash,
+  // so sorting a batch first (as for a single skip list) would only cost.
   thread_local std::string buf;
-  thread_local std::vector<Pending> entries;
-  buf.clear();
-  entries.clear();
   WalEntry e;
   while (batch.next(&e)) {
-    const size_t off = buf.size();
+    buf.clear();
     switch (e.tag) {
       case kWalPut:
         append_internal_key(&buf, e.key, e.ts, e.seq, ValueType::Value);
         append_entry_value(&buf, e.expire_at, e.value);
-        entries.push_back({static_cast<uint32_t>(off),
-                           static_cast<uint32_t>(e.key.size() + kInternalSuffix),
-                           static_cast<uint32_t>(e.value.size() + 8)});
         break;
       case kWalDelete:
         append_internal_key(&buf, e.key, e.ts, e.seq, ValueType::Deletion);
         append_entry_value(&buf, std::numeric_limits<int64_t>::min(), {});
-        entries.push_back(
-            {static_cast<uint32_t>(off), static_cast<uint32_t>(e.key.size() + kInternalSuffix), 8});
         break;
       case kWalDeleteRange:
         rts->push_back(RangeTombstone{std::string(e.key), std::string(e.end_key), e.seq});
-        break;
+        continue;
     }
-  }
-  const std::string_view all(buf);
-  auto key_of = [&](const Pending& p) { return all.substr(p.off, p.key_len); };
-  std::sort(entries.begin(), entries.end(), [&](const Pending& a, const Pending& b) {
-    return compare_internal_keys(key_of(a), key_of(b)) < 0;
-  });
-  for (const Pending& p : entries) {
-    mem->add(key_of(p), all.substr(p.off + p.key_len, p.value_len));
+    const std::string_view all(buf);
+    const size_t key_len = e.key.size() + kInternalSuffix;
+    mem->add(all.substr(0, key_len), all.substr(key_len));
   }
 }
 
