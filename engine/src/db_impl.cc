@@ -254,11 +254,13 @@ void DBImpl::replay_logs() {
   } else if (mem->num_entries() > 0 || !rts.empty()) {
     // Open without writing SSTs (RocksDB's avoid_flush_during_recovery): the
     // replayed memtable becomes the active one and its segments stay until it
-    // is flushed. Older segments were synced before a newer one was started;
-    // the last one (and its truncation) must be too before this session
-    // starts a newer one, or a power loss could tear a segment that is no
-    // longer the last.
-    env_->new_appendable_file(wal_path(logs.back()))->sync();
+    // is flushed. Every replayed segment (and the last one's truncation) is
+    // synced before this session starts a newer one: a crashed session may
+    // have left any of them in the page cache only (a memtable switch that
+    // died before syncing the old segment, or an open that died before its
+    // flush was recorded), and a power loss must not tear a segment that is
+    // no longer the last or drop data that later synced writes follow.
+    for (const uint64_t number : logs) env_->new_appendable_file(wal_path(number))->sync();
     mem->log_number = logs.front();
     active_.mem = std::move(mem);
     active_tombstones_ = std::move(rts);

@@ -304,15 +304,16 @@ void DBImpl::make_room_for_write(std::unique_lock<std::mutex>& lock, bool force)
 
 void DBImpl::switch_memtable_locked() {
   const uint64_t number = versions_->new_file_number();
-  auto file = env_->new_writable_file(wal_path(number));
-  // The segment's directory entry must be durable before any batch written
-  // to it is acknowledged, or a power loss takes the whole file with it.
-  env_->sync_dir(cfg_.data_dir + "/wal");
   {
     std::lock_guard<std::mutex> wl(wal_mu_);
-    // The frozen log must be durable before a newer one can be replayed
-    // after it (interval mode leaves it unsynced otherwise).
+    // The frozen log must be durable before a newer one exists (interval mode
+    // leaves it unsynced otherwise): recovery treats damage in any segment
+    // but the last as corruption.
     if (log_dirty_.exchange(false)) log_file_->sync();
+    auto file = env_->new_writable_file(wal_path(number));
+    // The segment's directory entry must be durable before any batch written
+    // to it is acknowledged, or a power loss takes the whole file with it.
+    env_->sync_dir(cfg_.data_dir + "/wal");
     log_file_->close();
     log_file_ = std::move(file);
     log_ = std::make_unique<log::Writer>(log_file_.get());
