@@ -346,16 +346,36 @@ std::optional<Record> DBImpl::get_latest(std::string_view key, const ReadOptions
   // (deleted, expired, range-deleted, or newer than the snapshot) moves the
   // search below that ts; the first visible one is the answer. Usually one
   // step, and never a scan of the key's versions.
+  //
+  // After a few hidden steps (an expired or range-deleted stretch of the
+  // key) a step is one scan of the candidate ts's bucket instead, so a key
+  // with thousands of hidden versions costs one pass over them, not one
+  // search of every source per version.
+  constexpr int kPointSteps = 4;
+  constexpr int64_t kMinTs = std::numeric_limits<int64_t>::min();
   std::optional<Record> result;
   int64_t hi = std::numeric_limits<int64_t>::max();
   int64_t ts = 0;
-  while (latest_ts_at_or_before(*this, *rs.pinned, key, hi, opts, &ts)) {
-    if (lookup_version(*this, *rs.pinned, rs.seq, now, key, ts, opts, &result) ==
-        Lookup::kVisible) {
-      break;
+  for (int step = 0; latest_ts_at_or_before(*this, *rs.pinned, key, hi, opts, &ts); ++step) {
+    if (step < kPointSteps) {
+      if (lookup_version(*this, *rs.pinned, rs.seq, now, key, ts, opts, &result) ==
+          Lookup::kVisible) {
+        break;
+      }
+      if (ts == kMinTs) break;
+      hi = ts - 1;
+      continue;
     }
-    if (ts == std::numeric_limits<int64_t>::min()) break;
-    hi = ts - 1;
+    const int64_t w = bucket_width_us();
+    const int64_t lo = bucket_start(bucket_of(ts, w), w);
+    std::string end(key);
+    end.push_back('\0');  // the key's immediate successor: a one-key scan
+    ScanIterator::Impl it(
+        shared_from_this(), std::make_shared<const SnapshotState>(SnapshotState{rs.pinned, rs.seq}),
+        ScanRange::key_time_range(std::string(key), std::move(end), lo, ts), opts);
+    while (const Record* r = it.next()) result = *r;
+    if (result || lo == kMinTs) break;
+    hi = lo - 1;
   }
   if (result) counters_.records_read.fetch_add(1, std::memory_order_relaxed);
   counters_.query_latency.record(steady_us() - start);

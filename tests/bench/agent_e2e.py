@@ -190,16 +190,18 @@ def drain(agent, key_received, fields):
     wait_until(settled, 120, "the agent to store what it received")
 
 
-def ingest_run(args, work, load_argv, key_received, agent_kw, label):
-    """One agent, one load; returns the figures of that run."""
+def ingest_run(args, work, load_argv, key_received, agent_kw, label, upstream_pid=None):
+    """One agent, one load; returns the figures of that run (upstream_pid: a
+    server on the same cores whose CPU use is reported beside the agent's)."""
     agent = Agent(args.build, work, **agent_kw)
+    up_cpu = (lambda: proc_cpu_s(upstream_pid)) if upstream_pid else (lambda: 0.0)
     try:
         m0 = agent.metrics()
-        cpu0, t0 = proc_cpu_s(agent.pid), time.monotonic()
+        cpu0, up0, t0 = proc_cpu_s(agent.pid), up_cpu(), time.monotonic()
         sampler = Sampler(agent.pid)
         load = run_load(load_argv, sampler, f"{work}/load.log")
         drain(agent, key_received, 2)
-        t1, cpu1 = time.monotonic(), proc_cpu_s(agent.pid)
+        t1, cpu1, up1 = time.monotonic(), proc_cpu_s(agent.pid), up_cpu()
         m1 = agent.metrics()
         sampler.sample()
     finally:
@@ -218,6 +220,7 @@ def ingest_run(args, work, load_argv, key_received, agent_kw, label):
         "dropped": dropped,
         "p99_ms": 1000 * hist_quantile(m0, m1, "flowdb_ingest_latency_seconds", 0.99),
         "cpu_cores": (cpu1 - cpu0) / (t1 - t0),
+        "upstream_cpu_cores": (up1 - up0) / (t1 - t0),
         "rss_max_MiB": max(sampler.rss),
         "rss_median_MiB": statistics.median(sampler.rss),
         "export_sent": metric_sum(m1, "flowdb_export_points_sent_total") -
@@ -351,14 +354,15 @@ def scenario_export_cost(args):
                 try:
                     row = ingest_run(args, w, udp_argv(args, kw["udp"], args.export_rate),
                                      "flowdb_input_points_received_total", kw,
-                                     f"{'with' if with_export else 'without'} export #{r + 1}")
+                                     f"{'with' if with_export else 'without'} export #{r + 1}",
+                                     upstream_pid=vm.p.pid if vm else None)
                 finally:
                     if vm:
                         vm.stop()
                 rows.append(row)
     table(f"UDP sent at {args.export_rate:,}/s with and without an influx_http export to "
           "VictoriaMetrics", rows,
-          COLS + ["export_sent", "export_lag_end"])
+          COLS + ["upstream_cpu_cores", "export_sent", "export_lag_end"])
     base = statistics.median(x["stored_pt/s"] for x in rows if x["run"].startswith("without"))
     exp = statistics.median(x["stored_pt/s"] for x in rows if x["run"].startswith("with "))
     print(f"\nmedian stored pt/s without export {base:,.0f}, with export {exp:,.0f}: "

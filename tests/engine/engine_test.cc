@@ -562,3 +562,24 @@ TEST_CASE("get_latest of a key with many versions per bucket returns the newest 
   CHECK_FALSE(e->get_latest("k"));
   CHECK_FALSE(e->get_latest("k3"));
 }
+
+TEST_CASE("get_latest past a thousand expired versions reads each file a bounded number of times",
+          "[engine][latest]") {
+  TempDir dir;
+  ManualClock clock;
+  clock.set(10 * kSec);
+  auto e = Engine::open(test_config(dir.path(), clock));  // 60 s buckets
+  e->write_batch(std::vector<Record>{Record("s", 1 * kSec, "survivor")});
+  std::vector<Record> rs;
+  for (int i = 0; i < 1000; ++i) rs.emplace_back("s", 61 * kSec + i * kSec, "short-lived");
+  e->write_batch_ttl(rs, 5);
+  e->flush();  // about 17 bucket files of expiring versions
+  clock.set(5000 * kSec);
+  const uint64_t before = e->stats().files_opened_by_reads;
+  const auto got = e->get_latest("s");
+  const uint64_t opened = e->stats().files_opened_by_reads - before;
+  REQUIRE(got);
+  CHECK(got->value == "survivor");
+  // One search per hidden version would consult a file about 2000 times.
+  CHECK(opened < 100);
+}
