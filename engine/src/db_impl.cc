@@ -159,6 +159,7 @@ void DBImpl::open() {
   if (!kept_recovered) active_.mem->log_number = log_number;
   {
     std::lock_guard<std::mutex> l(mu_);
+    active_clock_bucket_ = bucket_of(now(), bucket_width_us_);
     log_file_number_ = log_number;
     wal_segments_[log_number] = last_seq_ + 1;
     wal_tail_bytes_ = 0;

@@ -228,7 +228,8 @@ class DBImpl : public std::enable_shared_from_this<DBImpl> {
   // Guarded by mu_.
   std::unique_ptr<FileLock> lock_;
   MemState active_;
-  std::deque<MemState> frozen_;  // oldest first
+  int64_t active_clock_bucket_ = 0;  // bucket of the clock when active_ was started
+  std::deque<MemState> frozen_;      // oldest first
   std::vector<RangeTombstone> active_tombstones_;
   std::shared_ptr<const SuperVersion> sv_;
   std::deque<Writer*> writers_;
@@ -236,7 +237,7 @@ class DBImpl : public std::enable_shared_from_this<DBImpl> {
   bool closed_ = true;
   bool stop_threads_ = false;
   bool maintenance_running_ = false;
-  bool flush_requested_ = false;
+  bool gc_requested_ = false;  // a flush completed: look for expired files now
   uint64_t flush_in_progress_ = 0;
   std::vector<std::shared_ptr<const FileMeta>>
       pending_deletion_;  // unreferenced when use_count()==1

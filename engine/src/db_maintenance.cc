@@ -142,6 +142,11 @@ void DBImpl::flush_thread_main() {
       frozen_.pop_front();
       frozen_count_.store(frozen_.size(), std::memory_order_relaxed);
       install_super_version_locked();
+      // Expiry is judged on the engine's clock, which can run far ahead of
+      // the GC timer (a backlog, a simulated clock): look again after every
+      // flush too, so expired buckets never outlive a memtable's worth.
+      gc_requested_ = true;
+      maintenance_cv_.notify_all();
     }
     cv_.notify_all();
   }
@@ -390,7 +395,8 @@ void DBImpl::maintenance_thread_main() {
     maintenance_cv_.wait_until(lock, std::min(next_compaction, next_gc));
     if (!maintenance_running_ || stop_threads_) break;
     auto t = Clock::now();
-    bool do_compaction = t >= next_compaction, do_gc = t >= next_gc;
+    bool do_compaction = t >= next_compaction, do_gc = t >= next_gc || gc_requested_;
+    gc_requested_ = false;
     lock.unlock();
     try {
       if (do_gc) trigger_gc();

@@ -291,6 +291,13 @@ void DBImpl::make_room_for_write(std::unique_lock<std::mutex>& lock, bool force)
     bool empty = active_.mem->num_entries() == 0 && active_tombstones_.empty();
     bool full =
         active_.mem->approximate_memory_usage() >= mem_limit || log_file_->size() >= wal_limit;
+    if (cfg_.flush_at_bucket_end) {
+      const int64_t b = bucket_of(now(), bucket_width_us_);
+      if (b != active_clock_bucket_) {
+        if (empty) active_clock_bucket_ = b;  // nothing to freeze: start it over
+        full = full || !empty;
+      }
+    }
     if (force ? empty : !full) return;
     if (frozen_.size() >= cfg_.max_frozen_memtables) {
       counters_.write_stalls.fetch_add(1, std::memory_order_relaxed);
@@ -322,6 +329,7 @@ void DBImpl::switch_memtable_locked() {
   frozen_count_.store(frozen_.size(), std::memory_order_relaxed);
   active_.mem = std::make_shared<MemTable>();
   active_.mem->log_number = number;
+  active_clock_bucket_ = bucket_of(now(), bucket_width_us_);
   log_file_number_ = number;
   wal_segments_[number] = last_seq_ + 1;
   wal_tail_bytes_ = 0;

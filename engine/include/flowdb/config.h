@@ -79,6 +79,12 @@ struct Config {
   size_t bloom_bits_per_key = 10;
   // A WAL segment larger than this freezes the memtable and starts a new one.
   uint64_t wal_segment_size_mb = 64;
+  // Freeze the memtable at the first write after the clock leaves the time
+  // bucket it was started in (InfluxDB's cold-cache snapshot, by bucket): at
+  // low ingest rates the WAL then holds about one bucket of arrivals instead
+  // of a memtable's worth that may outlive the TTL, and data arriving in time
+  // order makes one SST per bucket. false: memtables live until full.
+  bool flush_at_bucket_end = true;
   // A bucket with more SST files than this is compacted.
   size_t compaction_threshold = 2;
   // Period of background compaction checks, in milliseconds.
