@@ -208,6 +208,20 @@ namespace {
 // What a point read pins: a SuperVersion and the sequence it reads at.
 enum class Lookup { kAbsent, kHidden, kVisible };
 
+// The table of `m` if it may hold `key` (key range, then Bloom filter), else
+// null; counts the Bloom skip or the file consulted.
+auto probe_table(DBImpl& db, const FileMeta& m, std::string_view key)
+    -> decltype(db.table_cache()->get(m)) {
+  if (key < m.props.smallest_user_key || key > m.props.largest_user_key) return nullptr;
+  auto table = db.table_cache()->get(m);
+  if (!table->may_contain(key)) {
+    db.read_counters()->bloom_skips.fetch_add(1, std::memory_order_relaxed);
+    return nullptr;
+  }
+  db.counters()->files_opened.fetch_add(1, std::memory_order_relaxed);
+  return table;
+}
+
 // The newest version of (key, ts) with a sequence <= snap_seq, judged by the
 // visibility rules: kVisible (*out filled), kHidden (deleted, expired or
 // range-deleted) or kAbsent (no version at or below snap_seq). Sources are
@@ -248,16 +262,9 @@ Lookup lookup_version(DBImpl& db, const SuperVersion& sv, uint64_t snap_seq, int
   if (b == sv.version->buckets.end()) return verdict;
   for (auto f = b->second.rbegin(); f != b->second.rend(); ++f) {
     const FileMeta& m = **f;
-    if (ts < m.props.min_ts || ts > m.props.max_ts || key < m.props.smallest_user_key ||
-        key > m.props.largest_user_key) {
-      continue;
-    }
-    auto table = db.table_cache()->get(m);
-    if (!table->may_contain(key)) {
-      db.read_counters()->bloom_skips.fetch_add(1, std::memory_order_relaxed);
-      continue;
-    }
-    db.counters()->files_opened.fetch_add(1, std::memory_order_relaxed);
+    if (ts < m.props.min_ts || ts > m.props.max_ts) continue;
+    auto table = probe_table(db, m, key);
+    if (!table) continue;
     auto it = table->new_iterator(opts, ts, ts);
     it->seek(target);
     if (!it->valid()) continue;
@@ -299,16 +306,9 @@ bool latest_ts_at_or_before(DBImpl& db, const SuperVersion& sv, std::string_view
     if (have && bucket_end(b->first, w) <= *best) break;  // nothing newer below here
     for (auto f = b->second.rbegin(); f != b->second.rend(); ++f) {
       const FileMeta& m = **f;
-      if (m.props.min_ts > hi || (have && m.props.max_ts <= *best) ||
-          key < m.props.smallest_user_key || key > m.props.largest_user_key) {
-        continue;
-      }
-      auto table = db.table_cache()->get(m);
-      if (!table->may_contain(key)) {
-        db.read_counters()->bloom_skips.fetch_add(1, std::memory_order_relaxed);
-        continue;
-      }
-      db.counters()->files_opened.fetch_add(1, std::memory_order_relaxed);
+      if (m.props.min_ts > hi || (have && m.props.max_ts <= *best)) continue;
+      auto table = probe_table(db, m, key);
+      if (!table) continue;
       auto it = table->new_iterator(opts, have ? std::max(lo, *best) : lo, hi);
       it->seek_for_prev(target);
       if (it->valid() && extract_user_key(it->key()) == key) consider(extract_ts(it->key()));
