@@ -280,14 +280,20 @@ COLS = ["run", "sent_pt/s", "stored_pt/s", "loss_%", "dropped", "p99_ms", "cpu_c
         "rss_max_MiB"]
 
 
-def scenario_udp(args, rate, title):
+def udp_runs(args, rate, label):
+    """args.runs fresh agents, each sent UDP at `rate` (0 = unpaced)."""
     rows = []
     for r in range(args.runs):
         with tempfile.TemporaryDirectory(prefix="e2e-") as w:
             port = free_port(socket.SOCK_DGRAM)
             rows.append(ingest_run(args, w, udp_argv(args, port, rate),
                                    "flowdb_input_points_received_total", {"udp": port},
-                                   f"udp #{r + 1}"))
+                                   f"{label} #{r + 1}"))
+    return rows
+
+
+def scenario_udp(args, rate, title):
+    rows = udp_runs(args, rate, "udp")
     table(title, rows, COLS)
     return rows
 
@@ -297,12 +303,7 @@ def scenario_sweep(args):
     (an unpaced sender takes a core from the agent on a small machine)."""
     rows = []
     for rate in (int(x) for x in args.udp_rates.split(",")):
-        for r in range(args.runs):
-            with tempfile.TemporaryDirectory(prefix="e2e-") as w:
-                port = free_port(socket.SOCK_DGRAM)
-                rows.append(ingest_run(args, w, udp_argv(args, port, rate),
-                                       "flowdb_input_points_received_total", {"udp": port},
-                                       f"{rate / 1000:g}K/s #{r + 1}"))
+        rows += udp_runs(args, rate, f"{rate / 1000:g}K/s")
     table("UDP at paced rates (50 lines/datagram)", rows, COLS)
     return rows
 
