@@ -345,7 +345,7 @@ std::optional<Record> DBImpl::get_latest(std::string_view key, const ReadOptions
   // the key, then that ts's newest version at the snapshot. A hidden one
   // (deleted, expired, range-deleted, or newer than the snapshot) moves the
   // search below that ts; the first visible one is the answer. Usually one
-  // step, and never a scan of the key's versions.
+  // step.
   //
   // After a few hidden steps (an expired or range-deleted stretch of the
   // key) a step is one scan of the candidate ts's bucket instead, so a key

@@ -89,7 +89,8 @@ TEST_CASE("UDP ingest is read back value for value - SIGTERM exits 0 - flowdb qu
           "[agent][process][integration]") {
   AgentFixture f;
   f.start(f.config());
-  CHECK(http_get(f.http, "/ready").status == 200);
+  // start() returns once /health answers; readiness (inputs up) follows.
+  CHECK(wait_until([&] { return http_get(f.http, "/ready").status == 200; }));
   send_udp(f.udp,
            "cpu,host=a,region=eu usage=0.5,count=7i,ok=true 1700000000000000000\n"
            "cpu,host=b usage=1.25 1700000000000000000\n"
