@@ -169,20 +169,22 @@ MemTable::Series* MemTable::find_series(std::string_view user_key, uint64_t hash
   }
 }
 
-void MemTable::index_insert(Series* s, uint64_t hash) {
-  if ((index_count_ + 1) * 2 > index_.size()) {
-    // Keep the load at most 1/2 so that probes stay short.
-    std::vector<Series*> old = std::move(index_);
-    index_.assign(std::max(kMinIndexSlots, old.size() * 2), nullptr);
-    const size_t mask = index_.size() - 1;
-    for (Series* o : old) {
-      if (o == nullptr) continue;
-      size_t i = bloom_hash(o->key()) & mask;
-      while (index_[i] != nullptr) i = (i + 1) & mask;
-      index_[i] = o;
-    }
-    index_bytes_.store(index_.size() * sizeof(Series*), std::memory_order_relaxed);
+void MemTable::index_reserve_one() {
+  // Keep the load at most 1/2 so that probes stay short.
+  if ((index_count_ + 1) * 2 <= index_.size()) return;
+  std::vector<Series*> grown(std::max(kMinIndexSlots, index_.size() * 2), nullptr);
+  const size_t mask = grown.size() - 1;
+  for (Series* o : index_) {
+    if (o == nullptr) continue;
+    size_t i = bloom_hash(o->key()) & mask;
+    while (grown[i] != nullptr) i = (i + 1) & mask;
+    grown[i] = o;
   }
+  index_.swap(grown);
+  index_bytes_.store(index_.size() * sizeof(Series*), std::memory_order_relaxed);
+}
+
+void MemTable::index_insert(Series* s, uint64_t hash) noexcept {
   const size_t mask = index_.size() - 1;
   size_t i = hash & mask;
   while (index_[i] != nullptr) i = (i + 1) & mask;
@@ -190,8 +192,7 @@ void MemTable::index_insert(Series* s, uint64_t hash) {
   ++index_count_;
 }
 
-MemTable::Series* MemTable::new_series(std::string_view user_key, uint64_t hash,
-                                       size_t first_entry_bytes) {
+MemTable::Series* MemTable::new_series(std::string_view user_key, size_t first_entry_bytes) {
   const int tower = random_height();
   const size_t series_bytes = Series::bytes(tower, user_key.size());
   // The first entry shares the series' allocation: a key with one entry
@@ -211,7 +212,6 @@ MemTable::Series* MemTable::new_series(std::string_view user_key, uint64_t hash,
   for (int i = 1; i < tower; ++i) new (&s->next_[i]) std::atomic<Series*>(nullptr);
   s->next_[0].store(nullptr, std::memory_order_relaxed);
   std::memcpy(const_cast<char*>(s->key().data()), user_key.data(), user_key.size());
-  index_insert(s, hash);
   return s;
 }
 
@@ -282,7 +282,13 @@ void MemTable::add(std::string_view ikey, std::string_view value) {
   const uint64_t hash = bloom_hash(user_key);
   Series* s = find_series(user_key, hash);
   const bool fresh = s == nullptr;
-  if (fresh) s = new_series(user_key, hash, node_bytes);
+  // A new series is indexed only once linked, and nothing after the link can
+  // throw: an allocation failure before it leaves no half-added series that a
+  // later add would find but readers and flush would not.
+  if (fresh) {
+    index_reserve_one();
+    s = new_series(user_key, node_bytes);
+  }
 
   Node* n = new (allocate_entry(s, node_bytes)) Node;
   n->value_len = static_cast<uint32_t>(value.size());
@@ -309,6 +315,7 @@ void MemTable::add(std::string_view ikey, std::string_view value) {
                         std::memory_order_relaxed);
       prev[i]->set_next(i, s);
     }
+    index_insert(s, hash);
   }
   const int64_t ts = extract_ts(ikey);
   if (ts < min_ts_.load(std::memory_order_relaxed)) min_ts_.store(ts, std::memory_order_relaxed);

@@ -90,8 +90,12 @@ class MemTable {
   int random_height();
   // The series of user_key, or null. Writer only.
   Series* find_series(std::string_view user_key, uint64_t hash) const;
-  Series* new_series(std::string_view user_key, uint64_t hash, size_t first_entry_bytes);
-  void index_insert(Series* s, uint64_t hash);
+  Series* new_series(std::string_view user_key, size_t first_entry_bytes);
+  // Grows the hash index so that one more insert fits; may throw, changing
+  // nothing. Then index_insert cannot fail.
+  void index_reserve_one();
+  // REQUIRES: index_reserve_one() since the last insert.
+  void index_insert(Series* s, uint64_t hash) noexcept;
   char* allocate_entry(Series* s, size_t bytes);
   void insert_entry(Series* s, Node* n, int height);
 
