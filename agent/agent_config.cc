@@ -1,8 +1,13 @@
 #include "agent/agent_config.h"
 
+#include <netinet/in.h>
 #include <sys/socket.h>
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -245,6 +250,9 @@ std::string sink_type_names() {
 // exports: a list of mappings, each validated against the common keys plus
 // those of its `type`. The sink is built once here so --check-config catches
 // bad values (URLs, unreadable secret files) too.
+void parse_export(const YAML::Node& n, size_t i, const std::string& file,
+                  std::set<std::string>* names_out, std::vector<ExportConfig>* out_vec);
+
 std::vector<ExportConfig> parse_exports(const YAML::Node& node, const std::string& file) {
   std::vector<ExportConfig> out;
   if (!node || node.IsNull()) return out;
@@ -253,32 +261,42 @@ std::vector<ExportConfig> parse_exports(const YAML::Node& node, const std::strin
   }
   std::set<std::string> names;
   for (size_t i = 0; i < node.size(); ++i) {
-    const YAML::Node n = node[i];
-    const std::string path = "exports[" + std::to_string(i) + "]";
-    if (!n.IsMap()) throw ConfigError(mark_of(n, file) + ": " + path + ": expected a mapping");
-    const YAML::Node type = n["type"];
-    if (!type || !type.IsScalar()) {
-      throw ConfigError(mark_of(n, file) + ": " + path + ".type: missing; expected one of " +
-                        sink_type_names());
+    auto one = [&] { parse_export(node[i], i, file, &names, &out); };
+    if (ConfigErrors* errs = ConfigErrors::active()) {
+      errs->collect(one);  // each bad export is reported
+    } else {
+      one();
     }
-    const exporter::SinkType* st = exporter::find_sink_type(type.Scalar());
-    if (st == nullptr) {
-      throw ConfigError(mark_of(type, file) + ": " + path + ".type: unknown sink '" +
-                        type.Scalar() + "'; expected one of " + sink_type_names());
-    }
-    const std::vector<KeySpec> keys = exporter::export_keys(*st);
-    std::shared_ptr<ParsedTable> t = parse_table(n, keys, file, path);
-    ExportConfig e;
-    e.type = std::string(st->name);
-    e.options = exporter::exporter_options_from(*t, e.type + std::to_string(i));
-    if (!names.insert(e.options.name).second) {
-      t->fail("name", "duplicate export name '" + e.options.name + "'");
-    }
-    st->make(*t);
-    e.table = std::move(t);
-    out.push_back(std::move(e));
   }
   return out;
+}
+
+void parse_export(const YAML::Node& n, size_t i, const std::string& file,
+                  std::set<std::string>* names_out, std::vector<ExportConfig>* out_vec) {
+  std::set<std::string>& names = *names_out;
+  const std::string path = "exports[" + std::to_string(i) + "]";
+  if (!n.IsMap()) throw ConfigError(mark_of(n, file) + ": " + path + ": expected a mapping");
+  const YAML::Node type = n["type"];
+  if (!type || !type.IsScalar()) {
+    throw ConfigError(mark_of(n, file) + ": " + path + ".type: missing; expected one of " +
+                      sink_type_names());
+  }
+  const exporter::SinkType* st = exporter::find_sink_type(type.Scalar());
+  if (st == nullptr) {
+    throw ConfigError(mark_of(type, file) + ": " + path + ".type: unknown sink '" + type.Scalar() +
+                      "'; expected one of " + sink_type_names());
+  }
+  const std::vector<KeySpec> keys = exporter::export_keys(*st);
+  std::shared_ptr<ParsedTable> t = parse_table(n, keys, file, path);
+  ExportConfig e;
+  e.type = std::string(st->name);
+  e.options = exporter::exporter_options_from(*t, e.type + std::to_string(i));
+  if (!names.insert(e.options.name).second) {
+    t->fail("name", "duplicate export name '" + e.options.name + "'");
+  }
+  st->make(*t);
+  e.table = std::move(t);
+  out_vec->push_back(std::move(e));
 }
 
 }  // namespace
@@ -287,6 +305,148 @@ const std::string& default_config_text() {
   static const std::string s = kFlowdbDefaultConfig;
   return s;
 }
+
+namespace {
+
+bool is_wildcard(const sockaddr_storage& a) {
+  if (a.ss_family == AF_INET) {
+    return reinterpret_cast<const sockaddr_in&>(a).sin_addr.s_addr == htonl(INADDR_ANY);
+  }
+  const auto& a6 = reinterpret_cast<const sockaddr_in6&>(a);
+  return IN6_IS_ADDR_UNSPECIFIED(&a6.sin6_addr);
+}
+
+// Two UDP listen addresses that would collide at bind(): same family and port,
+// and the same address or a wildcard on either side. IPv4 and IPv6 never
+// collide (the UDP input sets IPV6_V6ONLY); port 0 never does.
+bool same_socket(const sockaddr_storage& a, const sockaddr_storage& b) {
+  auto port = [](const sockaddr_storage& x) {
+    return x.ss_family == AF_INET ? reinterpret_cast<const sockaddr_in&>(x).sin_port
+                                  : reinterpret_cast<const sockaddr_in6&>(x).sin6_port;
+  };
+  if (port(a) != port(b) || port(a) == 0 || a.ss_family != b.ss_family) return false;
+  if (is_wildcard(a) || is_wildcard(b)) return true;
+  if (a.ss_family == AF_INET) {
+    return reinterpret_cast<const sockaddr_in&>(a).sin_addr.s_addr ==
+           reinterpret_cast<const sockaddr_in&>(b).sin_addr.s_addr;
+  }
+  return std::memcmp(&reinterpret_cast<const sockaddr_in6&>(a).sin6_addr,
+                     &reinterpret_cast<const sockaddr_in6&>(b).sin6_addr, 16) == 0;
+}
+
+void check_udp_ports(const ParsedTable& in, const AgentConfig& c, ConfigErrors* errs) {
+  struct Seen {
+    sockaddr_storage addr;
+    std::string owner;  // "input 'udp' (127.0.0.1:8089)"
+  };
+  std::vector<Seen> seen;
+  const auto& tables = in.tables("udp");
+  for (size_t i = 0; i < c.udp.size() && i < tables.size(); ++i) {
+    for (const std::string& l : c.udp[i].listen) {
+      Seen s{};
+      unsigned len = 0;
+      std::string err;
+      if (!ingest_udp::parse_host_port(l, &s.addr, &len, &err)) continue;  // reported already
+      s.owner = "input '" + c.udp[i].name + "' (" + l + ")";
+      for (const Seen& other : seen) {
+        if (!same_socket(s.addr, other.addr)) continue;
+        errs->collect([&] {
+          tables[i]->fail("listen",
+                          l + " is also taken by " + other.owner + "; expected each UDP port once");
+        });
+      }
+      seen.push_back(std::move(s));
+    }
+  }
+}
+
+void parse_storage(const ParsedTable& s, AgentConfig* c) {
+  c->engine.data_dir = s.str("data_dir");
+  if (c->engine.data_dir.empty()) s.fail("data_dir", "empty; expected a directory path");
+  c->engine.time_bucket_secs = static_cast<uint64_t>(s.integer("time_bucket") / kSec);
+  if (s.integer("time_bucket") % kSec != 0) s.fail("time_bucket", "expected whole seconds");
+  c->engine.wal_sync_mode =
+      s.str("sync") == "always"
+          ? SyncMode::always()
+          : SyncMode::interval_ms(static_cast<uint64_t>(s.integer("sync_interval") / 1000));
+  auto mib = [](int64_t b) { return static_cast<size_t>((b + kMiB - 1) / kMiB); };
+  c->engine.memtable_size_mb = mib(s.integer("memtable_size"));
+  c->engine.block_cache_capacity_mb = mib(s.integer("block_cache"));
+  c->engine.index_memory_budget_mb = mib(s.integer("index_memory"));
+  c->engine.wal_segment_size_mb = mib(s.integer("wal_segment_size"));
+  const std::string& comp = s.str("compression");
+  c->engine.compression = comp == "none"   ? Compression::none()
+                          : comp == "zstd" ? Compression::zstd()
+                                           : Compression::lz4();
+  c->batcher.max_batch_records = static_cast<size_t>(s.integer("batch_max_points"));
+  c->batcher.window = std::chrono::microseconds(s.integer("batch_window"));
+  c->batcher.queue_max_records = static_cast<size_t>(s.integer("queue_max_points"));
+  c->batcher.queue_max_bytes = static_cast<size_t>(s.integer("queue_max_bytes"));
+  try {
+    c->engine.validate();
+  } catch (const Error& e) {
+    s.fail("", std::string("rejected by the engine: ") + e.what());
+  }
+}
+
+// Every input on its own, so each bad one is reported.
+void parse_inputs(const ParsedTable& in, AgentConfig* c, ConfigErrors* errs) {
+  std::set<std::string> names;
+  auto unique_name = [&](const ParsedTable& it, const std::string& name) {
+    if (!names.insert(name).second) it.fail("name", "duplicate input name '" + name + "'");
+  };
+  int i = 0;
+  for (const auto& u : in.tables("udp")) {
+    const std::string fallback = "udp" + std::to_string(i++);
+    errs->collect([&] {
+      c->udp.push_back(ingest_udp::udp_config_from(*u, fallback));
+      unique_name(*u, c->udp.back().name);
+    });
+  }
+  i = 0;
+  for (const auto& m : in.tables("mqtt")) {
+    const std::string fallback = "mqtt" + std::to_string(i++);
+    errs->collect([&] {
+      c->mqtt.push_back(ingest_mqtt::mqtt_config_from(*m, fallback));
+      unique_name(*m, c->mqtt.back().name);
+    });
+  }
+  check_udp_ports(in, *c, errs);
+}
+
+void parse_retention(const ParsedTable& r, AgentConfig* c) {
+  std::vector<retention::TtlRule> rules;
+  for (const auto& rule : r.tables("rules")) {
+    rules.push_back({rule->str("match"), static_cast<uint64_t>(rule->integer("ttl") / kSec)});
+  }
+  std::optional<uint64_t> def;
+  if (auto d = r.opt_integer("default_ttl")) def = static_cast<uint64_t>(*d / kSec);
+  c->ttl = retention::TtlRules(std::move(rules), def);
+  c->retention.interval = std::chrono::milliseconds(r.integer("interval") / 1000);
+  c->retention.max_disk_bytes = static_cast<uint64_t>(r.integer("max_disk"));
+  c->retention.min_free_bytes = static_cast<uint64_t>(r.integer("min_free"));
+  c->retention.quota_policy = r.str("quota_policy") == "reject_new"
+                                  ? retention::QuotaPolicy::RejectNew
+                                  : retention::QuotaPolicy::DropOldest;
+  c->retention.compaction_threshold = static_cast<size_t>(r.integer("compaction_threshold"));
+}
+
+void parse_http(const ParsedTable& h, AgentConfig* c) {
+  c->http_listen = h.str("listen");
+  sockaddr_storage ss;
+  unsigned len;
+  std::string err;
+  if (!ingest_udp::parse_host_port(c->http_listen, &ss, &len, &err)) h.fail("listen", err);
+  c->http_query_max_points = static_cast<size_t>(h.integer("query_max_points"));
+}
+
+void parse_log(const ParsedTable& l, AgentConfig* c) {
+  parse_log_level(l.str("level"), &c->log_level);
+  c->status_interval = std::chrono::milliseconds(l.integer("status_interval") / 1000);
+  c->shutdown_timeout = std::chrono::milliseconds(l.integer("shutdown_timeout") / 1000);
+}
+
+}  // namespace
 
 AgentConfig parse_config(const std::string& text, const std::string& file) {
   YAML::Node root;
@@ -302,103 +462,79 @@ AgentConfig parse_config(const std::string& text, const std::string& file) {
                       ":1:1: expected a mapping with sections storage, inputs, retention, "
                       "exports, http, log");
   }
+  ConfigErrors errs;  // every problem of the file, reported together
   const std::vector<KeySpec> inputs = inputs_keys();
   const std::vector<KeySpec> top = top_keys(inputs);
   std::shared_ptr<ParsedTable> t;
   try {
     t = parse_table(root, top, file, "");
   } catch (const YAML::Exception& e) {
-    throw ConfigError(file + ":" + std::to_string(e.mark.line + 1) + ":" +
-                      std::to_string(e.mark.column + 1) + ": " + e.msg);
+    errs.add(ConfigError(file + ":" + std::to_string(e.mark.line + 1) + ":" +
+                         std::to_string(e.mark.column + 1) + ": " + e.msg));
+    errs.raise();
   }
   AgentConfig c;
   c.file = file;
-
-  const ParsedTable& s = *t->table("storage");
-  c.engine.data_dir = s.str("data_dir");
-  if (c.engine.data_dir.empty()) s.fail("data_dir", "empty; expected a directory path");
-  c.engine.time_bucket_secs = static_cast<uint64_t>(s.integer("time_bucket") / kSec);
-  if (s.integer("time_bucket") % kSec != 0) s.fail("time_bucket", "expected whole seconds");
-  c.engine.wal_sync_mode =
-      s.str("sync") == "always"
-          ? SyncMode::always()
-          : SyncMode::interval_ms(static_cast<uint64_t>(s.integer("sync_interval") / 1000));
-  auto mib = [](int64_t b) { return static_cast<size_t>((b + kMiB - 1) / kMiB); };
-  c.engine.memtable_size_mb = mib(s.integer("memtable_size"));
-  c.engine.block_cache_capacity_mb = mib(s.integer("block_cache"));
-  c.engine.index_memory_budget_mb = mib(s.integer("index_memory"));
-  c.engine.wal_segment_size_mb = mib(s.integer("wal_segment_size"));
-  const std::string& comp = s.str("compression");
-  c.engine.compression = comp == "none"   ? Compression::none()
-                         : comp == "zstd" ? Compression::zstd()
-                                          : Compression::lz4();
-  c.batcher.max_batch_records = static_cast<size_t>(s.integer("batch_max_points"));
-  c.batcher.window = std::chrono::microseconds(s.integer("batch_window"));
-  c.batcher.queue_max_records = static_cast<size_t>(s.integer("queue_max_points"));
-  c.batcher.queue_max_bytes = static_cast<size_t>(s.integer("queue_max_bytes"));
-  try {
-    c.engine.validate();
-  } catch (const Error& e) {
-    s.fail("", std::string("rejected by the engine: ") + e.what());
-  }
-
-  const ParsedTable& in = *t->table("inputs");
-  std::set<std::string> names;
-  auto unique_name = [&](const ParsedTable& it, const std::string& name) {
-    if (!names.insert(name).second) it.fail("name", "duplicate input name '" + name + "'");
-  };
-  int i = 0;
-  for (const auto& u : in.tables("udp")) {
-    c.udp.push_back(ingest_udp::udp_config_from(*u, "udp" + std::to_string(i++)));
-    unique_name(*u, c.udp.back().name);
-  }
-  i = 0;
-  for (const auto& m : in.tables("mqtt")) {
-    c.mqtt.push_back(ingest_mqtt::mqtt_config_from(*m, "mqtt" + std::to_string(i++)));
-    unique_name(*m, c.mqtt.back().name);
-  }
-
-  const ParsedTable& r = *t->table("retention");
-  std::vector<retention::TtlRule> rules;
-  for (const auto& rule : r.tables("rules")) {
-    rules.push_back({rule->str("match"), static_cast<uint64_t>(rule->integer("ttl") / kSec)});
-  }
-  std::optional<uint64_t> def;
-  if (auto d = r.opt_integer("default_ttl")) def = static_cast<uint64_t>(*d / kSec);
-  c.ttl = retention::TtlRules(std::move(rules), def);
-  c.retention.interval = std::chrono::milliseconds(r.integer("interval") / 1000);
-  c.retention.max_disk_bytes = static_cast<uint64_t>(r.integer("max_disk"));
-  c.retention.min_free_bytes = static_cast<uint64_t>(r.integer("min_free"));
-  c.retention.quota_policy = r.str("quota_policy") == "reject_new"
-                                 ? retention::QuotaPolicy::RejectNew
-                                 : retention::QuotaPolicy::DropOldest;
-  c.retention.compaction_threshold = static_cast<size_t>(r.integer("compaction_threshold"));
-
-  c.exports = parse_exports(root["exports"], file);
-
-  const ParsedTable& h = *t->table("http");
-  c.http_listen = h.str("listen");
-  {
-    sockaddr_storage ss;
-    unsigned len;
-    std::string err;
-    if (!ingest_udp::parse_host_port(c.http_listen, &ss, &len, &err)) h.fail("listen", err);
-  }
-  c.http_query_max_points = static_cast<size_t>(h.integer("query_max_points"));
-
-  const ParsedTable& l = *t->table("log");
-  parse_log_level(l.str("level"), &c.log_level);
-  c.status_interval = std::chrono::milliseconds(l.integer("status_interval") / 1000);
-  c.shutdown_timeout = std::chrono::milliseconds(l.integer("shutdown_timeout") / 1000);
+  errs.collect([&] { parse_storage(*t->table("storage"), &c); });
+  parse_inputs(*t->table("inputs"), &c, &errs);
+  errs.collect([&] { parse_retention(*t->table("retention"), &c); });
+  errs.collect([&] { c.exports = parse_exports(root["exports"], file); });
+  errs.collect([&] { parse_http(*t->table("http"), &c); });
+  errs.collect([&] { parse_log(*t->table("log"), &c); });
+  if (!errs.empty()) errs.raise();
   return c;
 }
 
 AgentConfig load_config(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    throw ConfigError(path + ":0:0: is a directory; expected a YAML config file");
+  }
   std::ifstream in(path);
-  if (!in) throw ConfigError(path + ":0:0: cannot read the config file");
+  if (!in) {
+    throw ConfigError(path + ":0:0: cannot read the config file: " + std::strerror(errno));
+  }
   std::stringstream ss;
   ss << in.rdbuf();
+  if (in.bad()) {
+    throw ConfigError(path + ":0:0: cannot read the config file: " + std::strerror(errno));
+  }
+  // An empty file (or one of comments only) is almost always a truncated or
+  // wrong file, not a wish for every default: refuse it.
+  bool empty = true;
+  try {
+    empty = YAML::Load(ss.str()).IsNull();
+  } catch (const YAML::Exception&) {
+    empty = false;  // parse_config reports the syntax error with its position
+  }
+  if (empty) {
+    throw ConfigError(path +
+                      ":1:1: the file has no settings (empty or only comments); expected a "
+                      "mapping with sections storage, inputs, retention, exports, http, log");
+  }
   return parse_config(ss.str(), path);
+}
+
+std::vector<std::string> check_environment(const AgentConfig& c) {
+  std::vector<std::string> problems;
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path dir = fs::absolute(c.engine.data_dir, ec);
+  // The directory itself, or the nearest ancestor the agent would create it in.
+  fs::path probe = dir;
+  while (!probe.empty() && !fs::exists(probe, ec) && probe != probe.parent_path()) {
+    probe = probe.parent_path();
+  }
+  const std::string what = "storage.data_dir: " + c.engine.data_dir;
+  if (fs::exists(dir, ec) && !fs::is_directory(dir, ec)) {
+    problems.push_back(what + ": exists and is not a directory");
+  } else if (!fs::is_directory(probe, ec)) {
+    problems.push_back(what + ": no existing parent directory to create it in");
+  } else if (::access(probe.c_str(), W_OK | X_OK) != 0) {
+    problems.push_back(what + ": " + (probe == dir ? "the directory" : probe.string()) +
+                       " is not writable by this user (" + std::strerror(errno) + ")");
+  }
+  return problems;
 }
 
 std::string config_reference() {

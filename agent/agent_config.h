@@ -46,8 +46,13 @@ struct AgentConfig {
 
 // Parses YAML text. `file` names it in error messages. Throws ConfigError.
 AgentConfig parse_config(const std::string& text, const std::string& file);
-// Reads and parses a file. Throws ConfigError (also for an unreadable file).
+// Reads and parses a file. Throws ConfigError (also for an unreadable file, a
+// directory, and a file with no settings: empty or only comments).
 AgentConfig load_config(const std::string& path);
+// What the host must provide for `c` to run, checked without changing
+// anything (--check-config): storage.data_dir is a directory this user can
+// write, or can be created. One message per problem; empty if none.
+std::vector<std::string> check_environment(const AgentConfig& c);
 // The embedded default (a copy of configs/flowdb-agent.yaml).
 const std::string& default_config_text();
 

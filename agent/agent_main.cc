@@ -15,6 +15,7 @@
 #include "agent/agent.h"
 #include "agent/agent_config.h"
 #include "agent/log.h"
+#include "agent/systemd_notify.h"
 
 using namespace flowdb::agent;
 
@@ -62,10 +63,19 @@ int main(int argc, char** argv) {
     config = config_file.empty() ? parse_config(default_config_text(), "<embedded default>")
                                  : load_config(config_file);
   } catch (const ConfigError& e) {
-    std::fprintf(stderr, "ERROR config: %s\n", e.what());
+    // One line per problem (a file can have several).
+    std::string all = e.what();
+    for (size_t b = 0, n; b < all.size(); b = n + 1) {
+      n = all.find('\n', b);
+      if (n == std::string::npos) n = all.size();
+      std::fprintf(stderr, "ERROR config: %s\n", all.substr(b, n - b).c_str());
+    }
     return 2;
   }
   if (check) {
+    const std::vector<std::string> problems = check_environment(config);
+    for (const std::string& p : problems) std::fprintf(stderr, "ERROR config: %s\n", p.c_str());
+    if (!problems.empty()) return 2;
     std::printf("%s: OK (%zu udp, %zu mqtt input(s), %zu export(s))\n", config.file.c_str(),
                 config.udp.size(), config.mqtt.size(), config.exports.size());
     return 0;
@@ -89,15 +99,25 @@ int main(int argc, char** argv) {
     agent.start();
   } catch (const std::exception& e) {
     log_error("agent", std::string("cannot start: ") + e.what());
+    service::notify_status(std::string("cannot start: ") + e.what());
     arm_shutdown_watchdog(shutdown_timeout);
     agent.stop();
     return 1;
   }
   log_info("agent", "running");
+  service::notify_ready("running");
 
+  // The loop wakes at least once a second (status log) and, under a systemd
+  // watchdog, at half of WatchdogSec=, proving the main thread is alive.
+  const auto watchdog = service::watchdog_interval();
+  const auto tick = watchdog.count() > 0 && watchdog < std::chrono::seconds(1)
+                        ? std::chrono::microseconds(watchdog)
+                        : std::chrono::microseconds(std::chrono::seconds(1));
   auto last_status = std::chrono::steady_clock::now();
   for (;;) {
-    timespec ts{1, 0};
+    if (watchdog.count() > 0) service::notify_watchdog();
+    timespec ts{static_cast<time_t>(tick.count() / 1000000),
+                static_cast<long>(tick.count() % 1000000) * 1000};
     int sig = sigtimedwait(&set, nullptr, &ts);
     if (sig == SIGTERM || sig == SIGINT) {
       log_info("agent", std::string("received ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT") +
@@ -110,12 +130,15 @@ int main(int argc, char** argv) {
         continue;
       }
       log_info("agent", "SIGHUP: reloading " + config_file);
+      service::notify_reloading();
       try {
         AgentConfig next = load_config(config_file);
         if (agent.reload(next)) status_interval = next.status_interval;
+        service::notify_ready("running");
       } catch (const ConfigError& e) {
         agent.metrics().config_reload(false);
         log_error("agent", std::string("reload rejected, keeping the running config: ") + e.what());
+        service::notify_ready("running; the last reload was rejected: " + std::string(e.what()));
       }
       continue;
     }
@@ -125,6 +148,7 @@ int main(int argc, char** argv) {
       last_status = now;
     }
   }
+  service::notify_stopping("draining batches and closing the engine");
   arm_shutdown_watchdog(shutdown_timeout);
   agent.stop();
   log_info("agent", "stopped");

@@ -73,6 +73,18 @@ Position pos_of(const YAML::Node& n, const std::string& file) {
 
 bool is_scalar(const YAML::Node& n) { return n.IsScalar(); }
 
+thread_local ConfigErrors* t_active_errors = nullptr;
+
+// Runs `f`; with an active collector a ConfigError is recorded, else rethrown.
+template <typename F>
+void recording(F&& f) {
+  if (ConfigErrors* errs = ConfigErrors::active()) {
+    errs->collect(f);
+  } else {
+    f();
+  }
+}
+
 std::string scalar(const YAML::Node& n, const Position& p, const std::string& path) {
   std::string out, err;
   if (!substitute_env(n.Scalar(), &out, &err)) fail_at(p, path, err);
@@ -310,40 +322,78 @@ bool substitute_env(std::string_view in, std::string* out, std::string* error) {
   return true;
 }
 
+namespace {
+
+// Validates one `key: value` of a mapping into `t`. Throws ConfigError.
+void parse_entry(ParsedTable& t, const YAML::Node& key_node, const YAML::Node& value,
+                 std::span<const KeySpec> spec, const std::string& file,
+                 const std::function<std::string(std::string_view)>& child_path) {
+  const std::string key = key_node.as<std::string>();
+  const KeySpec* k = nullptr;
+  for (const KeySpec& s : spec) {
+    if (s.name == key) k = &s;
+  }
+  if (k == nullptr) {
+    std::string known;
+    for (const KeySpec& s : spec) known += (known.empty() ? "" : ", ") + std::string(s.name);
+    fail_at(pos_of(key_node, file), child_path(key), "unknown key; expected one of " + known);
+  }
+  if (t.positions.count(key)) fail_at(pos_of(key_node, file), child_path(key), "duplicate key");
+  t.positions[key] = pos_of(value, file);
+  if (value.IsNull() && k->kind != KeyKind::kTable && k->kind != KeyKind::kTableList) {
+    fail_at(pos_of(key_node, file), child_path(key), "no value; expected " + expected(*k));
+  }
+  t.values[key] = parse_value(value, *k, file, child_path(key));
+}
+
+}  // namespace
+
+ConfigErrors::ConfigErrors() : previous_(t_active_errors) { t_active_errors = this; }
+ConfigErrors::~ConfigErrors() { t_active_errors = previous_; }
+ConfigErrors* ConfigErrors::active() { return t_active_errors; }
+
+void ConfigErrors::collect(const std::function<void()>& check) {
+  try {
+    check();
+  } catch (const ConfigError& e) {
+    add(e);
+  }
+}
+
+void ConfigErrors::add(const ConfigError& e) {
+  for (const std::string& m : messages_) {
+    if (m == e.what()) return;
+  }
+  messages_.emplace_back(e.what());
+}
+
+void ConfigErrors::raise() const {
+  std::string all;
+  for (const std::string& m : messages_) all += (all.empty() ? "" : "\n") + m;
+  if (messages_.size() > 1) all += "\n(" + std::to_string(messages_.size()) + " errors)";
+  throw ConfigError(all);
+}
+
 std::shared_ptr<ParsedTable> parse_table(const YAML::Node& node, std::span<const KeySpec> spec,
                                          const std::string& file, const std::string& path) {
   auto t = std::make_shared<ParsedTable>();
   t->path = path;
   t->pos = pos_of(node, file);
-  auto child_path = [&](std::string_view key) {
+  const std::function<std::string(std::string_view)> child_path = [&](std::string_view key) {
     return path.empty() ? std::string(key) : path + "." + std::string(key);
   };
   if (!node.IsMap() && !node.IsNull()) fail_at(t->pos, path, "expected a mapping");
   if (node.IsMap()) {
     for (auto it = node.begin(); it != node.end(); ++it) {
-      std::string key = it->first.as<std::string>();
-      const KeySpec* k = nullptr;
-      for (const KeySpec& s : spec) {
-        if (s.name == key) k = &s;
-      }
-      if (k == nullptr) {
-        std::string known;
-        for (const KeySpec& s : spec) known += (known.empty() ? "" : ", ") + std::string(s.name);
-        fail_at(pos_of(it->first, file), child_path(key), "unknown key; expected one of " + known);
-      }
-      if (t->values.count(key)) {
-        fail_at(pos_of(it->first, file), child_path(key), "duplicate key");
-      }
-      t->positions[key] = pos_of(it->second, file);
-      if (it->second.IsNull() && k->kind != KeyKind::kTable && k->kind != KeyKind::kTableList) {
-        fail_at(pos_of(it->first, file), child_path(key), "no value; expected " + expected(*k));
-      }
-      t->values[key] = parse_value(it->second, *k, file, child_path(key));
+      recording([&] { parse_entry(*t, it->first, it->second, spec, file, child_path); });
     }
   }
   for (const KeySpec& s : spec) {
     if (t->values.count(s.name)) continue;
-    if (s.required) fail_at(t->pos, child_path(s.name), "missing; expected " + expected(s));
+    if (s.required) {
+      recording([&] { fail_at(t->pos, child_path(s.name), "missing; expected " + expected(s)); });
+      continue;
+    }
     if (!s.default_value.empty()) {
       t->values[std::string(s.name)] =
           parse_value(YAML::Load(std::string(s.default_value)), s, "<default>", child_path(s.name));

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -32,6 +33,34 @@ namespace flowdb::agent {
 class ConfigError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
+};
+
+// Gathers the ConfigErrors of one parse so that a single run reports every
+// problem in the file (--check-config), not only the first. While one is alive
+// on a thread, parse_table() records a bad key and goes on as if it were
+// absent (so it takes its default). Not thread-safe: one per parsing thread.
+class ConfigErrors {
+ public:
+  ConfigErrors();   // becomes this thread's active collector
+  ~ConfigErrors();  // restores the previous one
+  ConfigErrors(const ConfigErrors&) = delete;
+  ConfigErrors& operator=(const ConfigErrors&) = delete;
+
+  // The innermost live collector of this thread, or null.
+  static ConfigErrors* active();
+  // Runs `check`; a ConfigError it throws is recorded instead of propagated.
+  void collect(const std::function<void()>& check);
+  // Records `e` (an identical message is kept once).
+  void add(const ConfigError& e);
+  bool empty() const { return messages_.empty(); }
+  const std::vector<std::string>& messages() const { return messages_; }
+  // Throws one ConfigError whose what() lists every message, one per line.
+  // REQUIRES: !empty().
+  [[noreturn]] void raise() const;
+
+ private:
+  ConfigErrors* previous_;
+  std::vector<std::string> messages_;
 };
 
 enum class KeyKind {

@@ -192,3 +192,80 @@ TEST_CASE("retention section sets the quota policy and limits", "[config][retent
                     Catch::Contains("t.yaml:2:") && Catch::Contains("quota_policy") &&
                         Catch::Contains("drop_oldest"));
 }
+
+// --- Files that cannot be a config, and --check-config's full report. ---
+namespace {
+std::string load_error(const std::string& path) {
+  try {
+    flowdb::agent::load_config(path);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  FAIL("accepted: " << path);
+  return "";
+}
+size_t lines(const std::string& s) {
+  return static_cast<size_t>(std::count(s.begin(), s.end(), '\n')) + 1;
+}
+}  // namespace
+
+TEST_CASE("a directory, an empty file or a file of comments is not a config", "[config]") {
+  flowdb::testing::TempDir dir;
+  CHECK_THAT(load_error(dir.path().string()), Catch::Contains("is a directory"));
+  flowdb::testing::write_file(dir / "empty.yaml", "");
+  CHECK_THAT(load_error(dir / "empty.yaml"), Catch::Contains("no settings"));
+  flowdb::testing::write_file(dir / "comments.yaml", "# storage:\n#   data_dir: /x\n\n   # more\n");
+  CHECK_THAT(load_error(dir / "comments.yaml"), Catch::Contains("no settings"));
+}
+
+TEST_CASE("a missing config file says why", "[config]") {
+  flowdb::testing::TempDir dir;
+  CHECK_THAT(load_error(dir / "nope.yaml"), Catch::Contains("No such file or directory"));
+}
+
+TEST_CASE("every error of a file is reported, not only the first", "[config]") {
+  const std::string msg = reject(
+      "storage:\n  memtable_size: lots\n  colour: blue\n"
+      "inputs:\n  udp:\n    - name: a\n      listen: [\"127.0.0.1:notaport\"]\n"
+      "http:\n  listen: 127.0.0.1:9108\n  bogus: 1\n"
+      "log:\n  level: loud\n");
+  INFO(msg);
+  CHECK_THAT(msg, Catch::Contains("storage.memtable_size"));
+  CHECK_THAT(msg, Catch::Contains("storage.colour"));
+  CHECK_THAT(msg, Catch::Contains("notaport"));
+  CHECK_THAT(msg, Catch::Contains("http.bogus"));
+  CHECK_THAT(msg, Catch::Contains("log.level"));
+  CHECK_THAT(msg, Catch::Contains("(5 errors)"));
+  CHECK(lines(msg) == 6);
+}
+
+TEST_CASE("two UDP inputs on one port are an error", "[config]") {
+  const std::string msg = reject(
+      "inputs:\n  udp:\n    - name: a\n      listen: [\"127.0.0.1:8089\"]\n"
+      "    - name: b\n      listen: [\"0.0.0.0:8089\"]\n");
+  CHECK_THAT(msg, Catch::Contains("inputs.udp[1].listen"));
+  CHECK_THAT(msg, Catch::Contains("also taken by input 'a' (127.0.0.1:8089)"));
+  // Different addresses, IPv4 and IPv6 (IPV6_V6ONLY), or port 0 (any free
+  // port) do not collide.
+  CHECK_NOTHROW(
+      parse_config("inputs:\n  udp:\n    - name: a\n      listen: [\"127.0.0.1:8089\", "
+                   "\"127.0.0.2:8089\", \"127.0.0.1:0\", \"127.0.0.2:0\"]\n"
+                   "    - name: b\n      listen: [\"[::]:8089\"]\n",
+                   "t.yaml"));
+}
+
+TEST_CASE("check_environment refuses a data_dir that cannot be made", "[config]") {
+  flowdb::testing::TempDir dir;
+  flowdb::testing::write_file(dir / "file", "x");
+  auto with_dir = [](const std::string& d) {
+    return parse_config("storage:\n  data_dir: " + d + "\n", "t.yaml");
+  };
+  auto p = flowdb::agent::check_environment(with_dir(dir / "file"));
+  REQUIRE(p.size() == 1);
+  CHECK_THAT(p[0], Catch::Contains("not a directory"));
+  p = flowdb::agent::check_environment(with_dir(dir / "file/data"));
+  REQUIRE(p.size() == 1);
+  CHECK_THAT(p[0], Catch::Contains("no existing parent directory"));
+  CHECK(flowdb::agent::check_environment(with_dir(dir / "new/data")).empty());
+  CHECK(flowdb::agent::check_environment(with_dir(dir.path().string())).empty());
+}
