@@ -1,5 +1,6 @@
 #include "agent/agent.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <set>
 
@@ -38,6 +39,7 @@ void Agent::start() {
   hooks.engine = engine_.get();
   hooks.query_max_points = config_.http_query_max_points;
   http_ = std::make_unique<HttpServer>(config_.http_listen, std::move(hooks));
+  http_listen_ = config_.http_listen;
   log_info("http", "listening on " + config_.http_listen + " (port " + std::to_string(http_port()) +
                        "): /metrics /health /ready /api/v1/query");
   start_inputs(config_);
@@ -60,6 +62,136 @@ void Agent::start_inputs(const AgentConfig& c) {
   std::lock_guard lock(inputs_mu_);
   udp_ = std::move(udp);
   mqtt_ = std::move(mqtt);
+}
+
+namespace {
+
+// Moves each running input whose fingerprint a `next` config has into that
+// config's slot; the slots of new or changed inputs stay empty.
+template <typename Input, typename Cfg>
+std::vector<std::unique_ptr<Input>> take_unchanged(std::vector<std::unique_ptr<Input>>* running,
+                                                   const std::vector<Cfg>& next) {
+  std::vector<std::unique_ptr<Input>> slots(next.size());
+  for (size_t i = 0; i < next.size(); ++i) {
+    for (auto& r : *running) {
+      if (r && r->config().fingerprint == next[i].fingerprint) {
+        slots[i] = std::move(r);
+        break;
+      }
+    }
+  }
+  return slots;
+}
+
+// Starts an input in every empty slot; `fresh` marks the ones started here.
+template <typename Input, typename Cfg>
+void start_missing(std::vector<std::unique_ptr<Input>>* slots, const std::vector<Cfg>& cfgs,
+                   const IngestContext& ctx, std::vector<bool>* fresh) {
+  fresh->assign(slots->size(), false);
+  for (size_t i = 0; i < slots->size(); ++i) {
+    if ((*slots)[i]) continue;
+    auto in = std::make_unique<Input>(cfgs[i], ctx);
+    in->start();
+    (*slots)[i] = std::move(in);
+    (*fresh)[i] = true;
+  }
+}
+
+// Moves the inputs not started by a failed reload into `back`, stopping the
+// ones it started.
+template <typename Input>
+void keep_old(std::vector<std::unique_ptr<Input>>* slots, const std::vector<bool>& fresh,
+              std::vector<std::unique_ptr<Input>>* back) {
+  for (size_t i = 0; i < slots->size(); ++i) {
+    if (!(*slots)[i]) continue;
+    if (i < fresh.size() && fresh[i]) {
+      (*slots)[i]->stop();
+    } else {
+      back->push_back(std::move((*slots)[i]));
+    }
+  }
+}
+
+// The filters a persistent session of `c`'s client still holds from the
+// retired inputs but `c` no longer subscribes to.
+std::vector<std::string> removed_filters(const std::vector<ingest_mqtt::MqttInputConfig>& retired,
+                                         const ingest_mqtt::MqttInputConfig& c) {
+  std::set<std::string> out;
+  if (c.clean_session) return {};  // a clean session starts with no subscriptions
+  for (const auto& r : retired) {
+    if (r.client_id != c.client_id || r.brokers != c.brokers || r.clean_session) continue;
+    for (const auto* list : {&r.topics, &r.unsubscribe}) {
+      for (const std::string& t : *list) {
+        if (std::find(c.topics.begin(), c.topics.end(), t) == c.topics.end()) out.insert(t);
+      }
+    }
+  }
+  return {out.begin(), out.end()};
+}
+
+}  // namespace
+
+void Agent::reconcile_inputs(const AgentConfig& next) {
+  IngestContext ctx{batcher_.get(), &metrics_, &ttl_, &bad_input_log_};
+  Inputs old;
+  {
+    std::lock_guard lock(inputs_mu_);
+    old.udp.swap(udp_);
+    old.mqtt.swap(mqtt_);
+  }
+  Inputs now{take_unchanged(&old.udp, next.udp), take_unchanged(&old.mqtt, next.mqtt)};
+  // Retire the rest first: a changed UDP input frees its port for the new one.
+  Retired retired;
+  for (auto& u : old.udp) {
+    if (!u) continue;
+    retired.udp.push_back(u->config());
+    u->stop();
+  }
+  for (auto& m : old.mqtt) {
+    if (!m) continue;
+    retired.mqtt.push_back(m->config());
+    m->stop();
+  }
+  std::vector<ingest_mqtt::MqttInputConfig> mqtt_cfgs = next.mqtt;
+  for (auto& c : mqtt_cfgs) c.unsubscribe = removed_filters(retired.mqtt, c);
+  std::vector<bool> fresh_udp, fresh_mqtt;
+  try {
+    start_missing(&now.udp, next.udp, ctx, &fresh_udp);
+    start_missing(&now.mqtt, mqtt_cfgs, ctx, &fresh_mqtt);
+  } catch (...) {
+    Inputs back;
+    keep_old(&now.udp, fresh_udp, &back.udp);
+    keep_old(&now.mqtt, fresh_mqtt, &back.mqtt);
+    restart_retired(retired, &back);
+    std::lock_guard lock(inputs_mu_);
+    udp_ = std::move(back.udp);
+    mqtt_ = std::move(back.mqtt);
+    throw;
+  }
+  const size_t kept = std::count(fresh_udp.begin(), fresh_udp.end(), false) +
+                      std::count(fresh_mqtt.begin(), fresh_mqtt.end(), false);
+  log_info("agent", "reload: " + std::to_string(kept) + " unchanged input(s) kept running, " +
+                        std::to_string(retired.udp.size() + retired.mqtt.size()) +
+                        " stopped for new settings");
+  std::lock_guard lock(inputs_mu_);
+  udp_ = std::move(now.udp);
+  mqtt_ = std::move(now.mqtt);
+}
+
+void Agent::restart_retired(const Retired& retired, Inputs* back) {
+  IngestContext ctx{batcher_.get(), &metrics_, &ttl_, &bad_input_log_};
+  try {
+    for (const auto& c : retired.udp) {
+      back->udp.push_back(std::make_unique<ingest_udp::UdpInput>(c, ctx));
+      back->udp.back()->start();
+    }
+    for (const auto& c : retired.mqtt) {
+      back->mqtt.push_back(std::make_unique<ingest_mqtt::MqttInput>(c, ctx));
+      back->mqtt.back()->start();
+    }
+  } catch (const std::exception& e) {
+    log_error("agent", std::string("reload: restoring the old inputs failed: ") + e.what());
+  }
 }
 
 void Agent::start_exports(const AgentConfig& c) {
@@ -134,20 +266,15 @@ bool Agent::reload(const AgentConfig& next) {
   if (!same_engine(config_.engine, next.engine)) {
     log_warn("agent", "reload: storage changes take effect only after a restart");
   }
-  if (config_.http_listen != next.http_listen) {
-    log_warn("agent", "reload: http.listen changes take effect only after a restart");
+  if (http_listen_ != next.http_listen) {  // what runs, not the last file read
+    log_warn("agent", "reload: http.listen " + next.http_listen +
+                          " takes effect only after a restart; still listening on " + http_listen_);
   }
-  stop_inputs();
   try {
-    start_inputs(next);
+    reconcile_inputs(next);
   } catch (const std::exception& e) {
     log_error("agent",
               std::string("reload: new inputs failed to start, keeping the old ones: ") + e.what());
-    try {
-      start_inputs(config_);
-    } catch (const std::exception& e2) {
-      log_error("agent", std::string("reload: restoring the old inputs failed: ") + e2.what());
-    }
     metrics_.config_reload(false);
     return false;
   }

@@ -49,12 +49,27 @@ class Agent {
  private:
   void start_inputs(const AgentConfig& c);  // throws; leaves nothing running on failure
   void stop_inputs();
+  struct Inputs {
+    std::vector<std::unique_ptr<ingest_udp::UdpInput>> udp;
+    std::vector<std::unique_ptr<ingest_mqtt::MqttInput>> mqtt;
+  };
+  struct Retired {  // the settings of inputs a reload stopped
+    std::vector<ingest_udp::UdpInputConfig> udp;
+    std::vector<ingest_mqtt::MqttInputConfig> mqtt;
+  };
+  // Reload: inputs whose settings (fingerprint) are unchanged keep running,
+  // with no reconnect or rebind; the others stop, then the new ones start.
+  // If one cannot start, the previous inputs are restored and it throws.
+  void reconcile_inputs(const AgentConfig& next);
+  // Starts the retired inputs again into `back` (logs what fails).
+  void restart_retired(const Retired& retired, Inputs* back);
   // Starts one exporter per configured export and unregisters the change
   // feeds of exports no longer configured. Throws; leaves nothing running.
   void start_exports(const AgentConfig& c);
   void stop_exports();
 
   AgentConfig config_;
+  std::string http_listen_;  // what the HTTP server is bound to (http.listen at start)
   Metrics metrics_;
   exporter::ExportMetrics export_metrics_{metrics_.registry()};
   TtlPolicy ttl_;

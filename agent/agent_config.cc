@@ -400,6 +400,7 @@ void parse_inputs(const ParsedTable& in, AgentConfig* c, ConfigErrors* errs) {
     const std::string fallback = "udp" + std::to_string(i++);
     errs->collect([&] {
       c->udp.push_back(ingest_udp::udp_config_from(*u, fallback));
+      c->udp.back().fingerprint = fingerprint(*u);
       unique_name(*u, c->udp.back().name);
     });
   }
@@ -408,6 +409,8 @@ void parse_inputs(const ParsedTable& in, AgentConfig* c, ConfigErrors* errs) {
     const std::string fallback = "mqtt" + std::to_string(i++);
     errs->collect([&] {
       c->mqtt.push_back(ingest_mqtt::mqtt_config_from(*m, fallback));
+      // A changed password file or variable changes the fingerprint too.
+      c->mqtt.back().fingerprint = fingerprint(*m) + "password=" + c->mqtt.back().password;
       unique_name(*m, c->mqtt.back().name);
     });
   }

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <limits>
 #include <sstream>
+#include <type_traits>
 
 namespace flowdb::agent {
 namespace {
@@ -403,6 +404,35 @@ std::shared_ptr<ParsedTable> parse_table(const YAML::Node& node, std::span<const
     }
   }
   return t;
+}
+
+std::string fingerprint(const ParsedTable& t) {
+  std::string out = "{";
+  for (const auto& [key, value] : t.values) {
+    out += key + "=";
+    std::visit(
+        [&](const auto& v) {
+          using V = std::decay_t<decltype(v)>;
+          if constexpr (std::is_same_v<V, std::string>) {
+            out += std::to_string(v.size()) + ":" + v;
+          } else if constexpr (std::is_same_v<V, bool> || std::is_same_v<V, int64_t>) {
+            out += std::to_string(v);
+          } else if constexpr (std::is_same_v<V, std::vector<std::string>>) {
+            out += "[";
+            for (const std::string& e : v) out += std::to_string(e.size()) + ":" + e + ",";
+            out += "]";
+          } else if constexpr (std::is_same_v<V, std::shared_ptr<ParsedTable>>) {
+            out += v ? fingerprint(*v) : "null";
+          } else if constexpr (std::is_same_v<V, std::vector<std::shared_ptr<ParsedTable>>>) {
+            out += "[";
+            for (const auto& e : v) out += (e ? fingerprint(*e) : "null") + ",";
+            out += "]";
+          }
+        },
+        value);
+    out += ";";
+  }
+  return out + "}";
 }
 
 namespace {

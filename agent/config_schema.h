@@ -141,6 +141,11 @@ std::string resolve_secret(const ParsedTable& t, std::string_view key);
 std::shared_ptr<ParsedTable> parse_table(const YAML::Node& node, std::span<const KeySpec> spec,
                                          const std::string& file, const std::string& path);
 
+// A canonical text of every value of `t` (defaults included, positions not):
+// two tables with equal fingerprints configure the same thing. Secrets appear
+// as given (a file name, not its contents).
+std::string fingerprint(const ParsedTable& t);
+
 // Markdown reference of a table (nested tables indented), for the docs.
 std::string render_reference(std::string_view title, std::span<const KeySpec> spec);
 

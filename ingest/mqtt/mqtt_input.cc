@@ -372,6 +372,13 @@ class MqttInput::Connection {
                  [&] { return !client_->is_connected(); })) {
         return "subscribe did not complete";
       }
+      if (!cfg_.unsubscribe.empty()) {
+        auto un = client_->unsubscribe(mqtt::string_collection::create(cfg_.unsubscribe));
+        if (!await(un, std::chrono::steady_clock::time_point::max(),
+                   [&] { return !client_->is_connected(); })) {
+          return "unsubscribe did not complete";
+        }
+      }
       return "";
     } catch (const mqtt::exception& e) {
       std::string why = e.what();

@@ -58,6 +58,14 @@ struct MqttInputConfig {
   std::vector<ingest::TopicParsingRule> topic_parsing;
   std::string topic_tag;  // tag holding the topic ("" = none)
   size_t max_payload = 1u << 20;
+  // Not a config key: filters that a persistent session (clean_session:
+  // false) of this client still holds from before a reload but that `topics`
+  // no longer lists. Unsubscribed after each connect, so the broker stops
+  // queueing and sending what was removed.
+  std::vector<std::string> unsubscribe;
+  // Not a config key: agent::fingerprint() of the input's table and password;
+  // a SIGHUP reload keeps an input whose fingerprint is unchanged connected.
+  std::string fingerprint;
 };
 
 // Builds the config from a validated table: checks broker URIs, topic filters,

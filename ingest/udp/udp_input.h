@@ -37,6 +37,9 @@ struct UdpInputConfig {
   size_t read_buffer = 4u << 20;  // SO_RCVBUF
   size_t batch_messages = 64;     // datagrams per recvmmsg
   size_t max_datagram = 64 * 1024;
+  // Not a config key: agent::fingerprint() of the input's table; a SIGHUP
+  // reload keeps an input whose fingerprint is unchanged bound.
+  std::string fingerprint;
 };
 
 // Builds the config from a validated table (checks listen addresses).

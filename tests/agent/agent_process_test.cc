@@ -282,3 +282,72 @@ TEST_CASE("the retention thread runs in the agent - reject_new refuses ingest ov
   CHECK(f.metric("flowdb_input_records_stored_total{input=\"udp\"}") == 0);
   CHECK(f.stop() == 0);
 }
+
+TEST_CASE("SIGHUP keeps unchanged MQTT clients connected and unsubscribes removed filters",
+          "[agent][process][integration][mqtt]") {
+  AgentFixture f;
+  Mosquitto broker(f.dir.path().string());
+  auto with_mqtt = [&](const std::string& topics, const std::string& retention = "", int http = 0) {
+    std::string mqtt_in = "  mqtt:\n    - name: m\n      brokers: [\"" + broker.uri() +
+                          "\"]\n      topics: " + topics +
+                          "\n      qos: 1\n      client_id: sighup-agent\n"
+                          "      clean_session: false\n";
+    std::string cfg = f.config("", retention);
+    cfg.insert(cfg.find("retention:"), mqtt_in);
+    if (http != 0) {
+      const std::string from = "listen: 127.0.0.1:" + std::to_string(f.http);
+      cfg.replace(cfg.find(from), from.size(), "listen: 127.0.0.1:" + std::to_string(http));
+    }
+    return cfg;
+  };
+  auto count = [](const std::string& text, const std::string& what) {
+    size_t n = 0;
+    for (size_t p = text.find(what); p != std::string::npos; p = text.find(what, p + 1)) ++n;
+    return n;
+  };
+  auto reload = [&](const std::string& cfg, double nth) {
+    write_file(f.config_path, cfg);
+    f.proc->signal(SIGHUP);
+    REQUIRE(
+        wait_until([&] { return f.metric("flowdb_config_reloads_total{result=\"ok\"}") == nth; }));
+  };
+  f.start(with_mqtt("[\"keep/#\", \"drop/#\"]"));
+  REQUIRE(wait_until([&] { return http_get(f.http, "/ready").status == 200; }));
+  mqtt::async_client pub(broker.uri(), "sighup-publisher", nullptr);
+  pub.connect()->wait();
+  pub.publish("keep/a", "keep v=1i", 1, false)->wait();
+  pub.publish("drop/a", "drop v=1i", 1, false)->wait();
+  REQUIRE(
+      wait_until([&] { return f.metric("flowdb_input_records_stored_total{input=\"m\"}") == 2; }));
+  CHECK(count(read_file(f.log), "connected to " + broker.uri()) == 1);
+
+  // Only a retention rule changes: the MQTT client stays connected.
+  reload(with_mqtt("[\"keep/#\", \"drop/#\"]", "  rules:\n    - {match: \"x*\", ttl: 1h}\n"), 1);
+  CHECK(count(read_file(f.log), "connected to " + broker.uri()) == 1);
+  send_udp(f.udp, "udp_after_reload v=1\n");
+  REQUIRE(wait_until(
+      [&] { return f.metric("flowdb_input_records_stored_total{input=\"udp\"}") == 1; }));
+
+  // drop/# is removed: the persistent session must stop delivering it.
+  reload(with_mqtt("[\"keep/#\"]"), 2);
+  REQUIRE(wait_until([&] {
+    return count(read_file(f.log), "connected to " + broker.uri()) == 2 &&
+           http_get(f.http, "/ready").status == 200;
+  }));
+  pub.publish("drop/b", "drop v=2i", 1, false)->wait();
+  pub.publish("keep/b", "keep v=2i", 1, false)->wait();  // delivered after drop/b, if at all
+  REQUIRE(
+      wait_until([&] { return f.metric("flowdb_input_records_stored_total{input=\"m\"}") == 3; }));
+  CHECK_THAT(f.query("series=drop"), Contains("\"count\":1"));
+  CHECK_THAT(f.query("series=keep"), Contains("\"count\":2"));
+
+  // http.listen is compared with what runs: changing it warns once; changing
+  // it back to the running address does not warn again.
+  const std::string warning = "takes effect only after a restart";
+  reload(with_mqtt("[\"keep/#\"]", "", free_port()), 3);
+  CHECK(count(read_file(f.log), warning) == 1);
+  reload(with_mqtt("[\"keep/#\"]"), 4);
+  CHECK(count(read_file(f.log), warning) == 1);
+  pub.disconnect()->wait();
+  CHECK(f.stop() == 0);
+}
