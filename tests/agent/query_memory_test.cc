@@ -33,7 +33,7 @@ std::string stream_lines(int port, const std::string& path, size_t* lines) {
   char tmp[65536];
   ssize_t n;
   size_t pos = 0;
-  bool in_body = false, done = false;
+  bool in_body = false, done = false, chunked = false;
   size_t chunk_left = 0;
   *lines = 0;
   while (!done && (n = ::read(fd, tmp, sizeof tmp)) > 0) {
@@ -44,6 +44,14 @@ std::string stream_lines(int port, const std::string& path, size_t* lines) {
       head = buf.substr(0, e + 2);
       pos = e + 4;
       in_body = true;
+      chunked = head.find("Transfer-Encoding: chunked") != std::string::npos;
+    }
+    if (!chunked) {  // Content-Length or until close
+      *lines +=
+          static_cast<size_t>(std::count(buf.begin() + static_cast<long>(pos), buf.end(), '\n'));
+      buf.clear();
+      pos = 0;
+      continue;
     }
     for (;;) {
       if (chunk_left == 0) {
@@ -55,8 +63,10 @@ std::string stream_lines(int port, const std::string& path, size_t* lines) {
         if (done) break;
       }
       size_t take = std::min(chunk_left, buf.size() - pos);
+      // The chunk's data, not the CRLF that ends it.
+      const size_t data = std::min(take, chunk_left > 2 ? chunk_left - 2 : 0);
       *lines += static_cast<size_t>(std::count(buf.begin() + static_cast<long>(pos),
-                                               buf.begin() + static_cast<long>(pos + take), '\n'));
+                                               buf.begin() + static_cast<long>(pos + data), '\n'));
       pos += take;
       chunk_left -= take;
       if (pos == buf.size()) break;
