@@ -8,6 +8,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 
@@ -42,29 +43,95 @@ void poke(const std::string& listen, int port) {
 
 }  // namespace
 
-class HttpServer::Handler : public CivetHandler {
+// One response on `c`. HEAD gets the headers GET would, and no body.
+class HttpServer::Reply {
  public:
-  using Fn = std::function<void(CivetServer*, mg_connection*)>;
-  explicit Handler(Fn fn) : fn_(std::move(fn)) {}
-  bool handleGet(CivetServer* s, mg_connection* c) override {
-    try {
-      fn_(s, c);
-    } catch (const std::exception& e) {
-      send(c, 500, "application/json", json_error(e.what()));
-    }
-    return true;
+  Reply(mg_connection* c, bool head) : c_(c), head_(head) {
+    const mg_request_info* ri = mg_get_request_info(c);
+    http11_ = ri->http_version != nullptr && std::string_view(ri->http_version) == "1.1";
   }
-  static void send(mg_connection* c, int status, const char* type, const std::string& body) {
-    mg_printf(c,
-              "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-              "Cache-Control: no-store\r\nConnection: close\r\n\r\n",
-              status, mg_get_response_code_text(c, status), type, body.size());
-    mg_write(c, body.data(), body.size());
+  bool head() const { return head_; }
+  bool started() const { return started_; }
+  mg_connection* conn() const { return c_; }
+
+  void send(int status, std::string_view type, const std::string& body,
+            const std::string& extra_headers = "") {
+    start(status, type, extra_headers + "Content-Length: " + std::to_string(body.size()) + "\r\n");
+    if (!head_) mg_write(c_, body.data(), body.size());
+  }
+  void error(int status, std::string_view message, const std::string& extra_headers = "") {
+    send(status, "application/json", json_error(message), extra_headers);
+  }
+  // Streaming: begin (with Content-Length if `total` is known, else chunked
+  // on HTTP/1.1), then write; returns false once the body is not wanted.
+  bool begin(int status, std::string_view type, const std::string& extra_headers,
+             std::optional<size_t> total) {
+    chunked_ = !total && http11_;
+    std::string h = extra_headers;
+    if (total) h += "Content-Length: " + std::to_string(*total) + "\r\n";
+    if (chunked_) h += "Transfer-Encoding: chunked\r\n";
+    return start(status, type, h) && !head_;
+  }
+  bool write(std::string_view data) {
+    if (data.empty()) return true;
+    if (chunked_) return mg_send_chunk(c_, data.data(), static_cast<unsigned>(data.size())) > 0;
+    return mg_write(c_, data.data(), data.size()) > 0;
+  }
+  void end() {
+    if (chunked_ && !head_) mg_write(c_, "0\r\n\r\n", 5);
   }
 
  private:
+  bool start(int status, std::string_view type, const std::string& headers) {
+    started_ = true;
+    std::string h = "HTTP/1.1 " + std::to_string(status) + " " +
+                    mg_get_response_code_text(c_, status) +
+                    "\r\nContent-Type: " + std::string(type) + "\r\n" + headers +
+                    "Cache-Control: no-store\r\nConnection: close\r\n\r\n";
+    return mg_write(c_, h.data(), h.size()) > 0;
+  }
+  mg_connection* c_;
+  bool head_, http11_ = false, chunked_ = false, started_ = false;
+};
+
+class HttpServer::Handler : public CivetHandler {
+ public:
+  using Fn = std::function<void(mg_connection*, std::string_view)>;
+  explicit Handler(Fn fn) : fn_(std::move(fn)) {}
+  bool handleGet(CivetServer*, mg_connection* c) override { return run(c, "GET"); }
+  bool handleHead(CivetServer*, mg_connection* c) override { return run(c, "HEAD"); }
+  bool handlePost(CivetServer*, mg_connection* c) override { return run(c, "POST"); }
+  bool handlePut(CivetServer*, mg_connection* c) override { return run(c, "PUT"); }
+  bool handleDelete(CivetServer*, mg_connection* c) override { return run(c, "DELETE"); }
+  bool handleOptions(CivetServer*, mg_connection* c) override { return run(c, "OPTIONS"); }
+  bool handlePatch(CivetServer*, mg_connection* c) override { return run(c, "PATCH"); }
+
+ private:
+  bool run(mg_connection* c, std::string_view method) {
+    fn_(c, method);
+    return true;
+  }
   Fn fn_;
 };
+
+namespace {
+
+// Feeds a streamed query into a Reply, with the truncation header.
+class ReplySink : public QuerySink {
+ public:
+  explicit ReplySink(HttpServer::Reply& r) : r_(r) {}
+  bool begin(const std::string& type, bool truncated, std::optional<size_t> total) override {
+    return r_.begin(200, type,
+                    std::string("X-Flowdb-Truncated: ") + (truncated ? "true" : "false") + "\r\n",
+                    total);
+  }
+  bool write(std::string_view data) override { return r_.write(data); }
+
+ private:
+  HttpServer::Reply& r_;
+};
+
+}  // namespace
 
 HttpServer::HttpServer(const std::string& listen, HttpHooks hooks)
     : listen_(listen), hooks_(std::move(hooks)) {
@@ -77,43 +144,68 @@ HttpServer::HttpServer(const std::string& listen, HttpHooks hooks)
   }
   if (server_->getContext() == nullptr)
     throw std::runtime_error("http: cannot listen on " + listen);
-  using H = Handler;
-  auto add = [&](const char* uri, H::Fn fn) {
-    handlers_.push_back(std::make_unique<H>(std::move(fn)));
-    server_->addHandler(uri, handlers_.back().get());
+  routes_["/metrics"] = [this](Reply& r) {
+    r.send(200, "text/plain; version=0.0.4; charset=utf-8", hooks_.metrics_text());
   };
-  add("/metrics", [this](CivetServer*, mg_connection* c) {
-    H::send(c, 200, "text/plain; version=0.0.4; charset=utf-8", hooks_.metrics_text());
-  });
-  add("/health", [](CivetServer*, mg_connection* c) {
-    H::send(c, 200, "application/json", "{\"status\":\"ok\"}\n");
-  });
-  add("/ready", [this](CivetServer*, mg_connection* c) {
+  routes_["/health"] = [](Reply& r) { r.send(200, "application/json", "{\"status\":\"ok\"}\n"); };
+  routes_["/ready"] = [this](Reply& r) {
     std::string why;
     if (hooks_.ready(&why)) {
-      H::send(c, 200, "application/json", "{\"status\":\"ready\"}\n");
+      r.send(200, "application/json", "{\"status\":\"ready\"}\n");
     } else {
       std::string body = "{\"status\":\"not ready\",\"reason\":";
       append_json_string(&body, why);
-      H::send(c, 503, "application/json", body + "}\n");
+      r.send(503, "application/json", body + "}\n");
     }
-  });
-  add("/api/v1/query", [this](CivetServer*, mg_connection* c) {
-    try {
-      auto get = [c](std::string_view name) -> std::optional<std::string> {
-        std::string v;
-        if (!CivetServer::getParam(c, std::string(name).c_str(), v)) return std::nullopt;
-        return v;
-      };
-      QueryRequest req = parse_query_request(get, now_us(), hooks_.query_max_points);
-      QueryResult res = run_query(*hooks_.engine, req);
-      H::send(c, 200, res.content_type.c_str(), res.body);
-    } catch (const QueryError& e) {
-      H::send(c, e.status(), "application/json", json_error(e.what()));
-    } catch (const Error& e) {
-      H::send(c, e.code() == Errc::Closed ? 503 : 500, "application/json", json_error(e.what()));
+  };
+  routes_["/api/v1/query"] = [this](Reply& r) { serve_query(r, false); };
+  routes_["/api/v1/series"] = [this](Reply& r) { serve_query(r, true); };
+  // "/" with civetweb's prefix matching takes every path; dispatch() matches
+  // them exactly.
+  handler_ = std::make_unique<Handler>(
+      [this](mg_connection* c, std::string_view method) { dispatch(c, method); });
+  server_->addHandler("/", handler_.get());
+}
+
+void HttpServer::dispatch(mg_connection* c, std::string_view method) {
+  const mg_request_info* ri = mg_get_request_info(c);
+  Reply reply(c, method == "HEAD");
+  const std::string_view path = ri->local_uri != nullptr ? ri->local_uri : "";
+  auto it = routes_.find(path);
+  if (it == routes_.end()) return reply.error(404, "not found: " + std::string(path));
+  if (method != "GET" && method != "HEAD") {
+    return reply.error(405, std::string(method) + " not allowed on " + std::string(path),
+                       "Allow: GET, HEAD\r\n");
+  }
+  try {
+    it->second(reply);
+  } catch (const std::exception& e) {
+    // Once the headers are out, closing the connection early is all we can do.
+    if (!reply.started()) reply.error(500, e.what());
+  }
+}
+
+void HttpServer::serve_query(Reply& r, bool series) {
+  try {
+    mg_connection* c = r.conn();
+    auto get = [c](std::string_view name) -> std::optional<std::string> {
+      std::string v;
+      if (!CivetServer::getParam(c, std::string(name).c_str(), v)) return std::nullopt;
+      return v;
+    };
+    QueryRequest req = parse_query_request(get, now_us(), hooks_.query_max_points);
+    ReplySink sink(r);
+    if (series) {
+      list_series(*hooks_.engine, req, sink);
+    } else {
+      run_query(*hooks_.engine, req, sink);
     }
-  });
+    r.end();
+  } catch (const QueryError& e) {
+    if (!r.started()) r.error(e.status(), e.what());
+  } catch (const Error& e) {
+    if (!r.started()) r.error(e.code() == Errc::Closed ? 503 : 500, e.what());
+  }
 }
 
 HttpServer::~HttpServer() {

@@ -153,17 +153,21 @@ class Process {
 
 struct HttpResponse {
   int status = 0;
+  std::string head;  // status line and headers, "\r\n"-separated
   std::string body;
+  // The value of header `name` (exact case), or "" if absent.
+  std::string header(const std::string& name) const {
+    const size_t p = head.find("\r\n" + name + ": ");
+    if (p == std::string::npos) return "";
+    const size_t v = p + name.size() + 4;
+    return head.substr(v, head.find("\r\n", v) - v);
+  }
 };
 
-// `method` http://127.0.0.1:port/path over HTTP/1.0 (the server closes the
-// connection); `headers`: extra "Name: value\r\n" lines. A 30 s receive
-// timeout bounds a server that never answers. status 0: no answer.
-inline HttpResponse http_request(const std::string& method, int port, const std::string& path,
-                                 const std::string& body = "", const std::string& headers = "") {
-  HttpResponse r;
+// A TCP connection to 127.0.0.1:port with a receive timeout, or -1.
+inline int tcp_connect(int port, int recv_timeout_s) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  timeval tv{30, 0};
+  timeval tv{recv_timeout_s, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   sockaddr_in a{};
   a.sin_family = AF_INET;
@@ -171,8 +175,19 @@ inline HttpResponse http_request(const std::string& method, int port, const std:
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
     ::close(fd);
-    return r;
+    return -1;
   }
+  return fd;
+}
+
+// `method` http://127.0.0.1:port/path over HTTP/1.0 (the server closes the
+// connection); `headers`: extra "Name: value\r\n" lines. A 30 s receive
+// timeout bounds a server that never answers. status 0: no answer.
+inline HttpResponse http_request(const std::string& method, int port, const std::string& path,
+                                 const std::string& body = "", const std::string& headers = "") {
+  HttpResponse r;
+  int fd = tcp_connect(port, 30);
+  if (fd < 0) return r;
   std::string req = method + " " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n";
   if (method != "GET") req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
   req += headers + "\r\n" + body;
@@ -191,7 +206,10 @@ inline HttpResponse http_request(const std::string& method, int port, const std:
   ::close(fd);
   if (resp.size() > 12) r.status = std::atoi(resp.c_str() + 9);
   const size_t hdr_end = resp.find("\r\n\r\n");
-  if (hdr_end != std::string::npos) r.body = resp.substr(hdr_end + 4);
+  if (hdr_end != std::string::npos) {
+    r.head = resp.substr(0, hdr_end + 2);
+    r.body = resp.substr(hdr_end + 4);
+  }
   return r;
 }
 
