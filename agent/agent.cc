@@ -8,12 +8,22 @@
 
 namespace flowdb::agent {
 
+retention::LogFn retention_log() {
+  return [](retention::LogSeverity s, const std::string& line) {
+    log(s == retention::LogSeverity::error  ? LogLevel::error
+        : s == retention::LogSeverity::warn ? LogLevel::warn
+                                            : LogLevel::info,
+        "retention", line);
+  };
+}
+
 Agent::Agent(AgentConfig config) : config_(std::move(config)) {}
 
 Agent::~Agent() { stop(); }
 
 void Agent::start() {
   set_log_level(config_.log_level);
+  set_log_format(config_.log_format);
   ttl_.set(config_.ttl);
   Config engine_config = config_.engine;
   engine_config.on_flush_completed = [hook = retention_hook_] {
@@ -22,8 +32,7 @@ void Agent::start() {
   engine_ = Engine::open(engine_config);
   log_info("agent", "engine open in " + config_.engine.data_dir);
   retention_ = std::make_unique<retention::RetentionThread>(
-      engine_.get(), config_.retention, std::function<uint64_t()>{},
-      [](const std::string& line) { log_info("retention", line); });
+      engine_.get(), config_.retention, std::function<uint64_t()>{}, retention_log());
   retention_hook_->store(retention_.get());
   retention_->start();
   BatcherOptions batcher_options = config_.batcher;
@@ -295,6 +304,7 @@ bool Agent::reload(const AgentConfig& next) {
   ttl_.set(next.ttl);
   retention_->set_policy(next.retention);
   set_log_level(next.log_level);
+  set_log_format(next.log_format);
   Config engine = config_.engine;
   config_ = next;
   config_.engine = engine;  // the running engine keeps its settings

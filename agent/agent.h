@@ -28,6 +28,9 @@
 
 namespace flowdb::agent {
 
+// Retention's log events through the agent's logger, severity kept.
+retention::LogFn retention_log();
+
 class Agent {
  public:
   explicit Agent(AgentConfig config);

@@ -22,6 +22,7 @@ namespace {
 constexpr std::string_view kSync[] = {"always", "interval"};
 constexpr std::string_view kCompression[] = {"none", "lz4", "zstd"};
 constexpr std::string_view kLevels[] = {"debug", "info", "warn", "error"};
+constexpr std::string_view kLogFormats[] = {"text", "logfmt", "json"};
 constexpr std::string_view kQuotaPolicies[] = {"drop_oldest", "reject_new"};
 
 constexpr int64_t kMiB = 1 << 20;
@@ -192,6 +193,10 @@ constexpr KeySpec kHttpKeys[] = {
 };
 constexpr KeySpec kLogKeys[] = {
     {"level", KeyKind::kEnum, "info", "Lowest level logged", kLevels},
+    {"format", KeyKind::kEnum, "text",
+     "Line format on stderr, each line with a UTC timestamp: text (TIME LEVEL component: "
+     "message), logfmt (ts= level= component= msg=) or json (one object per line)",
+     kLogFormats},
     {"status_interval",
      KeyKind::kDuration,
      "60s",
@@ -445,6 +450,7 @@ void parse_http(const ParsedTable& h, AgentConfig* c) {
 
 void parse_log(const ParsedTable& l, AgentConfig* c) {
   parse_log_level(l.str("level"), &c->log_level);
+  parse_log_format(l.str("format"), &c->log_format);
   c->status_interval = std::chrono::milliseconds(l.integer("status_interval") / 1000);
   c->shutdown_timeout = std::chrono::milliseconds(l.integer("shutdown_timeout") / 1000);
 }

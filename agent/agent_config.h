@@ -40,6 +40,7 @@ struct AgentConfig {
   std::string http_listen = "127.0.0.1:9108";
   size_t http_query_max_points = 100000;
   LogLevel log_level = LogLevel::info;
+  LogFormat log_format = LogFormat::text;
   std::chrono::milliseconds status_interval{60000};
   std::chrono::milliseconds shutdown_timeout{30000};
 };

@@ -90,6 +90,7 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
 
   set_log_level(config.log_level);
+  set_log_format(config.log_format);
   log_info("agent",
            std::string("flowdb-agent ") + FLOWDB_VERSION + " starting with " + config.file);
   auto status_interval = config.status_interval;

@@ -1,6 +1,10 @@
-// Logging for the agent: one line per event on stderr, "LEVEL component: text",
-// which journald stores with its own timestamp. Messages that bad input can
-// trigger at a high rate go through RateLimiter.
+// Logging for the whole agent process (inputs, batcher, retention, exports):
+// one line per event on stderr, each with a UTC timestamp, in one of three
+// formats (log.format):
+//   text    2026-12-01T22:45:00.123Z WARN udp: message
+//   logfmt  ts=2026-12-01T22:45:00.123Z level=warn component=udp msg="message"
+//   json    {"ts":"2026-12-01T22:45:00.123Z","level":"warn","component":"udp","msg":"message"}
+// Messages that bad input can trigger at a high rate go through RateLimiter.
 //
 // Thread-safety: all functions may be called from any thread.
 #pragma once
@@ -16,11 +20,18 @@
 namespace flowdb::agent {
 
 enum class LogLevel : int { debug = 0, info = 1, warn = 2, error = 3 };
+enum class LogFormat : int { text = 0, logfmt = 1, json = 2 };
 
 // Returns false for an unknown name.
 bool parse_log_level(std::string_view s, LogLevel* out);
+bool parse_log_format(std::string_view s, LogFormat* out);
 void set_log_level(LogLevel level);
+void set_log_format(LogFormat format);
 bool log_enabled(LogLevel level);
+
+// The line log() writes (with its '\n') for an event at `when`.
+std::string format_log_line(LogFormat format, LogLevel level, std::string_view component,
+                            std::string_view message, std::chrono::system_clock::time_point when);
 
 // Writes one line (a single write(2), so lines from threads never interleave).
 void log(LogLevel level, std::string_view component, std::string_view message);

@@ -3,10 +3,19 @@
 #include <prometheus/text_serializer.h>
 #include <unistd.h>
 
+#include <array>
 #include <cstdio>
 #include <sstream>
 
 #include "flowdb/engine.h"
+#include "ingest/parse_error.h"
+
+#ifndef FLOWDB_VERSION
+#define FLOWDB_VERSION "unknown"
+#endif
+#ifndef FLOWDB_REVISION
+#define FLOWDB_REVISION "unknown"
+#endif
 
 namespace flowdb::agent {
 namespace {
@@ -38,7 +47,30 @@ prometheus::MetricFamily gauge_family(const std::string& name, const std::string
   f.metric.push_back(m);
   return f;
 }
+constexpr int kParseReasons = static_cast<int>(ingest::ParseReason::missing_measurement) + 1;
+
+template <size_t N>
+std::array<std::string_view, N> with_parse_reasons(std::initializer_list<std::string_view> own) {
+  std::array<std::string_view, N> out{};
+  size_t i = 0;
+  for (std::string_view r : own) out[i++] = r;
+  for (int k = 0; k < kParseReasons; ++k) {
+    out[i++] = ingest::reason_name(static_cast<ingest::ParseReason>(k));
+  }
+  return out;
+}
 }  // namespace
+
+std::span<const std::string_view> point_drop_reasons() {
+  static const auto kReasons = with_parse_reasons<5 + kParseReasons>(
+      {"expired", "duplicate_timestamp", "queue_full", "storage_error", "quota"});
+  return kReasons;
+}
+std::span<const std::string_view> payload_drop_reasons() {
+  static const auto kReasons = with_parse_reasons<3 + kParseReasons>(
+      {"payload_too_large", "socket_overflow", "internal_error"});
+  return kReasons;
+}
 
 Metrics::Metrics()
     : registry_(std::make_shared<prometheus::Registry>()),
@@ -64,8 +96,13 @@ Metrics::Metrics()
                         .Register(*registry_)),
       dropped_(BuildCounter()
                    .Name("flowdb_input_points_dropped_total")
-                   .Help("Points or payloads dropped, per input and reason")
+                   .Help("Points dropped, per input and reason")
                    .Register(*registry_)),
+      payloads_dropped_(BuildCounter()
+                            .Name("flowdb_input_payloads_dropped_total")
+                            .Help("Datagrams or MQTT messages dropped as a whole (their points "
+                                  "unknown), per input and reason")
+                            .Register(*registry_)),
       parse_errors_(BuildCounter()
                         .Name("flowdb_input_parse_errors_total")
                         .Help("Rejected lines, JSON elements or payloads, per input and reason")
@@ -113,12 +150,24 @@ Metrics::Metrics()
                    .Register(*registry_)),
       mqtt_reconnects_(BuildCounter()
                            .Name("flowdb_mqtt_reconnects_total")
-                           .Help("MQTT connection attempts after the first, per broker")
+                           .Help("MQTT connections re-established after a loss, per broker")
                            .Register(*registry_)),
+      mqtt_connect_failures_(BuildCounter()
+                                 .Name("flowdb_mqtt_connect_failures_total")
+                                 .Help("Failed MQTT connect or subscribe attempts, per broker")
+                                 .Register(*registry_)),
       reloads_(BuildCounter()
                    .Name("flowdb_config_reloads_total")
                    .Help("SIGHUP reloads by result (ok, rejected)")
-                   .Register(*registry_)) {}
+                   .Register(*registry_)),
+      build_info_(BuildGauge()
+                      .Name("flowdb_build_info")
+                      .Help("Always 1; the labels give the version and the git revision built")
+                      .Register(*registry_)) {
+  reloads_.Add({{"result", "ok"}});
+  reloads_.Add({{"result", "rejected"}});
+  build_info_.Add({{"version", FLOWDB_VERSION}, {"revision", FLOWDB_REVISION}}).Set(1);
+}
 
 InputMetrics& Metrics::input(const std::string& name) {
   // Family::Add returns the existing metric for known labels; the struct is
@@ -132,12 +181,27 @@ InputMetrics& Metrics::input(const std::string& name) {
     m.points = &points_.Add(l);
     m.records_stored = &records_stored_.Add(l);
     m.bytes_stored = &bytes_stored_.Add(l);
+    // Exported at 0 from the start, so rate() and alerts see every series.
+    for (std::string_view r : point_drop_reasons()) {
+      dropped_.Add({{"input", name}, {"reason", std::string(r)}});
+    }
+    for (std::string_view r : payload_drop_reasons()) {
+      payloads_dropped_.Add({{"input", name}, {"reason", std::string(r)}});
+    }
+    for (int k = 0; k < kParseReasons; ++k) {
+      parse_errors_.Add(
+          {{"input", name},
+           {"reason", std::string(ingest::reason_name(static_cast<ingest::ParseReason>(k)))}});
+    }
   }
   return m;
 }
 
 void Metrics::dropped(const std::string& input, std::string_view reason, double n) {
   dropped_.Add({{"input", input}, {"reason", std::string(reason)}}).Increment(n);
+}
+void Metrics::payload_dropped(const std::string& input, std::string_view reason, double n) {
+  payloads_dropped_.Add({{"input", input}, {"reason", std::string(reason)}}).Increment(n);
 }
 void Metrics::parse_error(const std::string& input, std::string_view reason, double n) {
   parse_errors_.Add({{"input", input}, {"reason", std::string(reason)}}).Increment(n);
@@ -153,9 +217,14 @@ void Metrics::set_queue(size_t points, size_t bytes) {
 }
 void Metrics::mqtt_connected(const std::string& input, const std::string& broker, bool up) {
   mqtt_up_.Add({{"input", input}, {"broker", broker}}).Set(up ? 1 : 0);
+  mqtt_reconnects_.Add({{"input", input}, {"broker", broker}});  // exported at 0
+  mqtt_connect_failures_.Add({{"input", input}, {"broker", broker}});
 }
 void Metrics::mqtt_reconnect(const std::string& input, const std::string& broker) {
   mqtt_reconnects_.Add({{"input", input}, {"broker", broker}}).Increment();
+}
+void Metrics::mqtt_connect_failure(const std::string& input, const std::string& broker) {
+  mqtt_connect_failures_.Add({{"input", input}, {"broker", broker}}).Increment();
 }
 void Metrics::config_reload(bool ok) {
   reloads_.Add({{"result", ok ? "ok" : "rejected"}}).Increment();

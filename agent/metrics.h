@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -40,10 +41,13 @@ class Metrics {
   InputMetrics& input(const std::string& name);
   // The registry behind /metrics, for modules that add their own families.
   prometheus::Registry& registry() { return *registry_; }
-  // Points (or whole messages, for payload-level errors) dropped, by reason:
-  // parse reasons (syntax, invalid_utf8, ...), queue_full, payload_too_large,
-  // storage_error, socket_overflow, shutdown.
+  // Points dropped, by reason: parse reasons (syntax, invalid_utf8, ...),
+  // expired, duplicate_timestamp, queue_full, storage_error, quota.
   void dropped(const std::string& input, std::string_view reason, double n = 1);
+  // Whole datagrams / messages dropped before their points were known:
+  // payload_too_large, socket_overflow, internal_error, or the parse reason
+  // of a payload rejected as a whole (e.g. a JSON syntax error).
+  void payload_dropped(const std::string& input, std::string_view reason, double n = 1);
   void parse_error(const std::string& input, std::string_view reason, double n = 1);
   void observe_batch(size_t records, double write_seconds);
   // Time from a chunk's receipt by an input to its write_batch returning.
@@ -51,7 +55,10 @@ class Metrics {
   void write_error();
   void set_queue(size_t points, size_t bytes);
   void mqtt_connected(const std::string& input, const std::string& broker, bool up);
+  // A connection re-established after it was up and lost.
   void mqtt_reconnect(const std::string& input, const std::string& broker);
+  // A connect (or subscribe) attempt that failed.
+  void mqtt_connect_failure(const std::string& input, const std::string& broker);
   void config_reload(bool ok);
 
   // Text exposition: the registry plus engine gauges/counters (from `engine`,
@@ -73,6 +80,7 @@ class Metrics {
   prometheus::Family<prometheus::Counter>& records_stored_;
   prometheus::Family<prometheus::Counter>& bytes_stored_;
   prometheus::Family<prometheus::Counter>& dropped_;
+  prometheus::Family<prometheus::Counter>& payloads_dropped_;
   prometheus::Family<prometheus::Counter>& parse_errors_;
   prometheus::Histogram& batch_records_;
   prometheus::Histogram& write_seconds_;
@@ -82,8 +90,14 @@ class Metrics {
   prometheus::Gauge& queue_bytes_;
   prometheus::Family<prometheus::Gauge>& mqtt_up_;
   prometheus::Family<prometheus::Counter>& mqtt_reconnects_;
+  prometheus::Family<prometheus::Counter>& mqtt_connect_failures_;
   prometheus::Family<prometheus::Counter>& reloads_;
+  prometheus::Family<prometheus::Gauge>& build_info_;
 };
+
+// The reasons an input's counters are exported with (at 0) from the start.
+std::span<const std::string_view> point_drop_reasons();
+std::span<const std::string_view> payload_drop_reasons();
 
 // Resident set size of this process in bytes (from /proc/self/statm).
 uint64_t process_rss_bytes();

@@ -21,7 +21,10 @@ constexpr KeySpec kJsonKeys[] = {
 constexpr KeySpec kPayloadKeys[] = {
     {"format", KeyKind::kEnum, "influx", "Payload format: InfluxDB line protocol or JSON",
      kFormats},
-    {"precision", KeyKind::kEnum, "ns", "Unit of line-protocol timestamps", kPrecisions},
+    {"precision", KeyKind::kEnum, "ns",
+     "Unit of line-protocol timestamps; stored in microseconds (ns digits below 1 us are cut "
+     "off, and points that then collide keep the last: duplicate_timestamp)",
+     kPrecisions},
     {"json", KeyKind::kTable, "", "JSON mapping (format: json)", {}, kJsonKeys},
 };
 }  // namespace

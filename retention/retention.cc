@@ -32,11 +32,13 @@ std::optional<uint64_t> TtlRules::ttl_for(std::string_view measurement) const {
 
 RetentionThread::RetentionThread(Engine* engine, Policy policy,
                                  std::function<uint64_t()> free_space,
-                                 std::function<void(const std::string&)> log)
+                                 LogFn log)
     : engine_(engine),
       free_space_(std::move(free_space)),
-      log_(log ? std::move(log)
-               : [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); }),
+      log_(log ? std::move(log) : [](LogSeverity s, const std::string& line) {
+        static constexpr const char* kNames[] = {"INFO", "WARN", "ERROR"};
+        std::fprintf(stderr, "%s retention: %s\n", kNames[static_cast<int>(s)], line.c_str());
+      }),
       policy_(policy) {}
 
 RetentionThread::~RetentionThread() { stop(); }
@@ -82,7 +84,7 @@ void RetentionThread::thread_main() {
       run_once();
     } catch (const std::exception& e) {
       // The store is consistent after a failed step; the next pass retries.
-      log_(std::string("level=error msg=\"retention pass failed\" error=\"") + e.what() + "\"");
+      log_(LogSeverity::error, std::string("retention pass failed: ") + e.what());
     }
     lock.lock();
   }
@@ -110,13 +112,13 @@ void RetentionThread::drop(const BucketInfo& b, int reason, RunReport* r) {
   }
   char line[320];
   std::snprintf(line, sizeof line,
-                "level=info msg=\"retention dropped bucket\" reason=%s bucket=%lld start_ts=%lld "
+                "retention dropped bucket reason=%s bucket=%lld start_ts=%lld "
                 "end_ts=%lld files=%llu bytes=%llu records=%llu",
                 kReasons[reason], static_cast<long long>(b.bucket),
                 static_cast<long long>(b.start_ts), static_cast<long long>(b.end_ts),
                 static_cast<unsigned long long>(g.files), static_cast<unsigned long long>(g.bytes),
                 static_cast<unsigned long long>(g.records));
-  log_(line);
+  log_(LogSeverity::info, line);
 }
 
 RunReport RetentionThread::run_once() {
@@ -167,8 +169,8 @@ RunReport RetentionThread::run_once() {
           r.backlog_bytes_trimmed += freed;
           usage = usage > freed ? usage - freed : 0;
           free += freed;
-          log_("level=warn msg=\"retention deleted unexported WAL\" bytes=" +
-               std::to_string(freed) + " reason=" + kReasons[reason]);
+          log_(LogSeverity::warn, "retention deleted unexported WAL bytes=" +
+                                      std::to_string(freed) + " reason=" + kReasons[reason]);
           continue;
         }
       }
@@ -181,7 +183,7 @@ RunReport RetentionThread::run_once() {
     }
   } else if (over(&reason)) {
     if (!rejecting_.exchange(true)) {
-      log_(std::string("level=warn msg=\"retention rejects new data\" reason=") + kReasons[reason]);
+      log_(LogSeverity::warn, std::string("retention rejects new data reason=") + kReasons[reason]);
     }
   } else if (rejecting_.load()) {
     bool below =
@@ -190,7 +192,7 @@ RunReport RetentionThread::run_once() {
         (p.min_free_bytes == 0 || free >= p.min_free_bytes);
     if (below) {
       rejecting_.store(false, std::memory_order_release);
-      log_("level=info msg=\"retention accepts new data again\"");
+      log_(LogSeverity::info, "retention accepts new data again");
     }
   }
 

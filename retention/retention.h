@@ -30,6 +30,11 @@ namespace flowdb::retention {
 
 enum class QuotaPolicy { DropOldest, RejectNew };
 
+// Severity of a retention log event; the agent maps it onto its own levels.
+enum class LogSeverity { info, warn, error };
+// One event: its severity and text ("retention dropped bucket reason=ttl ...").
+using LogFn = std::function<void(LogSeverity, const std::string&)>;
+
 // TTL of a measurement: the first rule whose glob (fnmatch(3) syntax)
 // matches, else default_ttl_secs, else none. Immutable; thread-safe.
 struct TtlRule {
@@ -87,9 +92,10 @@ class RetentionThread {
  public:
   // `engine` must outlive this object. `free_space` returns the bytes free
   // on the data directory's filesystem (default: statvfs); tests inject one.
-  // `log` receives one line per event (default: stderr).
+  // `log` receives one event at a time with its severity (default: a
+  // "LEVEL retention: text" line on stderr).
   RetentionThread(Engine* engine, Policy policy, std::function<uint64_t()> free_space = {},
-                  std::function<void(const std::string&)> log = {});
+                  LogFn log = {});
   ~RetentionThread();  // stop()s
   RetentionThread(const RetentionThread&) = delete;
   RetentionThread& operator=(const RetentionThread&) = delete;
@@ -121,7 +127,7 @@ class RetentionThread {
 
   Engine* const engine_;
   const std::function<uint64_t()> free_space_;
-  const std::function<void(const std::string&)> log_;
+  const LogFn log_;
 
   std::mutex run_mu_;  // serializes passes; held across file operations
 

@@ -253,6 +253,7 @@ class MqttInput::Connection {
         ctx_(ctx),
         topic_parser_(std::move(tp)),
         decoder_(cfg.payload),
+        records_(ctx, cfg.name),
         im_(&ctx.metrics->input(cfg.name)) {
     client_ = std::make_unique<mqtt::async_client>(broker_, cfg_.client_id, nullptr);
     client_->set_message_callback([this](mqtt::const_message_ptr m) { on_message(m); });
@@ -408,7 +409,6 @@ class MqttInput::Connection {
         std::lock_guard lock(mu_);
         if (stopping_) return;
       }
-      if (ever || failures > 0) ctx_.metrics->mqtt_reconnect(cfg_.name, broker_);
       std::string error = connect_once(opts);
       if (error.empty()) {
         {
@@ -416,9 +416,11 @@ class MqttInput::Connection {
           connected_ = true;
         }
         ctx_.metrics->mqtt_connected(cfg_.name, broker_, true);
-        agent::log_info("mqtt", cfg_.name + ": connected to " + broker_ + " as " + cfg_.client_id +
-                                    ", subscribed to " + std::to_string(cfg_.topics.size()) +
-                                    " filter(s) at QoS " + std::to_string(cfg_.qos));
+        if (ever) ctx_.metrics->mqtt_reconnect(cfg_.name, broker_);  // back after a loss
+        agent::log_info("mqtt", cfg_.name + ": " + (ever ? "reconnected" : "connected") + " to " +
+                                    broker_ + " as " + cfg_.client_id + ", subscribed to " +
+                                    std::to_string(cfg_.topics.size()) + " filter(s) at QoS " +
+                                    std::to_string(cfg_.qos));
         ever = true;
         failures = 0;
         backoff = cfg_.reconnect_min_ms;
@@ -432,6 +434,7 @@ class MqttInput::Connection {
         if (stopping_) return;
       }
       ++failures;
+      ctx_.metrics->mqtt_connect_failure(cfg_.name, broker_);
       // Quiet while no broker is there: the first failure is a warning, then
       // one line per doubling of the failure count.
       if ((failures & (failures - 1)) == 0) {
@@ -472,45 +475,45 @@ class MqttInput::Connection {
       const mqtt::binary_ref& payload = msg->get_payload_ref();
       im_->messages->Increment();
       im_->bytes->Increment(static_cast<double>(payload.size()));
+      const std::string label = "topic " + topic;
+      const agent::Sender from{label};
       if (payload.size() > cfg_.max_payload) {
-        ctx_.metrics->dropped(cfg_.name, "payload_too_large");
-        ctx_.bad_input_log->log(agent::LogLevel::warn, cfg_.name, cfg_.name + "/payload_too_large",
-                                "dropped a " + std::to_string(payload.size()) +
-                                    "-byte message on " + topic + " (max_payload " +
-                                    std::to_string(cfg_.max_payload) + ")");
+        ctx_.drop_payload(cfg_.name, "payload_too_large", from,
+                          std::to_string(payload.size()) + "-byte message (max_payload " +
+                              std::to_string(cfg_.max_payload) + ")");
         return;
       }
-      auto rules = ctx_.ttl->get();
-      records_.clear();
+      const int64_t now = agent::now_us();
+      records_.begin(ctx_.ttl->get(), now, from);
       bool topic_valid = ingest::valid_utf8(topic);
-      size_t stored_points = 0;  // points with records in records_
-      uint64_t points = decoder_
-                            .parse(
-                                std::string_view(payload.data(), payload.size()), agent::now_us(),
-                                [&](const ingest::Point& p) {
-                                  if (topic_parser_ || (!cfg_.topic_tag.empty() && topic_valid)) {
-                                    scratch_ = p;
-                                    if (topic_parser_) topic_parser_->apply(topic, &scratch_);
-                                    if (!cfg_.topic_tag.empty() && topic_valid) {
-                                      ingest::upsert_tag(&scratch_.tags, cfg_.topic_tag, topic);
-                                    }
-                                    stored_points += builder_.add(scratch_, rules, &records_);
-                                  } else {
-                                    stored_points += builder_.add(p, rules, &records_);
-                                  }
-                                },
-                                [&](const ingest::ParseError& e) {
-                                  ctx_.parse_error(cfg_.name, e, "topic " + topic);
-                                })
-                            .points;
+      uint64_t points =
+          decoder_
+              .parse(
+                  std::string_view(payload.data(), payload.size()), now,
+                  [&](const ingest::Point& p) {
+                    if (topic_parser_ || (!cfg_.topic_tag.empty() && topic_valid)) {
+                      scratch_ = p;
+                      if (topic_parser_) topic_parser_->apply(topic, &scratch_);
+                      if (!cfg_.topic_tag.empty() && topic_valid) {
+                        ingest::upsert_tag(&scratch_.tags, cfg_.topic_tag, topic);
+                      }
+                      records_.add(scratch_);
+                    } else {
+                      records_.add(p);
+                    }
+                  },
+                  [&](const ingest::ParseError& e) { ctx_.parse_error(cfg_.name, e, from); })
+              .points;
+      records_.end();
       im_->points->Increment(static_cast<double>(points));
       if (records_.empty()) return;
+      const size_t stored_points = records_.points();
       // Blocks while the queue is full (flow control) and until written.
-      ctx_.batcher->submit_wait(cfg_.name, std::move(records_), stored_points);
-      records_ = {};
+      ctx_.batcher->submit_wait(cfg_.name, records_.take(), stored_points);
     } catch (const std::exception& e) {
       // Never let an exception unwind into Paho's C thread.
-      ctx_.metrics->dropped(cfg_.name, "internal_error");
+      records_.take();  // a half-built chunk must not join the next message's
+      ctx_.metrics->payload_dropped(cfg_.name, "internal_error");
       ctx_.bad_input_log->log(agent::LogLevel::error, cfg_.name, cfg_.name + "/internal",
                               std::string("message handler failed: ") + e.what());
     }
@@ -523,8 +526,7 @@ class MqttInput::Connection {
   std::unique_ptr<mqtt::async_client> client_;
   // Receive-thread state.
   agent::PayloadDecoder decoder_;
-  agent::RecordBuilder builder_;
-  std::vector<Record> records_;
+  agent::PayloadRecords records_;
   ingest::Point scratch_;
   agent::InputMetrics* im_;
 

@@ -211,11 +211,11 @@ void UdpInput::run() {
   std::vector<iovec> iovs(vlen);
   constexpr size_t kCtl = CMSG_SPACE(sizeof(uint32_t));
   std::vector<char> ctl(vlen * kCtl);
+  std::vector<sockaddr_storage> peers(vlen);
   std::vector<uint32_t> last_ovfl(fds_.size(), 0);
   agent::PayloadDecoder decoder(config_.payload);
-  agent::RecordBuilder builder;
+  agent::PayloadRecords records(ctx_, config_.name);
   agent::InputMetrics& im = ctx_.metrics->input(config_.name);
-  std::vector<Record> records;
   std::vector<pollfd> pfds;
   for (int fd : fds_) pfds.push_back({fd, POLLIN, 0});
   pfds.push_back({stop_fd_, POLLIN, 0});
@@ -238,6 +238,8 @@ void UdpInput::run() {
           msgs[i].msg_hdr.msg_iovlen = 1;
           msgs[i].msg_hdr.msg_control = ctl.data() + i * kCtl;
           msgs[i].msg_hdr.msg_controllen = kCtl;
+          msgs[i].msg_hdr.msg_name = &peers[i];
+          msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
         }
         int got =
             ::recvmmsg(pfds[s].fd, msgs.data(), static_cast<unsigned>(vlen), MSG_DONTWAIT, nullptr);
@@ -246,7 +248,6 @@ void UdpInput::run() {
         const int64_t now = agent::now_us();
         size_t bytes = 0;
         uint64_t points = 0;
-        size_t chunk_points = 0;  // points with records in `records`
         for (int i = 0; i < got; ++i) {
           const msghdr& h = msgs[i].msg_hdr;
           for (cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr;
@@ -254,40 +255,37 @@ void UdpInput::run() {
             if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
               uint32_t total;
               std::memcpy(&total, CMSG_DATA(c), sizeof(total));
-              if (total > last_ovfl[s]) {
-                ctx_.metrics->dropped(config_.name, "socket_overflow", total - last_ovfl[s]);
+              if (total > last_ovfl[s]) {  // datagrams the kernel dropped
+                ctx_.metrics->payload_dropped(config_.name, "socket_overflow",
+                                              total - last_ovfl[s]);
               }
               last_ovfl[s] = total;
             }
           }
           bytes += msgs[i].msg_len;
+          const agent::Sender from{"", &peers[i]};
           if (h.msg_flags & MSG_TRUNC) {
-            ctx_.metrics->dropped(config_.name, "payload_too_large");
-            ctx_.bad_input_log->log(agent::LogLevel::warn, config_.name,
-                                    config_.name + "/payload_too_large",
-                                    "dropped a datagram larger than max_datagram (" +
-                                        std::to_string(dgram) + " bytes)");
+            ctx_.drop_payload(
+                config_.name, "payload_too_large", from,
+                "datagram larger than max_datagram (" + std::to_string(dgram) + " bytes)");
             continue;
           }
           std::string_view payload(buf.data() + static_cast<size_t>(i) * dgram, msgs[i].msg_len);
-          points += decoder
-                        .parse(
-                            payload, now,
-                            [&](const ingest::Point& p) {
-                              if (builder.add(p, rules, &records)) ++chunk_points;
-                            },
-                            [&](const ingest::ParseError& e) {
-                              ctx_.parse_error(config_.name, e, "datagram");
-                            })
-                        .points;
+          records.begin(rules, now, from);
+          points +=
+              decoder
+                  .parse(
+                      payload, now, [&](const ingest::Point& p) { records.add(p); },
+                      [&](const ingest::ParseError& e) { ctx_.parse_error(config_.name, e, from); })
+                  .points;
+          records.end();
         }
         im.points->Increment(static_cast<double>(points));
         im.messages->Increment(got);
         im.bytes->Increment(static_cast<double>(bytes));
         if (!records.empty()) {
-          ctx_.batcher->try_submit(config_.name, std::move(records), chunk_points);
-          records = {};
-          records.reserve(256);
+          const size_t chunk_points = records.points();
+          ctx_.batcher->try_submit(config_.name, records.take(), chunk_points);
         }
         if (static_cast<size_t>(got) < vlen) break;
       }

@@ -351,3 +351,27 @@ TEST_CASE("SIGHUP keeps unchanged MQTT clients connected and unsubscribes remove
   pub.disconnect()->wait();
   CHECK(f.stop() == 0);
 }
+
+TEST_CASE("log.format json: every line of the agent is a timestamped JSON object",
+          "[agent][process][integration][log]") {
+  AgentFixture f;
+  f.start(f.config() + "  format: json\n");
+  send_udp(f.udp, "broken\n");
+  REQUIRE(wait_until([&] {
+    return f.metric("flowdb_input_parse_errors_total{input=\"udp\",reason=\"no_fields\"}") == 1;
+  }));
+  CHECK(f.stop() == 0);
+  std::istringstream lines(read_file(f.log));
+  std::string line;
+  int n = 0;
+  while (std::getline(lines, line)) {
+    INFO(line);
+    CHECK(line.rfind("{\"ts\":\"20", 0) == 0);
+    CHECK(line.back() == '}');
+    ++n;
+  }
+  CHECK(n >= 3);
+  CHECK_THAT(read_file(f.log),
+             Contains("\"level\":\"warn\",\"component\":\"udp\",\"msg\":\"dropped "
+                      "bad input (no_fields) from 127.0.0.1:"));
+}

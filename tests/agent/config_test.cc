@@ -269,3 +269,14 @@ TEST_CASE("check_environment refuses a data_dir that cannot be made", "[config]"
   CHECK(flowdb::agent::check_environment(with_dir(dir / "new/data")).empty());
   CHECK(flowdb::agent::check_environment(with_dir(dir.path().string())).empty());
 }
+
+TEST_CASE("log.format is text - logfmt or json and nothing else", "[config][log]") {
+  CHECK(parse_config("", "t.yaml").log_format == flowdb::agent::LogFormat::text);
+  CHECK(parse_config("log:\n  format: json\n", "t.yaml").log_format ==
+        flowdb::agent::LogFormat::json);
+  CHECK(parse_config("log:\n  format: logfmt\n", "t.yaml").log_format ==
+        flowdb::agent::LogFormat::logfmt);
+  CHECK_THAT(
+      reject("log:\n  format: xml\n"),
+      Catch::Contains("t.yaml:2:11: log.format: got 'xml'; expected one of text, logfmt, json"));
+}

@@ -87,8 +87,8 @@ std::string tls_keys(const std::string& ca_file, const std::string& more = "") {
 std::string connected_metric(const std::string& input, const Mosquitto& b) {
   return "flowdb_mqtt_connected{broker=\"" + b.uri() + "\",input=\"" + input + "\"}";
 }
-std::string reconnects_metric(const std::string& input, const Mosquitto& b) {
-  return "flowdb_mqtt_reconnects_total{broker=\"" + b.uri() + "\",input=\"" + input + "\"}";
+std::string connect_failures_metric(const std::string& input, const Mosquitto& b) {
+  return "flowdb_mqtt_connect_failures_total{broker=\"" + b.uri() + "\",input=\"" + input + "\"}";
 }
 
 // Publishes over TLS as kPublisherUser, verifying the broker with the test CA.
@@ -126,8 +126,10 @@ void check_round_trip(Agent& a, const Mosquitto& b, const std::string& input,
 // unconnected: the attempt fails, is logged and the retry counted.
 void check_refused(Agent& a, const Mosquitto& broker, const std::string& keys) {
   a.start(mqtt_input("m", broker.uri(), keys));
-  REQUIRE(wait_until([&] { return a.metric(reconnects_metric("m", broker)) >= 1; }));
+  REQUIRE(wait_until([&] { return a.metric(connect_failures_metric("m", broker)) >= 1; }));
   CHECK(a.metric(connected_metric("m", broker)) == 0);
+  // Never connected, so never reconnected: attempts are not reconnects.
+  CHECK(a.metric("flowdb_mqtt_reconnects_total{broker=\"" + broker.uri() + "\",input=\"m\"}") == 0);
   auto ready = a.proc.get("/ready");
   CHECK(ready.status == 503);
   CHECK_THAT(ready.body, Contains("mqtt input m is not connected"));
@@ -177,7 +179,7 @@ TEST_CASE("mutual TLS: the client certificate is required and cert_file - key_fi
   a.start(mqtt_input("mtls", broker.uri(), env_auth() + tls_keys(pki().ca, client_keys)) +
           mqtt_input("nocert", broker.uri(), env_auth() + tls_keys(pki().ca)));
   REQUIRE(wait_until([&] { return a.metric(connected_metric("mtls", broker)) == 1; }));
-  REQUIRE(wait_until([&] { return a.metric(reconnects_metric("nocert", broker)) >= 1; }));
+  REQUIRE(wait_until([&] { return a.metric(connect_failures_metric("nocert", broker)) >= 1; }));
   CHECK(a.metric(connected_metric("nocert", broker)) == 0);
   CHECK(a.proc.get("/ready").status == 503);
   check_round_trip(a, broker, "mtls", "mtls");

@@ -17,6 +17,7 @@
 #include "test_util.h"
 
 using namespace flowdb;
+using flowdb::retention::LogSeverity;
 using flowdb::retention::Policy;
 using flowdb::retention::QuotaPolicy;
 using flowdb::retention::RetentionThread;
@@ -27,7 +28,7 @@ using flowdb::testing::TempDir;
 namespace {
 
 constexpr int64_t kSec = 1'000'000;
-const auto kQuiet = [](const std::string&) {};
+const auto kQuiet = [](LogSeverity, const std::string&) {};
 
 Config retention_config(const std::string& dir, const ManualClock& clock) {
   Config c = flowdb::testing::test_config(dir, clock);
@@ -167,7 +168,9 @@ TEST_CASE("reject_new refuses ingest with a clear, counted error while old data 
   Policy p;
   p.max_disk_bytes = 200 * 1024;
   p.quota_policy = QuotaPolicy::RejectNew;
-  RetentionThread rt(e.get(), p, {}, kQuiet);
+  std::vector<std::pair<LogSeverity, std::string>> events;
+  RetentionThread rt(e.get(), p, {},
+                     [&](LogSeverity s, const std::string& line) { events.emplace_back(s, line); });
   int b = 0;
   while (rt.admitting() && b < 100) {
     rt.check_admission();
@@ -192,6 +195,12 @@ TEST_CASE("reject_new refuses ingest with a clear, counted error while old data 
   rt.run_once();
   CHECK(rt.admitting());
   CHECK_NOTHROW(rt.check_admission());
+  // Each event keeps its severity for the agent's logger (no "level=" text).
+  REQUIRE(events.size() == 2);
+  CHECK(events[0].first == LogSeverity::warn);
+  CHECK(events[0].second == "retention rejects new data reason=quota");
+  CHECK(events[1].first == LogSeverity::info);
+  CHECK(events[1].second == "retention accepts new data again");
 }
 
 TEST_CASE("a free-space floor drops the oldest buckets like the quota", "[retention][quota]") {
@@ -207,7 +216,7 @@ TEST_CASE("a free-space floor drops the oldest buckets like the quota", "[retent
   int drops = 0;
   RetentionThread rt(
       e.get(), p, [&] { return fake_free; },
-      [&](const std::string& line) {
+      [&](LogSeverity, const std::string& line) {
         if (line.find("dropped bucket") != std::string::npos) ++drops;
       });
   // Each drop frees what it reports; the floor is met after the first drop

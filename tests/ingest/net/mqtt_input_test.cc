@@ -111,7 +111,11 @@ TEST_CASE("MQTT: JSON arrays with topic parsing - bad payloads counted - never f
   CHECK(p.metric("flowdb_input_parse_errors_total{input=\"mqtt\",reason=\"syntax\"}") == 1);
   CHECK(p.metric("flowdb_input_parse_errors_total{input=\"mqtt\",reason=\"invalid_utf8\"}") == 1);
   CHECK(p.metric(
-            "flowdb_input_points_dropped_total{input=\"mqtt\",reason=\"payload_too_large\"}") == 1);
+            "flowdb_input_payloads_dropped_total{input=\"mqtt\",reason=\"payload_too_large\"}") ==
+        1);
+  CHECK(
+      p.metric("flowdb_input_points_dropped_total{input=\"mqtt\",reason=\"payload_too_large\"}") <=
+      0);  // not a point reason
 }
 
 TEST_CASE("MQTT: broker restart mid-stream - QoS 1 persistent session loses nothing",
@@ -144,7 +148,8 @@ TEST_CASE("MQTT: broker restart mid-stream - QoS 1 persistent session loses noth
   for (int n = 0; n < 2 * kPerPhase; ++n) {
     REQUIRE(p.value("st", {}, "v", 1000000LL * (n + 1)) == FieldValue(int64_t{n}));
   }
-  CHECK(p.metric("flowdb_mqtt_reconnects_total{broker=\"" + broker->uri() + "\",input=\"mqtt\"}") >=
+  // One loss, one reconnect; the attempts while the broker was down are failures.
+  CHECK(p.metric("flowdb_mqtt_reconnects_total{broker=\"" + broker->uri() + "\",input=\"mqtt\"}") ==
         1);
   in.stop();
 }
@@ -170,6 +175,9 @@ TEST_CASE("MQTT: no broker: start returns - reconnects quietly - connects when i
              "listener " + std::to_string(port) + " 127.0.0.1\nallow_anonymous true\n");
   Process mosq({"mosquitto", "-c", dir / "m.conf"}, dir / "m.log");
   REQUIRE(wait_until([&] { return in.connected() == 1; }));
+  const std::string labels = "{broker=\"" + c.brokers[0] + "\",input=\"late\"}";
+  CHECK(p.metric("flowdb_mqtt_connect_failures_total" + labels) >= 1);
+  CHECK(p.metric("flowdb_mqtt_reconnects_total" + labels) == 0);  // never lost, never reconnected
   auto t0 = std::chrono::steady_clock::now();
   in.stop();
   CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(3));

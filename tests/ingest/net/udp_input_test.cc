@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "net_fixture.h"
+#include "stderr_capture.h"
 
 using namespace flowdb;
 using namespace flowdb::testing;
@@ -58,8 +59,12 @@ TEST_CASE("UDP: oversized datagram counted - the next one still works", "[udp][n
   send_udp(port, "ok v=1 1000000000\n");
   REQUIRE(wait_until(
       [&] { return p.metric("flowdb_input_records_stored_total{input=\"udp\"}") == 1; }));
-  CHECK(p.metric("flowdb_input_points_dropped_total{input=\"udp\",reason=\"payload_too_large\"}") ==
-        1);
+  // A datagram, not a point: its points are unknown.
+  CHECK(
+      p.metric("flowdb_input_payloads_dropped_total{input=\"udp\",reason=\"payload_too_large\"}") ==
+      1);
+  CHECK(p.metric("flowdb_input_points_dropped_total{input=\"udp\",reason=\"payload_too_large\"}") <=
+        0);  // not a point reason
 }
 
 TEST_CASE("UDP: bind failure names the address - stop is prompt", "[udp][net]") {
@@ -89,10 +94,8 @@ TEST_CASE("UDP: sustained load - every point stored or counted", "[udp][net]") {
   }
   auto total = [&] {
     return p.metric("flowdb_input_records_stored_total{input=\"udp\"}") +
-           std::max(
-               0.0,
-               p.metric(
-                   "flowdb_input_points_dropped_total{input=\"udp\",reason=\"socket_overflow\"}")) *
+           std::max(0.0, p.metric("flowdb_input_payloads_dropped_total{input=\"udp\",reason="
+                                  "\"socket_overflow\"}")) *
                kLines +
            std::max(
                0.0,
@@ -125,5 +128,33 @@ TEST_CASE("UDP: a full queue drops whole points and counts them in points", "[ud
   CHECK(p.value("q", {{"id", "3"}}, "b", 1000000) == FieldValue(6.0));
   CHECK(p.count("q") == 6);
   CHECK(p.metric("flowdb_input_points_received_total{input=\"udp\"}") == 5);
+  in.stop();
+}
+
+TEST_CASE("UDP: expired and colliding points are dropped - logged with the peer address",
+          "[udp][net]") {
+  Pipeline p;
+  p.ttl.set(retention::TtlRules({}, 30u * 86400));
+  ingest_udp::UdpInput in(config({"127.0.0.1:0"}), p.ctx());
+  in.start();
+  StderrCapture err;
+  const int64_t now_ns = agent::now_us() * 1000;
+  const int64_t day_ns = 86400LL * 1000000000;
+  const int64_t recent_us = (now_ns - day_ns) / 1000;
+  const std::string recent = std::to_string(recent_us);  // + 3 ns digits: same microsecond
+  send_udp(in.bound_ports()[0], "e v=1 " + std::to_string(now_ns - 31 * day_ns) +
+                                    "\ne v=2 1\ne v=3 -1\n" + "e v=4 " + recent + "001\ne v=5 " +
+                                    recent + "999\n");
+  REQUIRE(wait_until([&] {
+    return p.metric("flowdb_input_points_dropped_total{input=\"udp\",reason=\"expired\"}") == 3;
+  }));
+  REQUIRE(wait_until(
+      [&] { return p.metric("flowdb_input_records_stored_total{input=\"udp\"}") == 1; }));
+  CHECK(
+      p.metric("flowdb_input_points_dropped_total{input=\"udp\",reason=\"duplicate_timestamp\"}") ==
+      1);
+  CHECK(p.count("e") == 1);  // records_stored is what can be read back
+  CHECK(p.metric("flowdb_input_points_received_total{input=\"udp\"}") == 5);
+  CHECK_THAT(err.text(), Catch::Matchers::Contains("(expired) from 127.0.0.1:"));
   in.stop();
 }
