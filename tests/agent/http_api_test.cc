@@ -51,7 +51,7 @@ size_t lines(const std::string& s) {
 
 }  // namespace
 
-TEST_CASE("HTTP routes match exactly and case-sensitively; others are 404 JSON", "[agent][http]") {
+TEST_CASE("HTTP routes match exactly and case-sensitively - others are 404 JSON", "[agent][http]") {
   Api api;
   CHECK(api.get("/health").status == 200);
   CHECK(api.get("/metrics").body == "up 1\n");
@@ -64,7 +64,8 @@ TEST_CASE("HTTP routes match exactly and case-sensitively; others are 404 JSON",
   }
 }
 
-TEST_CASE("HEAD answers as GET without a body; other methods are 405 with Allow", "[agent][http]") {
+TEST_CASE("HEAD answers as GET without a body - other methods are 405 with Allow",
+          "[agent][http]") {
   Api api;
   auto get = api.get("/health");
   auto head = http_request("HEAD", api.port, "/health");
