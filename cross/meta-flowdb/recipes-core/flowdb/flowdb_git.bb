@@ -10,15 +10,17 @@ LICENSE = "Apache-2.0"
 FLOWDB_LICENSE_MD5 = "3b83ef96387f14655fc854ddc3c6bd57"
 LIC_FILES_CHKSUM = "file://LICENSE;md5=${FLOWDB_LICENSE_MD5}"
 
-# Where to fetch FlowDB from. The default is a deliberate placeholder (.invalid never
-# resolves) until the public repository URL is fixed: set it in local.conf or a bbappend,
-# and pin a commit for reproducible images:
+# Where to fetch FlowDB from. Nothing is fetched at parse time: SRCREV is pinned (no
+# AUTOREV, which would make bitbake run `git ls-remote` while parsing). The default URL
+# is a placeholder until the public repository URL is fixed; set it in local.conf
+# together with the commit you want (README.md, "Adding the layer"):
 #   FLOWDB_SRC_URI = "git://<host>/<path>/flowdb.git;protocol=https;branch=main"
 #   SRCREV:pn-flowdb = "<40-hex commit>"
-# or build a local checkout instead (externalsrc, see README.md).
+# To build a working tree instead, use externalsrc (README.md, "Building a local checkout").
 FLOWDB_SRC_URI ?= "git://git.flowdb.invalid/flowdb.git;protocol=https;branch=main"
 SRC_URI = "${FLOWDB_SRC_URI}"
-SRCREV ?= "${AUTOREV}"
+# Release pin: the commit this recipe was last checked against (update per release).
+SRCREV ?= "8e39509060291690f5bc9b692b2716cdaaafff89"
 PV = "0.1.0+git"
 S = "${WORKDIR}/git"
 

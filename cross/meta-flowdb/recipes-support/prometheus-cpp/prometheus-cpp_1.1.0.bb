@@ -4,10 +4,10 @@ on top of civetweb) and Pushgateway client (push, on top of libcurl)."
 HOMEPAGE = "https://github.com/jupp0r/prometheus-cpp"
 SECTION = "libs"
 LICENSE = "MIT"
-# LICENSE md5 taken from another layer's recipe for this repository; not re-verified
-# here (no GitHub access when this was written). If it is wrong, do_populate_lic fails
-# and prints the correct value.
-LIC_FILES_CHKSUM = "file://LICENSE;md5=070140aa9bfe3450ae697487bc9eb15d"
+# md5 of LICENSE at the upstream commit below (= SRCREV, tag v1.1.0). check-consistency.sh
+# requires this line and that it names SRCREV: re-verify the md5 when SRCREV changes.
+# LIC_FILES_CHKSUM-commit: c9ffcdda9086ffd9e1283ea7a0276d831f3c8a8d
+LIC_FILES_CHKSUM = "file://LICENSE;md5=f203962b7b283e1e356c14312b4f6211"
 
 # v1.1.0. Tag commit taken from vcpkg's prometheus-cpp port ("REF c9ffcdd... # v1.1.0").
 # nobranch=1: only the commit matters, not which branch it is on.
@@ -22,7 +22,11 @@ inherit cmake pkgconfig
 DEPENDS = "civetweb zlib curl"
 
 # pull:        Exposer (HTTP /metrics endpoint), needs civetweb with its C++ API
-#              (meta-networking's civetweb has PACKAGECONFIG "cpp" by default).
+#              (libcivetweb-cpp). meta-networking's civetweb enables PACKAGECONFIG "cpp"
+#              by default only from walnascar; on scarthgap set in local.conf
+#                PACKAGECONFIG:append:pn-civetweb = " cpp"
+#              (a bbappend here would change civetweb's signatures, which
+#              yocto-check-layer rejects). do_configure stops with that hint if missing.
 # push:        Pushgateway client, needs libcurl.
 # compression: gzip-compressed /metrics responses, needs zlib.
 PACKAGECONFIG ??= "pull push compression"
@@ -37,6 +41,14 @@ EXTRA_OECMAKE += " \
     -DGENERATE_PKGCONFIG=ON \
     -DRUN_IWYU=OFF \
 "
+
+do_configure:prepend() {
+    if ${@bb.utils.contains('PACKAGECONFIG', 'pull', 'true', 'false', d)} && \
+       [ ! -e ${STAGING_LIBDIR}/libcivetweb-cpp.so ]; then
+        bbfatal "prometheus-cpp (PACKAGECONFIG pull) needs civetweb's C++ API: add" \
+                "PACKAGECONFIG:append:pn-civetweb = \" cpp\" to local.conf"
+    fi
+}
 
 # Headers, .so symlinks, CMake package config and .pc files go to -dev by default.
 FILES:${PN}-dev += "${libdir}/cmake/prometheus-cpp"
