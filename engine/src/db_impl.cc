@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "compression.h"
+#include "db_validate.h"
 #include "dbformat.h"
 #include "wal_batch.h"
 
@@ -121,8 +122,16 @@ void DBImpl::install_super_version_locked() {
 
 void DBImpl::open() {
   const std::string& dir = cfg_.data_dir;
-  if (!env_->file_exists(dir + "/CURRENT") && !cfg_.create_if_missing) {
-    throw Error(Errc::NotFound, dir + ": no FlowDB database here and create_if_missing is false");
+  if (!env_->file_exists(dir + "/CURRENT")) {
+    // A new database only where nothing could be lost by starting one.
+    const DirInventory inv = inventory_dir(env_, dir);
+    if (inv.holds_data()) {
+      throw Error(Errc::Corruption, dir + ": CURRENT is missing but the directory holds " +
+                                        inv.describe() + "; refusing to open or create a database");
+    }
+    if (!cfg_.create_if_missing) {
+      throw Error(Errc::NotFound, dir + ": no FlowDB database here and create_if_missing is false");
+    }
   }
   env_->create_dir(dir);
   env_->create_dir(dir + "/wal");
@@ -132,10 +141,11 @@ void DBImpl::open() {
                                               cfg_.index_memory_budget_mb << 20);
   versions_ = std::make_unique<VersionSet>(env_, dir);
   versions_->recover();
+  const uint64_t recovered_next = audit_files();
   load_feeds();
   // Every session starts a fresh MANIFEST (compacting the edit history).
   versions_->write_snapshot();
-  store_->remove_orphans(*versions_->current());
+  store_->remove_orphans(*versions_->current(), recovered_next);
 
   active_.mem = std::make_shared<MemTable>();
   active_.tombstones = std::make_shared<const std::vector<RangeTombstone>>();
@@ -182,6 +192,34 @@ void DBImpl::open() {
   flush_thread_ = std::thread([this] { flush_thread_main(); });
   if (!cfg_.wal_sync_mode.is_always()) sync_thread_ = std::thread([this] { sync_thread_main(); });
   if (cfg_.auto_background) start_maintenance();
+}
+
+uint64_t DBImpl::audit_files() {
+  const std::string& dir = cfg_.data_dir;
+  const DirInventory inv = inventory_dir(env_, dir);
+  const std::vector<std::string> problems =
+      audit_recovered_state(env_, dir, inv, *versions_->current(), versions_->log_number(),
+                            cfg_.storage_backend == StorageBackendKind::SingleFile);
+  if (!problems.empty()) {
+    std::string msg = dir + ": the manifest does not account for the files on disk (";
+    for (size_t i = 0; i < problems.size(); ++i) msg += (i ? "; " : "") + problems[i];
+    throw Error(Errc::Corruption, msg + "); nothing was changed");
+  }
+  // Files numbered at or past the recovered next file number are not known to
+  // be obsolete: they stay on disk (reported) and their numbers are not reused.
+  const uint64_t next = versions_->next_file_number();
+  std::vector<uint64_t> unrecorded;
+  for (const auto* list : {&inv.tables, &inv.temp_tables, &inv.wal_segments}) {
+    for (uint64_t n : *list) {
+      if (n >= next && list != &inv.wal_segments) unrecorded.push_back(n);
+      versions_->mark_file_number_used(n);
+    }
+  }
+  for (uint64_t n : unrecorded) {
+    std::fprintf(stderr, "flowdb: %s: keeping table file %llu that the manifest does not record\n",
+                 dir.c_str(), static_cast<unsigned long long>(n));
+  }
+  return next;
 }
 
 void DBImpl::replay_logs() {

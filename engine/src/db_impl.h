@@ -190,6 +190,9 @@ class DBImpl : public std::enable_shared_from_this<DBImpl> {
   void prune_tombstones(VersionEdit* edit, const Version& v) const;
 
   // Recovery.
+  // Refuses (Corruption) a recovered state that does not account for the
+  // files on disk; returns the recovered next file number.
+  uint64_t audit_files();
   void replay_logs();
 
   // WAL segment lifetime (db_feed.cc). A segment is deleted once it is older

@@ -53,15 +53,16 @@ class MultiFileStore final : public FileStore {
     }
   }
   void remove(const FileMeta& f) override { env_->remove_file(path(f.number)); }
-  void remove_orphans(const Version& live) override {
+  void remove_orphans(const Version& live, uint64_t recovered_next) override {
     std::set<uint64_t> keep;
     for (const auto& [b, files] : live.buckets) {
       for (const auto& f : files) keep.insert(f->number);
     }
     for (const auto& name : env_->get_children(dir_)) {
       uint64_t n;
-      if (parse_number(name, ".sst.tmp", &n) ||
-          (parse_number(name, ".sst", &n) && !keep.count(n))) {
+      if ((parse_number(name, ".sst.tmp", &n) ||
+           (parse_number(name, ".sst", &n) && !keep.count(n))) &&
+          n < recovered_next) {
         env_->remove_file(dir_ + "/" + name);
       }
     }
@@ -136,8 +137,10 @@ class SingleFileStore final : public FileStore {
     return std::make_unique<ContainerSlice>(container_, f.container_offset, f.file_size);
   }
   void remove(const FileMeta& f) override { release(f.container_offset, f.file_size); }
-  void remove_orphans(const Version& live) override {
+  void remove_orphans(const Version& live, uint64_t recovered_next) override {
     for (const auto& name : env_->get_children(staging_dir_)) {
+      uint64_t n;
+      if (parse_number(name, ".sst", &n) && n >= recovered_next) continue;  // kept, not reused
       env_->remove_file(staging_dir_ + "/" + name);
     }
     std::lock_guard<std::mutex> l(mu_);

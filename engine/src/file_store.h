@@ -33,8 +33,9 @@ class FileStore {
   virtual std::unique_ptr<RandomAccessFile> open(const FileMeta& f) = 0;
   // Frees a table no version references any more.
   virtual void remove(const FileMeta& f) = 0;
-  // At open: removes every table and temporary file not in `live`.
-  virtual void remove_orphans(const Version& live) = 0;
+  // At open: removes every table and temporary file not in `live` whose
+  // number is below `recovered_next` (provably obsolete); keeps the rest.
+  virtual void remove_orphans(const Version& live, uint64_t recovered_next) = 0;
   virtual std::string describe(const FileMeta& f) const = 0;
 };
 

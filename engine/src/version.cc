@@ -350,6 +350,11 @@ void VersionSet::mark_file_number_used(uint64_t n) {
   next_file_number_ = std::max(next_file_number_, n + 1);
 }
 
+uint64_t VersionSet::next_file_number() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return next_file_number_;
+}
+
 uint64_t VersionSet::manifest_number() const {
   std::lock_guard<std::mutex> l(mu_);
   return manifest_number_;

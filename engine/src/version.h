@@ -86,6 +86,7 @@ class VersionSet {
   void set_last_sequence(uint64_t s);
   void mark_file_number_used(uint64_t n);
   uint64_t manifest_number() const;
+  uint64_t next_file_number() const;
 
  private:
   // REQUIRES: mu_ held.

@@ -480,3 +480,23 @@ TEST_CASE("a truncated single-file container is Corruption", "[engine][corruptio
   expect_corruption([&] { e->get("key0001", 1001); });
   expect_corruption([&] { e->verify_checksums(); });
 }
+
+TEST_CASE("a missing CURRENT beside tables is Corruption even with create_if_missing",
+          "[engine][corruption][regression]") {
+  TempDir dir;
+  ManualClock clock;
+  Config cfg = make_sst_db(dir, clock, Compression::none());
+  cfg.create_if_missing = true;
+  std::vector<std::string> before;
+  for (const auto& p : fs::directory_iterator(dir.path() + "/sst")) before.push_back(p.path());
+  REQUIRE_FALSE(before.empty());
+  fs::remove(dir.path() + "/CURRENT");
+  try {
+    Engine::open(cfg);
+    FAIL("open succeeded without CURRENT");
+  } catch (const Error& e) {
+    CHECK(e.code() == Errc::Corruption);
+    CHECK_THAT(e.what(), Catch::Contains("CURRENT is missing"));
+  }
+  for (const auto& p : before) CHECK(fs::exists(p));  // no table deleted
+}

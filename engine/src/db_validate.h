@@ -1,0 +1,37 @@
+// Open-time validation: what the data directory holds and whether the
+// recovered manifest accounts for it. Rules: engine/doc/format.md ("What open
+// accepts"). Shared by open and (later) repair.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "flowdb/env.h"
+#include "version.h"
+
+namespace flowdb {
+
+// The FlowDB files found in a data directory (absent directory: all empty).
+struct DirInventory {
+  std::vector<uint64_t> manifests;     // MANIFEST-N
+  std::vector<uint64_t> wal_segments;  // wal/N.log
+  std::vector<uint64_t> tables;        // sst/N.sst
+  std::vector<uint64_t> temp_tables;   // sst/N.sst.tmp, staging/N.sst
+  uint64_t pack_bytes = 0;             // size of sst.pack
+  // True if any file that can hold records or metadata exists.
+  bool holds_data() const;
+  // E.g. "1 MANIFEST file, 2 WAL segments, 7 table files".
+  std::string describe() const;
+};
+
+DirInventory inventory_dir(Env* env, const std::string& dir);
+
+// Problems that make the recovered state unable to account for the files on
+// disk: the WAL segment the manifest starts from is missing, or a live table
+// is missing or shorter than recorded. Empty means consistent.
+std::vector<std::string> audit_recovered_state(Env* env, const std::string& dir,
+                                               const DirInventory& inv, const Version& live,
+                                               uint64_t log_number, bool single_file);
+
+}  // namespace flowdb
