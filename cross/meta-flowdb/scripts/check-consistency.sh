@@ -71,7 +71,7 @@ while read -r r; do check_licenses "$r"; done < <(find "$layer" -name '*.bb' -o 
 #    build-only helpers map to nothing. An unmapped name is itself an error, so a
 #    new find_package() cannot be forgotten here.
 declare -A recipe_of=(
-  [Threads]="" [PkgConfig]="" [Catch2]="" [GTest]=""
+  [Threads]="" [PkgConfig]="" [Catch2]="" [GTest]="" [Git]=""
   [liblz4]=lz4 [libzstd]=zstd [Boost]=boost [yaml-cpp]=yaml-cpp
   [prometheus-cpp]=prometheus-cpp [PahoMqttCpp]=paho-mqtt-cpp [eclipse-paho-mqtt-c]=paho-mqtt-c
   [CLI11]=cli11 [CURL]=curl [civetweb]=civetweb [ZLIB]=zlib [OpenSSL]=openssl

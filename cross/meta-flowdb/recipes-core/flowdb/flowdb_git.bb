@@ -31,9 +31,12 @@ DEPENDS = "paho-mqtt-cpp boost lz4 yaml-cpp prometheus-cpp civetweb cli11 curl z
 # zstd: zstd block compression (lz4 is always built in).
 # remote-write: the prometheus_remote_write export (protobuf + snappy; protoc
 # runs on the build host).
-PACKAGECONFIG ??= "zstd remote-write"
+# systemd-notify: Type=notify readiness and the watchdog through libsystemd;
+# without it the installed unit is rewritten to Type=simple.
+PACKAGECONFIG ??= "zstd remote-write systemd-notify"
 PACKAGECONFIG[zstd] = "-DFLOWDB_WITH_ZSTD=ON,-DFLOWDB_WITH_ZSTD=OFF,zstd"
 PACKAGECONFIG[remote-write] = "-DFLOWDB_WITH_REMOTE_WRITE=ON,-DFLOWDB_WITH_REMOTE_WRITE=OFF,protobuf protobuf-native snappy"
+PACKAGECONFIG[systemd-notify] = "-DFLOWDB_WITH_SYSTEMD=ON,-DFLOWDB_WITH_SYSTEMD=OFF,systemd"
 
 # Tests use Catch2 v2 and run at build time via catch_discover_tests(); the Yocto build
 # ships the agent only (run the test suite with the cross presets + qemu instead).
@@ -41,6 +44,7 @@ EXTRA_OECMAKE += " \
     -DFLOWDB_BUILD_AGENT=ON \
     -DFLOWDB_BUILD_TESTS=OFF \
     -DFLOWDB_BUILD_BENCH=OFF \
+    -DFLOWDB_BUILD_FUZZ=OFF \
     -DFLOWDB_INSTALL=ON \
     -DFLOWDB_WERROR=OFF \
 "
@@ -59,6 +63,11 @@ do_install:append() {
     # Unit file and default config come from the source tree's configs/ directory.
     install -d ${D}${systemd_system_unitdir}
     install -m 0644 ${S}/configs/flowdb-agent.service ${D}${systemd_system_unitdir}/flowdb-agent.service
+    if ${@bb.utils.contains('PACKAGECONFIG', 'systemd-notify', 'false', 'true', d)}; then
+        # Built without sd_notify: the agent never says READY=1.
+        sed -i -e 's/^Type=notify$/Type=simple/' -e '/^NotifyAccess=/d' -e '/^WatchdogSec=/d' \
+            ${D}${systemd_system_unitdir}/flowdb-agent.service
+    fi
 
     # Config: readable by the agent's group only (it may hold broker credentials).
     install -d -m 0755 ${D}${sysconfdir}/flowdb
