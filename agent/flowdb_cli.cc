@@ -7,9 +7,11 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <map>
 
+#include "agent/agent_config.h"
 #include "agent/ingest_context.h"
 #include "agent/query_format.h"
 #include "flowdb/engine.h"
@@ -19,7 +21,32 @@ using namespace flowdb;
 
 namespace {
 
-std::unique_ptr<Engine> open_dir(const std::string& dir) {
+constexpr const char* kInstalledConfig = "/etc/flowdb/flowdb-agent.yaml";
+
+// The HTTP address of the agent that would hold `dir`: http.listen of the
+// agent config (`--config`, else the installed one, else the default).
+std::string agent_address(const std::string& config_file) {
+  std::string file = config_file;
+  std::error_code ec;
+  if (file.empty() && std::filesystem::exists(kInstalledConfig, ec)) file = kInstalledConfig;
+  try {
+    return file.empty() ? agent::parse_config(agent::default_config_text(), "<default>").http_listen
+                        : agent::load_config(file).http_listen;
+  } catch (const agent::ConfigError&) {
+    return "127.0.0.1:9108";  // the default; the hint names the file it could not read
+  }
+}
+
+std::unique_ptr<Engine> open_dir(const std::string& dir, const std::string& config_file) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) {
+    throw std::runtime_error("no FlowDB data directory at " + dir +
+                             (std::filesystem::exists(dir, ec) ? " (not a directory)" : ""));
+  }
+  if (!std::filesystem::exists(std::filesystem::path(dir) / "CURRENT", ec) &&
+      std::filesystem::is_empty(dir, ec)) {
+    throw std::runtime_error("no FlowDB data directory at " + dir + " (the directory is empty)");
+  }
   Config c;
   c.data_dir = dir;
   c.create_if_missing = false;
@@ -30,14 +57,25 @@ std::unique_ptr<Engine> open_dir(const std::string& dir) {
     return Engine::open(c);
   } catch (const Error& e) {
     if (e.code() == Errc::Busy) {
+      const std::string addr = agent_address(config_file);
       throw std::runtime_error(
           "the data directory " + dir +
           " is held by a running flowdb-agent; query it through the agent's HTTP API instead, "
-          "e.g. curl 'http://127.0.0.1:9108/api/v1/query?series=cpu&start=-1h'");
+          "e.g. curl 'http://" +
+          addr + "/api/v1/query?series=cpu&start=-1h'");
     }
     throw;
   }
 }
+
+// Streams a query's output to stdout (bounded memory for any result size).
+class StdoutSink : public agent::QuerySink {
+ public:
+  bool begin(const std::string&, bool, std::optional<size_t>) override { return true; }
+  bool write(std::string_view data) override {
+    return std::fwrite(data.data(), 1, data.size(), stdout) == data.size();
+  }
+};
 
 // Progress on a terminal only (stderr), so piped output stays clean.
 void progress(const std::string& what) {
@@ -50,32 +88,63 @@ void progress_done() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"flowdb: inspect and maintain a FlowDB data directory"};
+  CLI::App app{
+      "flowdb: inspect and maintain a FlowDB data directory (one that no running agent holds; "
+      "query a running agent over its HTTP API)"};
+  app.name("flowdb");
   app.require_subcommand(1);
-  std::string dir;
+  std::string dir, config_file;
+  app.add_option("-c,--config", config_file,
+                 std::string("flowdb-agent config whose http.listen the hints name (default: ") +
+                     kInstalledConfig + " if present)");
   auto add_dir = [&](CLI::App* sub) {
-    sub->add_option("-d,--data-dir", dir, "Data directory")->required();
+    sub->add_option("-d,--data-dir", dir,
+                    "The agent's storage.data_dir (the directory holding CURRENT, MANIFEST-*, "
+                    "wal/ and sst/)")
+        ->required();
   };
   std::map<std::string, std::string> params;
-  auto* query = app.add_subcommand("query", "Print stored points (same filters as the HTTP API)");
+  auto* query = app.add_subcommand(
+      "query", "Print stored points, with the same filters and formats as GET /api/v1/query");
   add_dir(query);
-  for (const char* p : {"series", "field", "start", "end", "format", "limit"}) {
-    query->add_option(std::string("--") + p, params[p], std::string("The ") + p + " parameter");
+  const std::pair<const char*, const char*> kQueryOptions[] = {
+      {"series",
+       "Series to read: a measurement, optionally with tags (cpu,host=gw1); escape "
+       "',', ' ' and '=' in tag values with a backslash as line protocol does"},
+      {"field", "Only this field (default: every field)"},
+      {"start", "Oldest time: RFC 3339, Unix ns, or relative (-1h, -1h30m, now-15m)"},
+      {"end", "Newest time, same forms as --start (default: now)"},
+      {"format", "Output: json (default), csv or lp (line protocol)"},
+      {"limit", "At most this many points (default: all)"},
+      {"order", "asc (default: by series, then time) or desc (newest first)"},
+  };
+  for (const auto& [name, help] : kQueryOptions) {
+    query->add_option(std::string("--") + name, params[name], help);
   }
-  auto* stats = app.add_subcommand("stats", "Print engine statistics and buckets");
+  auto* stats = app.add_subcommand(
+      "stats", "Print the engine's table, WAL and memtable sizes and one line per time bucket");
   add_dir(stats);
-  auto* check = app.add_subcommand("check", "Verify the checksum of every block");
+  auto* check = app.add_subcommand(
+      "check", "Read every block of every table and verify its checksum (exit 3 if corrupt)");
   add_dir(check);
-  auto* compact = app.add_subcommand("compact", "Compact every bucket with several files");
+  auto* compact = app.add_subcommand(
+      "compact", "Merge the files of every time bucket that has several into one");
   add_dir(compact);
-  app.add_flag_callback("--version", [] {
-    std::printf("flowdb %s\n", FLOWDB_VERSION);
-    std::exit(0);
-  });
+  app.add_flag_callback(
+      "--version",
+      [] {
+        std::printf("flowdb %s\n", FLOWDB_VERSION);
+        std::exit(0);
+      },
+      "Print the version and exit");
+  if (argc < 2) {  // a bare `flowdb`: say how to use it, as a usage error
+    std::fputs(app.help().c_str(), stderr);
+    return 2;
+  }
   CLI11_PARSE(app, argc, argv);
 
   try {
-    auto engine = open_dir(dir);
+    auto engine = open_dir(dir, config_file);
     if (query->parsed()) {
       auto get = [&](std::string_view k) -> std::optional<std::string> {
         auto it = params.find(std::string(k));
@@ -83,8 +152,11 @@ int main(int argc, char** argv) {
         return it->second;
       };
       agent::QueryRequest req = agent::parse_query_request(get, agent::now_us(), SIZE_MAX);
-      agent::QueryResult res = agent::run_query(*engine, req);
-      std::fwrite(res.body.data(), 1, res.body.size(), stdout);
+      StdoutSink out;
+      const agent::QueryStats st = agent::run_query(*engine, req, out);
+      if (st.truncated) {
+        std::fprintf(stderr, "flowdb: output truncated at --limit %zu points\n", st.count);
+      }
     } else if (stats->parsed()) {
       EngineStats s = engine->stats();
       std::printf("sstables %zu (%llu bytes), buckets %zu, wal %llu bytes, memtable %zu records\n",

@@ -85,6 +85,40 @@ TEST_CASE("CLI flags: --version - --help - --check-config", "[agent][process]") 
   CHECK_THAT(out, Contains("OK"));
 }
 
+TEST_CASE("flowdb CLI: bare usage exits 2 - a missing data directory is named",
+          "[agent][process]") {
+  int rc;
+  const std::string cli = FLOWDB_CLI_BIN;
+  std::string out = run_capture(cli, &rc);
+  CHECK(rc == 2);
+  CHECK_THAT(out, Contains("Usage: flowdb"));
+  CHECK_THAT(out, Contains("Print stored points"));
+  out = run_capture(cli + " query --help", &rc);
+  CHECK(rc == 0);
+  CHECK_THAT(out, Contains("newest first"));  // each option says what it does
+  TempDir dir;
+  out = run_capture(cli + " stats --data-dir " + (dir / "nope"), &rc);
+  CHECK(rc == 1);
+  CHECK_THAT(out, Contains("no FlowDB data directory at " + (dir / "nope")));
+  out = run_capture(cli + " query --data-dir " + dir.path().string(), &rc);
+  CHECK(rc == 1);
+  CHECK_THAT(out, Contains("no FlowDB data directory at " + dir.path().string()));
+}
+
+TEST_CASE("flowdb CLI: the held-by-an-agent hint names the configured HTTP address",
+          "[agent][process][integration]") {
+  AgentFixture f;
+  f.start(f.config());
+  int rc;
+  const std::string out = run_capture(std::string(FLOWDB_CLI_BIN) + " --config " + f.config_path +
+                                          " query --data-dir " + (f.dir / "data"),
+                                      &rc);
+  CHECK(rc == 1);
+  CHECK_THAT(out, Contains("held by a running flowdb-agent"));
+  CHECK_THAT(out, Contains("http://127.0.0.1:" + std::to_string(f.http) + "/api/v1/query"));
+  CHECK(f.stop() == 0);
+}
+
 TEST_CASE("UDP ingest is read back value for value - SIGTERM exits 0 - flowdb query",
           "[agent][process][integration]") {
   AgentFixture f;
