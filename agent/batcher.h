@@ -32,6 +32,7 @@
 #include <thread>
 #include <vector>
 
+#include "agent/log.h"
 #include "flowdb/engine.h"
 
 namespace flowdb::agent {
@@ -114,6 +115,7 @@ class Batcher {
   bool started_ = false;
 
   std::thread writer_;
+  RateLimiter drop_log_;  // one queue_full warning per input per period
 };
 
 }  // namespace flowdb::agent

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "agent/metrics.h"
+#include "stderr_capture.h"
 #include "test_support.h"
 
 using namespace flowdb;
@@ -90,7 +91,11 @@ TEST_CASE("try_submit drops and counts when the queue is full - stop drains", "[
   o.queue_max_records = 100;
   Batcher b(engine.get(), &metrics, o);  // not started: nothing leaves the queue
   CHECK(b.try_submit("udp", recs("a", 60)) == Batcher::Result::kStored);
-  CHECK(b.try_submit("udp", recs("b", 60)) == Batcher::Result::kDropped);
+  {
+    testing::StderrCapture err;
+    CHECK(b.try_submit("udp", recs("b", 60)) == Batcher::Result::kDropped);
+    CHECK_THAT(err.text(), Catch::Contains("udp: dropped 60 point(s), reason queue_full"));
+  }
   CHECK(b.try_submit("udp", recs("c", 40)) == Batcher::Result::kStored);
   CHECK(b.queued_records() == 100);
   b.start();
