@@ -1,6 +1,4 @@
 // ENOSPC on a real file system: a tmpfs of 4 MiB mounted by the test.
-#include <sys/mount.h>
-
 #include <catch2/catch.hpp>
 #include <cerrno>
 #include <chrono>
@@ -13,50 +11,16 @@
 #include <thread>
 #include <vector>
 
+#include "../tmpfs_mount.h"
 #include "flowdb/engine.h"
 #include "test_util.h"
 
 using namespace flowdb;
+using flowdb::testing::fill_leaving;
 using flowdb::testing::TempDir;
+using flowdb::testing::TmpfsMount;
 
 namespace {
-
-// Mounts a tmpfs of `size` on `dir`; unmounts in every path. ok() is false
-// where mount(2) is not permitted.
-class TmpfsMount {
- public:
-  TmpfsMount(const std::string& dir, const std::string& size) : dir_(dir) {
-    ok_ = ::mount("tmpfs", dir.c_str(), "tmpfs", 0, ("size=" + size).c_str()) == 0;
-    if (!ok_) error_ = std::strerror(errno);
-  }
-  ~TmpfsMount() {
-    if (ok_) ::umount2(dir_.c_str(), MNT_DETACH);
-  }
-  TmpfsMount(const TmpfsMount&) = delete;
-  TmpfsMount& operator=(const TmpfsMount&) = delete;
-  bool ok() const { return ok_; }
-  const std::string& error() const { return error_; }
-
- private:
-  std::string dir_, error_;
-  bool ok_ = false;
-};
-
-// Appends to `path` until the file system refuses; returns the bytes written.
-uint64_t fill(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "wb");
-  REQUIRE(f != nullptr);
-  std::setvbuf(f, nullptr, _IONBF, 0);
-  const std::string chunk(64 * 1024, 'x');
-  uint64_t total = 0;
-  while (true) {
-    const size_t n = std::fwrite(chunk.data(), 1, chunk.size(), f);
-    total += n;
-    if (n < chunk.size()) break;
-  }
-  std::fclose(f);
-  return total;
-}
 
 std::vector<Record> batch(int i) {
   std::vector<Record> rs;
@@ -120,8 +84,7 @@ TEST_CASE("A full tmpfs stops writes, and freeing space resumes them in the same
   {
     auto e = Engine::open(cfg);
     // Leave ~1.5 MiB: the WAL and the first flushes fill it.
-    const uint64_t filled = fill(mnt + "/filler");
-    std::filesystem::resize_file(mnt + "/filler", filled - std::min<uint64_t>(filled, 1536 * 1024));
+    fill_leaving(mnt + "/filler", 1536 * 1024);
     while (failed == 0 && next < 5000) {
       const int i = next++;
       try {
