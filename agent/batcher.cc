@@ -240,9 +240,22 @@ Batcher::Outcome Batcher::write(std::vector<Chunk>* chunks) {
         held = true;  // the engine retries by itself: wait for it, don't retry
         break;
       }
+      if (b.severity != BackgroundError::Severity::None) {
+        // Hard or fatal: retrying cannot help; one line a minute, not one a batch.
+        const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                                std::chrono::steady_clock::now().time_since_epoch())
+                                .count();
+        int64_t last = last_bg_log_s_.load();
+        if (now - last >= 60 && last_bg_log_s_.compare_exchange_strong(last, now)) {
+          log_error("batcher", "engine refuses writes (" + std::string(severity_name(b.severity)) +
+                                   " background error; batches are dropped as storage_error "
+                                   "until it is resumed or the agent restarted): " +
+                                   b.message);
+        }
+        break;
+      }
       log_error("batcher", std::string("write_batch of ") + std::to_string(batch.size()) +
                                " records failed: " + e.what());
-      if (b.severity != BackgroundError::Severity::None) break;  // retrying cannot help
       if (const auto* fe = dynamic_cast<const Error*>(&e); fe && fe->code() == Errc::Closed) break;
     }
   }

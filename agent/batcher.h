@@ -30,6 +30,7 @@
 // Thread-safety: all methods are thread-safe.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -134,6 +135,8 @@ class Batcher {
   bool started_ = false;
   bool held_ = false;  // the engine refused writes with a Soft background error
   size_t lost_records_ = 0, lost_points_ = 0;  // dropped at stop() while held
+  // When write() last logged a hard/fatal background error (steady seconds).
+  std::atomic<int64_t> last_bg_log_s_{-3600};
 
   std::thread writer_;
 };

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <iostream>
+#include <random>
 
 #include "../tmpfs_mount.h"
 #include "test_support.h"
@@ -18,11 +19,16 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-// One datagram of `n` points of ~1 KiB each, numbered from `first`.
+// One datagram of `n` points of ~1 KiB each, numbered from `first`. The
+// values are random so that lz4 cannot shrink them: the disk fills quickly.
 std::string datagram(int first, int n) {
+  static const char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string out;
-  const std::string pad(1000, 'p');
   for (int i = first; i < first + n; ++i) {
+    std::mt19937 rng(static_cast<uint32_t>(i));
+    std::string pad(1000, ' ');
+    for (char& c : pad) c = kAlphabet[rng() % 64];
     out += "fill,host=h v=\"" + pad + "\" " + std::to_string(1700000000000000000LL + i * 1000LL) +
            "\n";
   }
@@ -73,7 +79,7 @@ TEST_CASE("A full data_dir turns /ready 503 and the agent resumes without a rest
           send();
           return agent.get("/ready").status == 503;
         },
-        std::chrono::seconds(60));
+        std::chrono::seconds(180));
   };
   REQUIRE(fill_until_not_ready());
   auto ready = agent.get("/ready");
