@@ -212,8 +212,7 @@ TEST_CASE("The flush thread resumes a NoSpace error by itself once space is back
   l.verify(*e);
 }
 
-TEST_CASE("An I/O background error is Hard: the flush thread leaves it, resume() clears it",
-          "[engine][enospc]") {
+TEST_CASE("An I/O background error is Hard: an explicit resume() clears it", "[engine][enospc]") {
   FaultyStore store;
   FaultInjectionEnv& env = store.env;
   Config& cfg = store.cfg;
