@@ -185,6 +185,9 @@ class DBImpl : public std::enable_shared_from_this<DBImpl> {
   // schedules the next automatic attempt) if that fails.
   void resume_locked(std::unique_lock<std::mutex>& lock);
   void roll_wal_after_error_locked();
+  // After a successful resume_locked(): completes the resume writers queued
+  // behind the leader (db_write.cc).
+  void answer_resume_writers_locked();
   // The flush thread's automatic retry of a Soft error; REQUIRES: mu_ held
   // through `lock`, which it releases while resuming.
   void maybe_auto_resume(std::unique_lock<std::mutex>& lock);

@@ -190,6 +190,7 @@ void DBImpl::write(const WriteBatch& batch, bool sync, std::optional<uint64_t> t
     check_open_locked();
     if (w.resume) {
       resume_locked(lock);  // as the leader, no other writer is appending
+      answer_resume_writers_locked();
     } else {
       make_room_for_write(lock, w.force_switch);
     }
@@ -287,6 +288,21 @@ void DBImpl::write(const WriteBatch& batch, bool sync, std::optional<uint64_t> t
   lock.unlock();
   if (err) throw *err;
   counters_.write_latency.record(steady_us() - start);
+}
+
+void DBImpl::answer_resume_writers_locked() {
+  // Other resume calls queued behind the leader are answered: the error is
+  // gone. (The flush thread may be one of them, and a writer between it and
+  // the leader could otherwise stall for a flush that thread would never run.)
+  for (auto it = writers_.begin() + 1; it != writers_.end();) {
+    if (!(*it)->resume) {
+      ++it;
+      continue;
+    }
+    (*it)->done = true;
+    (*it)->cv.notify_one();
+    it = writers_.erase(it);
+  }
 }
 
 void DBImpl::make_room_for_write(std::unique_lock<std::mutex>& lock, bool force) {
