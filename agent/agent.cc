@@ -321,6 +321,12 @@ bool Agent::ready(std::string* why) const {
     *why = "starting or stopping";
     return false;
   }
+  if (const BackgroundError b = engine_->background_error();
+      b.severity != BackgroundError::Severity::None) {
+    *why = "engine refuses writes (" + std::string(severity_name(b.severity)) +
+           " background error, " + std::string(errc_name(b.code)) + "): " + b.message;
+    return false;
+  }
   std::lock_guard lock(inputs_mu_);
   for (const auto& u : udp_) {
     if (!u->running()) {

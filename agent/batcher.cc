@@ -67,22 +67,29 @@ Batcher::Result Batcher::submit_wait(const std::string& input, std::vector<Recor
   std::unique_lock lock(mu_);
   room_cv_.wait(lock, [&] { return stopping_ || has_room(records.size(), bytes); });
   if (stopping_) return Result::kStopped;
-  if (queue_.empty() && started_ && waiters_ == 0 && inline_writers_ == 0) {
+  if (queue_.empty() && started_ && waiters_ == 0 && inline_writers_ == 0 && !held_) {
     ++inline_writers_;
     lock.unlock();
     std::vector<Chunk> own;
     own.push_back(
         {im, input, std::move(records), points, bytes, ticket, std::chrono::steady_clock::now()});
-    write(&own);
+    const Outcome out = write(&own);
     lock.lock();
     --inline_writers_;
     done_cv_.notify_all();  // stop() may be waiting for inline writers
-    return ticket->ok ? Result::kStored : Result::kDropped;
+    if (out != Outcome::kHeld) return ticket->ok ? Result::kStored : Result::kDropped;
+    if (stopping_) {
+      lock.unlock();
+      drop_held(&own);
+      return Result::kDropped;
+    }
+    requeue_front_locked(&own);  // the writer thread waits for the engine
+  } else {
+    queued_records_ += records.size();
+    queued_bytes_ += bytes;
+    queue_.push_back(
+        {im, input, std::move(records), points, bytes, ticket, std::chrono::steady_clock::now()});
   }
-  queued_records_ += records.size();
-  queued_bytes_ += bytes;
-  queue_.push_back(
-      {im, input, std::move(records), points, bytes, ticket, std::chrono::steady_clock::now()});
   ++waiters_;
   work_cv_.notify_one();
   // The writer drains the queue even while stopping, so the ticket always completes.
@@ -137,17 +144,72 @@ void Batcher::run() {
     metrics_->set_queue(queued_records_, queued_bytes_);
     room_cv_.notify_all();
     lock.unlock();
-    write(&taken);
+    const Outcome out = write(&taken);
+    if (out == Outcome::kHeld && stopping_) drop_held(&taken);
     lock.lock();
+    if (out == Outcome::kHeld && !stopping_) {
+      requeue_front_locked(&taken);
+      wait_for_engine_locked(lock);
+      continue;
+    }
+    if (out == Outcome::kOk && held_) {
+      held_ = false;
+      log_info("batcher", "engine writes resumed: writing the held records");
+    }
     for (Chunk& c : taken) {
       if (c.ticket) c.ticket->done = true;
     }
     taken.clear();
     done_cv_.notify_all();
   }
+  if (lost_records_ > 0) {
+    log_error("batcher",
+              "shutdown with the engine refusing writes: " + std::to_string(lost_points_) +
+                  " points (" + std::to_string(lost_records_) + " records) could not be written");
+  }
 }
 
-void Batcher::write(std::vector<Chunk>* chunks) {
+void Batcher::requeue_front_locked(std::vector<Chunk>* chunks) {
+  for (auto it = chunks->rbegin(); it != chunks->rend(); ++it) {
+    queued_records_ += it->records.size();
+    queued_bytes_ += it->bytes;
+    queue_.push_front(std::move(*it));
+  }
+  chunks->clear();
+  metrics_->set_queue(queued_records_, queued_bytes_);
+}
+
+void Batcher::drop_held(std::vector<Chunk>* chunks) {
+  size_t records = 0, points = 0;
+  for (Chunk& c : *chunks) {
+    records += c.records.size();
+    points += c.points;
+    metrics_->dropped(c.input_name, "storage_error", static_cast<double>(c.points));
+    if (c.ticket) c.ticket->ok = false;
+  }
+  std::lock_guard lock(mu_);
+  lost_records_ += records;
+  lost_points_ += points;
+}
+
+void Batcher::wait_for_engine_locked(std::unique_lock<std::mutex>& lock) {
+  BackgroundError b = engine_->background_error();
+  if (!held_) {
+    held_ = true;
+    log_error("batcher", "engine refuses writes (" + std::string(severity_name(b.severity)) +
+                             " background error: " + b.message + "); holding " +
+                             std::to_string(queued_records_) +
+                             " queued records in memory until it resumes");
+  }
+  while (!stopping_ && b.severity != BackgroundError::Severity::None) {
+    work_cv_.wait_for(lock, std::chrono::milliseconds(100), [&] { return stopping_; });
+    lock.unlock();
+    b = engine_->background_error();
+    lock.lock();
+  }
+}
+
+Batcher::Outcome Batcher::write(std::vector<Chunk>* chunks) {
   std::vector<Record> batch;
   size_t total = 0;
   for (const Chunk& c : *chunks) total += c.records.size();
@@ -157,6 +219,7 @@ void Batcher::write(std::vector<Chunk>* chunks) {
   }
   bool ok = false;
   bool refused = false;
+  bool held = false;
   if (options_.admission) {
     try {
       options_.admission();
@@ -177,10 +240,36 @@ void Batcher::write(std::vector<Chunk>* chunks) {
           std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     } catch (const std::exception& e) {
       metrics_->write_error();
+      const BackgroundError b = engine_->background_error();
+      if (b.severity == BackgroundError::Severity::Soft) {
+        held = true;  // the engine retries by itself: wait for it, don't retry
+        break;
+      }
+      if (b.severity != BackgroundError::Severity::None) {
+        // Hard or fatal: retrying cannot help; one line a minute, not one a batch.
+        const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                                std::chrono::steady_clock::now().time_since_epoch())
+                                .count();
+        int64_t last = last_bg_log_s_.load();
+        if (now - last >= 60 && last_bg_log_s_.compare_exchange_strong(last, now)) {
+          log_error("batcher", "engine refuses writes (" + std::string(severity_name(b.severity)) +
+                                   " background error; batches are dropped as storage_error "
+                                   "until it is resumed or the agent restarted): " +
+                                   b.message);
+        }
+        break;
+      }
       log_error("batcher", std::string("write_batch of ") + std::to_string(batch.size()) +
                                " records failed: " + e.what());
       if (const auto* fe = dynamic_cast<const Error*>(&e); fe && fe->code() == Errc::Closed) break;
     }
+  }
+  if (held) {
+    size_t k = 0;
+    for (Chunk& c : *chunks) {
+      for (Record& r : c.records) r = std::move(batch[k++]);
+    }
+    return Outcome::kHeld;
   }
   const auto done = std::chrono::steady_clock::now();
   size_t i = 0;
@@ -200,6 +289,7 @@ void Batcher::write(std::vector<Chunk>* chunks) {
     }
     if (c.ticket) c.ticket->ok = ok;
   }
+  return ok ? Outcome::kOk : Outcome::kDropped;
 }
 
 }  // namespace flowdb::agent

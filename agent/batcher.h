@@ -18,9 +18,19 @@
 //    counted as queue_full for its input (UDP has no flow control).
 // stop() stops accepting, writes everything queued, then joins the writer.
 //
+// A Soft engine background error (a full disk: Engine::background_error())
+// is not retried against the engine: the failed batch goes back to the head
+// of the queue and the writer waits, polling, until the engine has resumed,
+// then writes in order. The queue keeps its bounds meanwhile (try_submit
+// drops as queue_full, submit_wait blocks). One log line says so, another
+// when writes resume. stop() in that state does not wait: what is queued is
+// dropped as storage_error and counted in one log line. A Hard or Fatal
+// background error drops the batch at once, without retries.
+//
 // Thread-safety: all methods are thread-safe.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -93,10 +103,21 @@ class Batcher {
     std::chrono::steady_clock::time_point enqueued;
   };
 
+  // kHeld: the engine has a Soft background error; the chunks' records are
+  // back in place and nothing was counted.
+  enum class Outcome { kOk, kDropped, kHeld };
+
   static size_t bytes_of(const std::vector<Record>& r);
+  // Puts chunks back at the head of the queue, in order. mu_ held.
+  void requeue_front_locked(std::vector<Chunk>* chunks);
+  // Counts held chunks as dropped at shutdown and fails their tickets.
+  void drop_held(std::vector<Chunk>* chunks);
+  // Waits while the engine has a background error (and not stopping_);
+  // logs the transitions once. mu_ held through `lock`.
+  void wait_for_engine_locked(std::unique_lock<std::mutex>& lock);
   bool has_room(size_t records, size_t bytes) const;  // mu_ held
   void run();
-  void write(std::vector<Chunk>* chunks);
+  Outcome write(std::vector<Chunk>* chunks);
 
   Engine* const engine_;
   Metrics* const metrics_;
@@ -113,6 +134,10 @@ class Batcher {
   size_t inline_writers_ = 0;  // submit_wait calls writing on their own thread
   bool stopping_ = false;
   bool started_ = false;
+  bool held_ = false;  // the engine refused writes with a Soft background error
+  size_t lost_records_ = 0, lost_points_ = 0;  // dropped at stop() while held
+  // When write() last logged a hard/fatal background error (steady seconds).
+  std::atomic<int64_t> last_bg_log_s_{-3600};
 
   std::thread writer_;
   RateLimiter drop_log_;  // one queue_full warning per input per period

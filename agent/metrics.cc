@@ -257,6 +257,9 @@ std::string Metrics::serialize(Engine* engine) const {
         static_cast<double>(s.wal_bytes));
     add("flowdb_engine_block_cache_bytes", "Bytes in the block cache",
         static_cast<double>(s.block_cache_bytes));
+    add("flowdb_engine_background_error",
+        "1 while a background error (e.g. a full disk) stops engine writes, else 0",
+        s.background_error.severity == BackgroundError::Severity::None ? 0.0 : 1.0);
     add("flowdb_engine_records_written_total", "Records written since open",
         static_cast<double>(s.total_records_written), MetricType::Counter);
     add("flowdb_engine_flushes_total", "Memtable flushes since open",

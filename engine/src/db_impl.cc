@@ -321,6 +321,12 @@ void DBImpl::close() {
       std::lock_guard<std::mutex> l(mu_);
       healthy = !bg_error_;
     }
+    if (!healthy) {
+      // One last resume: it also cuts a failed record off the WAL, so a
+      // reopen replays exactly the acknowledged batches.
+      resume();
+      healthy = true;
+    }
     if (healthy) flush();
   } catch (const Error& e) {
     err = e;
@@ -400,7 +406,10 @@ EngineStats DBImpl::stats() {
     std::lock_guard<std::mutex> l(mu_);
     sv = sv_;
     s.last_sequence = visible_seq_.load();
+    s.background_errors = bg_errors_total_;
+    s.background_resumes = bg_resumes_total_;
   }
+  s.background_error = background_error();
   if (sv) {
     s.memtable_records = sv->active.mem->num_entries();
     s.memtable_bytes = sv->active.mem->approximate_memory_usage();
@@ -502,6 +511,11 @@ std::string DBImpl::metrics_text() {
          s.compression_ratio);
   metric("flowdb_engine_uptime_seconds", "gauge", "Seconds since open.",
          static_cast<double>(s.uptime_secs));
+  metric("flowdb_engine_background_error", "gauge",
+         "1 while a background error stops writes (see flowdb_engine_background_errors_total).",
+         s.background_error.severity == BackgroundError::Severity::None ? 0.0 : 1.0);
+  metric("flowdb_engine_background_errors_total", "counter",
+         "Times a background error stopped writes.", static_cast<double>(s.background_errors));
   counters_.write_latency.append_prometheus(&out, "flowdb_engine_write_duration_seconds",
                                             "Latency of write calls.");
   counters_.query_latency.append_prometheus(&out, "flowdb_engine_read_duration_seconds",

@@ -102,8 +102,9 @@ class DBImpl : public std::enable_shared_from_this<DBImpl> {
   void release_lock();
 
   // force_switch (with an empty batch): freeze the memtable for flush().
+  // resume (with an empty batch): resume_locked() as the write leader.
   void write(const WriteBatch& batch, bool sync, std::optional<uint64_t> ttl_secs, bool apply_ttl,
-             bool force_switch = false);
+             bool force_switch = false, bool resume = false);
   std::optional<Record> get(std::string_view key, int64_t ts, const ReadOptions& opts);
   std::optional<Record> get_latest(std::string_view key, const ReadOptions& opts);
   ScanIterator new_scan(const ScanRange& range, const ReadOptions& opts);
@@ -146,6 +147,10 @@ class DBImpl : public std::enable_shared_from_this<DBImpl> {
   // Waits until visible sequence > seq, timeout or close; true if > seq.
   bool wait_visible_after(uint64_t seq, std::chrono::milliseconds timeout);
 
+  // Background errors (db_error.cc).
+  BackgroundError background_error();
+  void resume();  // clears a Soft/Hard error and waits for the flushes
+
   EngineStats stats();
   std::string metrics_text();
   const Config& config() const { return cfg_; }
@@ -170,6 +175,23 @@ class DBImpl : public std::enable_shared_from_this<DBImpl> {
   ReadState pin_read_state(const ReadOptions& opts);
   void make_room_for_write(std::unique_lock<std::mutex>& lock, bool force);
   void switch_memtable_locked();
+  void freeze_active_locked(uint64_t new_log_number);
+
+  // Background errors (db_error.cc). The first error wins until resumed.
+  void set_bg_error_locked(const Error& e, const char* what);
+  [[noreturn]] void throw_bg_error_locked() const;
+  // REQUIRES: the caller leads the writer queue. Cuts the WAL back to the
+  // published bytes, starts a new segment and clears the error; throws (and
+  // schedules the next automatic attempt) if that fails.
+  void resume_locked(std::unique_lock<std::mutex>& lock);
+  void roll_wal_after_error_locked();
+  // After a successful resume_locked(): completes the resume writers queued
+  // behind the leader (db_write.cc).
+  void answer_resume_writers_locked();
+  // The flush thread's automatic retry of a Soft error; REQUIRES: mu_ held
+  // through `lock`, which it releases while resuming.
+  void maybe_auto_resume(std::unique_lock<std::mutex>& lock);
+  std::chrono::milliseconds bg_retry_wait_locked() const;
   void install_super_version_locked();
   std::shared_ptr<const SuperVersion> super_version();
   std::string encode_group(const std::vector<Writer*>& group, uint64_t first_seq, uint64_t* count);
@@ -237,6 +259,11 @@ class DBImpl : public std::enable_shared_from_this<DBImpl> {
   std::shared_ptr<const SuperVersion> sv_;
   std::deque<Writer*> writers_;
   std::optional<Error> bg_error_;
+  BackgroundError::Severity bg_severity_ = BackgroundError::Severity::None;
+  uint64_t bg_resume_attempts_ = 0;
+  uint64_t bg_errors_total_ = 0, bg_resumes_total_ = 0;
+  std::chrono::milliseconds bg_backoff_{0};  // the wait before the next automatic resume
+  std::chrono::steady_clock::time_point bg_next_retry_;
   bool closed_ = true;
   bool stop_threads_ = false;
   bool maintenance_running_ = false;

@@ -116,12 +116,11 @@ void DBImpl::flush_frozen(const MemState& m) {
 void DBImpl::flush_thread_main() {
   std::unique_lock<std::mutex> lock(mu_);
   while (true) {
-    cv_.wait_for(lock, std::chrono::milliseconds(cfg_.flush_interval_ms),
+    cv_.wait_for(lock, bg_retry_wait_locked(),
                  [this] { return stop_threads_ || (!frozen_.empty() && !bg_error_); });
-    if (frozen_.empty() || bg_error_) {
-      if (stop_threads_) return;
-      continue;
-    }
+    if (stop_threads_ && (frozen_.empty() || bg_error_)) return;
+    if (bg_error_) maybe_auto_resume(lock);
+    if (frozen_.empty() || bg_error_) continue;
     MemState m = frozen_.front();
     ++flush_in_progress_;
     lock.unlock();
@@ -136,9 +135,12 @@ void DBImpl::flush_thread_main() {
     lock.lock();
     --flush_in_progress_;
     if (err) {
-      std::fprintf(stderr, "flowdb: flush failed: %s\n", err->what());
-      if (!bg_error_) bg_error_ = *err;
+      set_bg_error_locked(*err, "flush");
     } else {
+      if (bg_backoff_.count() > 0) {
+        std::fprintf(stderr, "flowdb: recovered from the background error: flush succeeded\n");
+        bg_backoff_ = std::chrono::milliseconds(0);
+      }
       frozen_.pop_front();
       frozen_count_.store(frozen_.size(), std::memory_order_relaxed);
       install_super_version_locked();
@@ -167,7 +169,7 @@ void DBImpl::sync_thread_main() {
       }
     } catch (const Error& e) {
       std::lock_guard<std::mutex> l(mu_);
-      if (!bg_error_) bg_error_ = e;
+      set_bg_error_locked(e, "WAL sync");
     }
     lock.lock();
   }
@@ -179,7 +181,7 @@ void DBImpl::flush() {
   std::unique_lock<std::mutex> lock(mu_);
   cv_.notify_all();
   cv_.wait(lock, [this] { return frozen_.empty() || bg_error_ || stop_threads_; });
-  if (bg_error_) throw *bg_error_;
+  if (bg_error_) throw_bg_error_locked();
 }
 
 void DBImpl::retire_files(std::vector<FileRef> files) {

@@ -26,6 +26,7 @@ struct DBImpl::Writer {
   std::optional<uint64_t> ttl;
   bool apply_ttl = true;
   bool force_switch = false;  // flush(): freeze the memtable
+  bool resume = false;        // resume(): clear the background error
   bool done = false;
   std::optional<Error> error;
   std::condition_variable cv;
@@ -152,9 +153,9 @@ void DBImpl::apply_to_memtable(MemTable* mem, std::string_view rec,
 }
 
 void DBImpl::write(const WriteBatch& batch, bool sync, std::optional<uint64_t> ttl_secs,
-                   bool apply_ttl, bool force_switch) {
+                   bool apply_ttl, bool force_switch, bool resume) {
   const uint64_t start = steady_us();
-  if (batch.empty() && !force_switch) {
+  if (batch.empty() && !force_switch && !resume) {
     std::lock_guard<std::mutex> l(mu_);
     check_open_locked();
     return;
@@ -165,6 +166,7 @@ void DBImpl::write(const WriteBatch& batch, bool sync, std::optional<uint64_t> t
     }
   }
   Writer w;
+  w.resume = resume;
   w.batch = &batch;
   w.sync = sync;
   w.ttl = ttl_secs;
@@ -186,11 +188,16 @@ void DBImpl::write(const WriteBatch& batch, bool sync, std::optional<uint64_t> t
   std::optional<Error> err;
   try {
     check_open_locked();
-    make_room_for_write(lock, w.force_switch);
+    if (w.resume) {
+      resume_locked(lock);  // as the leader, no other writer is appending
+      answer_resume_writers_locked();
+    } else {
+      make_room_for_write(lock, w.force_switch);
+    }
   } catch (const Error& e) {
     err = e;
   }
-  if (w.force_switch || err) {
+  if (w.force_switch || w.resume || err) {
     group.push_back(&w);
   } else {
     size_t bytes = 0;
@@ -244,8 +251,9 @@ void DBImpl::write(const WriteBatch& batch, bool sync, std::optional<uint64_t> t
     lock.lock();
     if (err) {
       // The WAL may now hold a record the memtable lacks (or a torn one):
-      // refuse further writes rather than diverge. Reopen to recover.
-      if (!bg_error_) bg_error_ = *err;
+      // refuse further writes rather than diverge until resume() cuts the
+      // WAL back to wal_tail_bytes_ (db_error.cc).
+      set_bg_error_locked(*err, "WAL append");
     } else {
       last_seq_ = first + count - 1;
       if (!new_rts.empty()) {
@@ -282,11 +290,26 @@ void DBImpl::write(const WriteBatch& batch, bool sync, std::optional<uint64_t> t
   counters_.write_latency.record(steady_us() - start);
 }
 
+void DBImpl::answer_resume_writers_locked() {
+  // Other resume calls queued behind the leader are answered: the error is
+  // gone. (The flush thread may be one of them, and a writer between it and
+  // the leader could otherwise stall for a flush that thread would never run.)
+  for (auto it = writers_.begin() + 1; it != writers_.end();) {
+    if (!(*it)->resume) {
+      ++it;
+      continue;
+    }
+    (*it)->done = true;
+    (*it)->cv.notify_one();
+    it = writers_.erase(it);
+  }
+}
+
 void DBImpl::make_room_for_write(std::unique_lock<std::mutex>& lock, bool force) {
   const size_t mem_limit = cfg_.memtable_size_mb << 20;
   const uint64_t wal_limit = cfg_.wal_segment_size_mb << 20;
   while (true) {
-    if (bg_error_) throw *bg_error_;
+    if (bg_error_) throw_bg_error_locked();
     check_open_locked();
     bool empty = active_.mem->num_entries() == 0 && active_tombstones_.empty();
     bool full =
@@ -325,6 +348,10 @@ void DBImpl::switch_memtable_locked() {
     log_file_ = std::move(file);
     log_ = std::make_unique<log::Writer>(log_file_.get());
   }
+  freeze_active_locked(number);
+}
+
+void DBImpl::freeze_active_locked(uint64_t number) {
   frozen_.push_back(active_);
   frozen_count_.store(frozen_.size(), std::memory_order_relaxed);
   active_.mem = std::make_shared<MemTable>();

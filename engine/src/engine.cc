@@ -120,6 +120,8 @@ std::unique_ptr<ChangeFeed> Engine::open_feed(const std::string& name) {
 void Engine::drop_feed(const std::string& name) { impl_->drop_feed(name); }
 std::vector<FeedInfo> Engine::list_feeds() { return impl_->list_feeds(); }
 uint64_t Engine::trim_feed_backlog(uint64_t bytes) { return impl_->trim_feed_backlog(bytes); }
+BackgroundError Engine::background_error() { return impl_->background_error(); }
+void Engine::resume() { impl_->resume(); }
 EngineStats Engine::stats() { return impl_->stats(); }
 std::string Engine::metrics_text() { return impl_->metrics_text(); }
 uint64_t Engine::verify_checksums() { return impl_->verify_checksums(); }

@@ -219,6 +219,24 @@ class Engine {
   // bytes freed.
   uint64_t trim_feed_backlog(uint64_t bytes);
 
+  // --- Background errors (a full disk, a failed fsync).
+  // A failed WAL append/sync, flush or manifest write stops the write path:
+  // the failed batch is not applied (nor visible, nor replayed after a
+  // reopen once resumed), every acknowledged batch stays readable, and later
+  // writes and flush() throw the error's Errc (NoSpace for a full disk) at
+  // once. A NoSpace error is retried by the flush thread with backoff (100 ms
+  // doubling to 5 s) when Config::auto_background is set.
+  //
+  // Returns the current background error; severity None if there is none.
+  BackgroundError background_error();
+  // Clears a Soft or Hard background error and flushes the memtables the
+  // error held back: the WAL is cut back to its last acknowledged batch and
+  // a new segment is started. Returns once the memtables are durable; throws
+  // (leaving the error set) if the cause persists, e.g. NoSpace while the
+  // device is still full; throws the error itself if it is Fatal. A no-op
+  // when there is no error.
+  void resume();
+
   // --- Introspection.
   EngineStats stats();
   std::string metrics_text();

@@ -3,8 +3,32 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "flowdb/error.h"
 
 namespace flowdb {
+
+// A background error: a failed WAL append or sync, flush or manifest write
+// that stopped the write path (RocksDB's ErrorHandler). While one is set,
+// writes and flush() fail fast with its Errc; reads keep working.
+struct BackgroundError {
+  enum class Severity {
+    None,   // no error: writes are accepted
+    Soft,   // NoSpace: retried automatically with backoff (auto_background)
+            // and by Engine::resume(); nothing acknowledged is lost
+    Hard,   // another I/O error: only an explicit Engine::resume() retries
+    Fatal,  // corruption or an unknown failure: reopen the engine
+  };
+  Severity severity = Severity::None;
+  Errc code = Errc::Io;          // meaningful when severity != None
+  std::string message;           // the failed operation's what()
+  uint64_t resume_attempts = 0;  // failed resumes of this error
+};
+
+// "none", "soft", "hard" or "fatal".
+std::string_view severity_name(BackgroundError::Severity s) noexcept;
 
 struct EngineStats {
   // Counters since open.
@@ -43,6 +67,9 @@ struct EngineStats {
   uint64_t flush_latency_p50_us = 0, flush_latency_p90_us = 0, flush_latency_p99_us = 0;
   uint64_t uptime_secs = 0;
   uint64_t last_sequence = 0;
+  BackgroundError background_error;  // severity None when healthy
+  uint64_t background_errors = 0;    // times the write path stopped, since open
+  uint64_t background_resumes = 0;   // successful resumes, since open
 };
 
 // Summary of one time bucket's SST files (for retention).
