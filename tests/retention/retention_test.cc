@@ -48,7 +48,6 @@ void ingest(Engine* e, int64_t t, int series, int n, std::optional<uint64_t> ttl
   e->write_batch_ttl(rs, ttl);
 }
 
-
 }  // namespace
 
 TEST_CASE("TTL rules pick the first matching glob, else the default", "[retention]") {
@@ -392,8 +391,8 @@ TEST_CASE("write amplification over a TTL steady state", "[retention][wa]") {
   e->close();
   const uint64_t written = env.bytes_written() - w0;
   const double wa = static_cast<double>(written) / static_cast<double>(logical);
-  WARN("write amplification: bytes written through the Env " << written << " / logical " << logical << " = "
-                                                  << wa);
+  WARN("write amplification: bytes written through the Env " << written << " / logical " << logical
+                                                             << " = " << wa);
   CHECK(written > 0);
   CHECK(wa <= 1.5);
 }
