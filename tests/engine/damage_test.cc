@@ -29,8 +29,10 @@
 
 using namespace flowdb;
 using flowdb::testing::ManualClock;
+using flowdb::testing::read_bytes;
 using flowdb::testing::TempDir;
 using flowdb::testing::test_config;
+using flowdb::testing::write_bytes;
 namespace fs = std::filesystem;
 using Op = FaultInjectionEnv::Op;
 
@@ -127,18 +129,6 @@ Pristine& pristine(StorageBackendKind backend) {
 
 std::string backend_name(StorageBackendKind b) {
   return b == StorageBackendKind::MultiFile ? "MultiFile" : "SingleFile";
-}
-
-std::string read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  REQUIRE(in);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-void write_bytes(const std::string& path, const std::string& data) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  REQUIRE(out);
-  out.write(data.data(), static_cast<std::streamsize>(data.size()));
 }
 
 std::string manifest_name(const std::string& dir) {
