@@ -18,8 +18,10 @@
 
 using namespace flowdb;
 using flowdb::testing::ManualClock;
+using flowdb::testing::read_bytes;
 using flowdb::testing::TempDir;
 using flowdb::testing::test_config;
+using flowdb::testing::write_bytes;
 namespace fs = std::filesystem;
 using Op = FaultInjectionEnv::Op;
 
@@ -27,18 +29,6 @@ namespace {
 
 constexpr size_t kLogHeader = 7;
 constexpr size_t kFooterSize = 3 * 16 + 4 + 8;  // block.h
-
-std::string read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  REQUIRE(in);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-void write_bytes(const std::string& path, const std::string& data) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  REQUIRE(out);
-  out.write(data.data(), static_cast<std::streamsize>(data.size()));
-}
 
 void flip(const std::string& path, uint64_t offset, uint8_t mask = 0x40) {
   std::string d = read_bytes(path);

@@ -3,8 +3,11 @@
 
 #include <atomic>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <random>
+#include <stdexcept>
 #include <string>
 
 #include "flowdb/config.h"
@@ -35,6 +38,20 @@ class TempDir {
  private:
   std::string path_;
 };
+
+// The whole content of a file; throws std::runtime_error naming the path.
+inline std::string read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read " + path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// Replaces a file's content; throws std::runtime_error naming the path.
+inline void write_bytes(const std::string& path, const std::string& data) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(data.data(), static_cast<std::streamsize>(data.size()));
+  if (!out) throw std::runtime_error("cannot write " + path);
+}
 
 // A clock tests advance by hand (microseconds).
 struct ManualClock {
