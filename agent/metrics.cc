@@ -2,6 +2,9 @@
 
 #include <prometheus/text_serializer.h>
 #include <unistd.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include <array>
 #include <cstdio>
@@ -278,6 +281,9 @@ std::string Metrics::serialize(Engine* engine) const {
   fams.push_back(gauge_family("flowdb_process_resident_memory_bytes",
                               "Resident set size of the agent",
                               static_cast<double>(process_rss_bytes())));
+  fams.push_back(gauge_family("flowdb_process_heap_bytes",
+                              "Heap bytes allocated and not freed (0: not known)",
+                              static_cast<double>(process_heap_bytes())));
   return prometheus::TextSerializer().Serialize(fams);
 }
 
@@ -288,6 +294,15 @@ uint64_t process_rss_bytes() {
   int n = std::fscanf(f, "%lu %lu", &size, &rss);
   std::fclose(f);
   return n == 2 ? static_cast<uint64_t>(rss) * static_cast<uint64_t>(sysconf(_SC_PAGESIZE)) : 0;
+}
+
+uint64_t process_heap_bytes() {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+  const struct mallinfo2 mi = mallinfo2();
+  return static_cast<uint64_t>(mi.uordblks) + static_cast<uint64_t>(mi.hblkhd);
+#else
+  return 0;
+#endif
 }
 
 }  // namespace flowdb::agent

@@ -101,5 +101,9 @@ std::span<const std::string_view> payload_drop_reasons();
 
 // Resident set size of this process in bytes (from /proc/self/statm).
 uint64_t process_rss_bytes();
+// Heap bytes this process has allocated and not freed (glibc mallinfo2), or
+// 0 where the C library does not tell. Unlike RSS, it falls when memory is
+// freed and does not count pages the allocator keeps cached.
+uint64_t process_heap_bytes();
 
 }  // namespace flowdb::agent
