@@ -49,11 +49,11 @@ Batcher::Result Batcher::try_submit(const std::string& input, std::vector<Record
     }
   }
   metrics_->dropped(input, "queue_full", static_cast<double>(points));
-  drop_log_.log(
-      LogLevel::warn, "batcher", input + "/queue_full",
-      input + ": dropped " + std::to_string(points) +
-          " point(s), reason queue_full: the batch queue is full (storage.queue_max_points "
-          "/ queue_max_bytes); the engine is not keeping up");
+  drop_log_.log(LogLevel::warn, "batcher", input + "/queue_full", [&] {
+    return input + ": dropped " + std::to_string(points) +
+           " point(s), reason queue_full: the batch queue is full (storage.queue_max_points "
+           "/ queue_max_bytes); the engine is not keeping up";
+  });
   return Result::kDropped;
 }
 

@@ -123,28 +123,42 @@ void log(LogLevel level, std::string_view component, std::string_view message) {
   }
 }
 
-void RateLimiter::log(LogLevel level, std::string_view component, const std::string& key,
-                      std::string_view message) {
-  if (!log_enabled(level)) return;
-  uint64_t suppressed = 0;
-  {
-    std::lock_guard lock(mu_);
-    Slot& s = slots_[key];
-    auto now = std::chrono::steady_clock::now();
-    if (s.last != std::chrono::steady_clock::time_point{} && now - s.last < period_) {
-      ++s.suppressed;
-      return;
-    }
-    s.last = now;
-    suppressed = s.suppressed;
-    s.suppressed = 0;
+bool RateLimiter::admit(const std::string& key, uint64_t* suppressed) {
+  std::lock_guard lock(mu_);
+  Slot& s = slots_[key];
+  auto now = std::chrono::steady_clock::now();
+  if (s.last != std::chrono::steady_clock::time_point{} && now - s.last < period_) {
+    ++s.suppressed;
+    return false;
   }
+  s.last = now;
+  *suppressed = s.suppressed;
+  s.suppressed = 0;
+  return true;
+}
+
+void RateLimiter::emit(LogLevel level, std::string_view component, std::string_view message,
+                       uint64_t suppressed) {
   if (suppressed == 0) {
     agent::log(level, component, message);
   } else {
     agent::log(
         level, component,
         std::string(message) + " (" + std::to_string(suppressed) + " similar messages suppressed)");
+  }
+}
+
+void RateLimiter::log(LogLevel level, std::string_view component, const std::string& key,
+                      std::string_view message) {
+  uint64_t suppressed = 0;
+  if (log_enabled(level) && admit(key, &suppressed)) emit(level, component, message, suppressed);
+}
+
+void RateLimiter::log(LogLevel level, std::string_view component, const std::string& key,
+                      const std::function<std::string()>& make_message) {
+  uint64_t suppressed = 0;
+  if (log_enabled(level) && admit(key, &suppressed)) {
+    emit(level, component, make_message(), suppressed);
   }
 }
 

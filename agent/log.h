@@ -12,6 +12,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -49,8 +50,16 @@ class RateLimiter {
   // Logs `message` at `level` unless the key is inside its quiet period.
   void log(LogLevel level, std::string_view component, const std::string& key,
            std::string_view message);
+  // As above, but the message is built only when it is logged: for hot drop
+  // paths, where most calls fall inside the quiet period.
+  void log(LogLevel level, std::string_view component, const std::string& key,
+           const std::function<std::string()>& make_message);
 
  private:
+  // Whether `key` may log now; if so, *suppressed is the count since its last.
+  bool admit(const std::string& key, uint64_t* suppressed);
+  void emit(LogLevel level, std::string_view component, std::string_view message,
+            uint64_t suppressed);
   struct Slot {
     std::chrono::steady_clock::time_point last{};
     uint64_t suppressed = 0;

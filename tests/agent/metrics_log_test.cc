@@ -79,3 +79,25 @@ TEST_CASE("retention's warnings and errors keep their severity in the agent log"
   CHECK_THAT(t, Contains("Z INFO retention: retention accepts new data again\n"));
   CHECK_THAT(t, !Contains("level="));
 }
+
+TEST_CASE("a rate-limited log line is built only when it is logged", "[log]") {
+  testing::StderrCapture err;
+  RateLimiter limiter(std::chrono::hours(1));
+  int built = 0;
+  auto make = [&] {
+    ++built;
+    return "dropped batch " + std::to_string(built);
+  };
+  for (int i = 0; i < 5; ++i) limiter.log(LogLevel::warn, "batcher", "in/queue_full", make);
+  CHECK(built == 1);  // the other four fall inside the quiet period
+  limiter.log(LogLevel::warn, "batcher", "other/queue_full", make);
+  CHECK(built == 2);  // another key has its own period
+  set_log_level(LogLevel::error);
+  limiter.log(LogLevel::warn, "batcher", "third/queue_full", make);
+  set_log_level(LogLevel::info);
+  CHECK(built == 2);  // below the log level: not built at all
+  const std::string t = err.text();
+  CHECK_THAT(t, Contains("WARN batcher: dropped batch 1\n"));
+  CHECK_THAT(t, Contains("WARN batcher: dropped batch 2\n"));
+  CHECK_THAT(t, !Contains("dropped batch 3"));
+}
