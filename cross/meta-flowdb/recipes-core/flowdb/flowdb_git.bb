@@ -20,7 +20,9 @@ LIC_FILES_CHKSUM = "file://LICENSE;md5=${FLOWDB_LICENSE_MD5}"
 FLOWDB_SRC_URI ?= "git://git.flowdb.invalid/flowdb.git;protocol=https;branch=main"
 SRC_URI = "${FLOWDB_SRC_URI}"
 # Release pin: the commit this recipe was last checked against (update per release).
-SRCREV ?= "8e39509060291690f5bc9b692b2716cdaaafff89"
+# It must have every option the recipe passes (FLOWDB_WITH_SYSTEMD, the notify unit):
+# an older commit ignores the -D flag and ships a Type=simple unit.
+SRCREV ?= "f05ee46f0257264cc61bc5a23ae991844a45e607"
 PV = "0.1.0+git"
 S = "${WORKDIR}/git"
 
