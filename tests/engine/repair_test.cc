@@ -343,9 +343,24 @@ TEST_CASE(
     REQUIRE(e->compact_bucket(0));  // drops the deletes and the overwritten versions
     for (int i = 10; i < 100; ++i) model[{key_of(i), 1}] = value_of(i, i < 20 ? 2 : 1);
   }
-  // A crash after the compaction's edit, before its inputs were removed, and
-  // a lost MANIFEST: the inputs (with the deleted records) are back in sst/.
+  // A crash after the compaction's edit, before its inputs were removed: the
+  // inputs (with the deleted records) are back in sst/. With the MANIFEST
+  // intact they are obsolete by its record; without it, superseded.
   for (const auto& t : inputs) fs::copy_file(work.sub(fs::path(t).filename()), dir + "/" + t);
+  {
+    TempDir copy;
+    const std::string d2 = copy.sub("db");
+    fs::copy(dir, d2, fs::copy_options::recursive);
+    Config c2 = cfg;
+    c2.data_dir = d2;
+    const RepairResult r = Engine::repair(c2);
+    INFO(r.summary());
+    CHECK(r.tables_kept == 1);
+    REQUIRE(r.quarantined.size() == 2);
+    for (const auto& q : r.quarantined) CHECK_THAT(q, Catch::Matchers::Contains("obsolete"));
+    auto e = Engine::open(c2);
+    CHECK(compare_with_model(*e, model).empty());
+  }
   const std::string manifest = manifest_name(dir);
   fs::remove(dir + "/CURRENT");
   fs::remove(dir + "/" + manifest);
@@ -354,8 +369,88 @@ TEST_CASE(
   CHECK(r.tables_kept == 1);
   CHECK(r.quarantined.size() == 2);
   for (const auto& t : inputs) CHECK(fs::exists(dir + "/lost/" + t));
+  for (const auto& q : r.quarantined) CHECK_THAT(q, Catch::Matchers::Contains("superseded"));
   auto e = Engine::open(cfg);
   CHECK(compare_with_model(*e, model).empty());
+}
+
+namespace {
+
+// Three flushed tables (keys 0..99 v1; 0..49 v2; 0..24 v3) plus copies of
+// the WAL segments of the first and the third round, put back after close
+// as if a crash had kept them (or a change feed still needed them).
+struct LayeredStore {
+  TempDir work;
+  std::string dir = work.sub("db");
+  ManualClock clock;
+  Config cfg = test_config(dir, clock);
+  Model model;
+  std::vector<std::string> tables;
+
+  void round(Engine& e, int keys, int version, const std::string& save_as) {
+    std::vector<Record> rs;
+    for (int i = 0; i < keys; ++i) {
+      rs.emplace_back(key_of(i), 1, value_of(i, version));
+      model[{key_of(i), 1}] = value_of(i, version);
+    }
+    e.write_batch_sync(rs);
+    if (!save_as.empty()) fs::copy_file(dir + "/" + wal_segments(dir).back(), work.sub(save_as));
+    e.flush();
+  }
+  LayeredStore() {
+    {
+      auto e = Engine::open(cfg);
+      round(*e, 100, 1, "s1");
+      round(*e, 50, 2, "");
+      round(*e, 25, 3, "s3");
+    }
+    tables = table_files(dir);
+    REQUIRE(tables.size() == 3);
+  }
+  // Puts the saved segments back under fresh names after every other one.
+  void restore_wal() {
+    const auto wal = wal_segments(dir);
+    unsigned long n = std::stoul(fs::path(wal.back()).stem().string());
+    for (const char* s : {"s1", "s3"}) {
+      char name[32];
+      std::snprintf(name, sizeof name, "/wal/%06lu.log", ++n);
+      fs::copy_file(work.sub(s), dir + name);
+    }
+  }
+};
+
+}  // namespace
+
+TEST_CASE("WAL records that kept tables already hold are not written again", "[engine][repair]") {
+  LayeredStore s;
+  s.restore_wal();
+  fs::remove(s.dir + "/CURRENT");
+  const RepairResult r = Engine::repair(s.cfg);
+  INFO(r.summary());
+  CHECK(r.tables_kept == 3);
+  CHECK(r.records_from_wal == 0);
+  CHECK(r.tables_built == 0);
+  auto e = Engine::open(s.cfg);
+  CHECK(compare_with_model(*e, s.model).empty());
+}
+
+TEST_CASE(
+    "WAL records on both sides of a kept table go into separate tables: the newest version wins",
+    "[engine][repair]") {
+  LayeredStore s;
+  s.restore_wal();
+  flip(s.dir + "/" + s.tables[0], 100);  // v1 and v3 are left only in the WAL copies
+  flip(s.dir + "/" + s.tables[2], 100);
+  const RepairResult r = Engine::repair(s.cfg);
+  INFO(r.summary());
+  CHECK(r.tables_kept == 1);
+  CHECK(r.tables_built == 2);
+  CHECK(r.records_from_wal == 125);
+  CHECK(r.quarantined.size() == 2);
+  auto e = Engine::open(s.cfg);
+  CHECK(compare_with_model(*e, s.model).empty());  // 0..24 v3, 25..49 v2, 50..99 v1
+  REQUIRE(e->compact_bucket(0));
+  CHECK(compare_with_model(*e, s.model).empty());
 }
 
 #ifdef FLOWDB_CLI_BIN
