@@ -34,8 +34,8 @@ void Agent::start() {
   } catch (const Error& e) {
     if (e.code() != Errc::Corruption) throw;
     // One line (agent_main logs it as "cannot start: ..."), naming the fix.
-    throw Error(Errc::Corruption, std::string(e.what()) + "; refusing to open a damaged data " +
-                                      "directory: stop the agent and run `flowdb repair " +
+    throw Error(Errc::Corruption, std::string(e.what()) +
+                                      "; to recover what is readable, run `flowdb repair " +
                                       "--data-dir " + engine_config.data_dir +
                                       "` (it moves unreadable files into lost/, deletes nothing)");
   }

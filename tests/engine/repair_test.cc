@@ -13,7 +13,9 @@
 #include <cstdio>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -451,6 +453,77 @@ TEST_CASE(
   CHECK(compare_with_model(*e, s.model).empty());  // 0..24 v3, 25..49 v2, 50..99 v1
   REQUIRE(e->compact_bucket(0));
   CHECK(compare_with_model(*e, s.model).empty());
+}
+
+TEST_CASE("a range delete survives repair: from the MANIFEST, or from its WAL segment",
+          "[engine][repair]") {
+  TempDir work;
+  const std::string dir = work.sub("db");
+  ManualClock clock;
+  Config cfg = test_config(dir, clock);
+  Model model;
+  {
+    auto e = Engine::open(cfg);
+    std::vector<Record> rs;
+    for (int i = 0; i < 110; ++i) {
+      rs.emplace_back(key_of(i), 1, value_of(i, 1));
+      if (i < 10 || i >= 20) model[{key_of(i), 1}] = value_of(i, 1);
+    }
+    e->write_batch(std::span<const Record>(rs).first(100));
+    e->flush();
+    e->delete_range(key_of(10), key_of(20));  // hides keys 10..19 of the table
+    e->write_batch_sync(std::span<const Record>(rs).subspan(100));
+    fs::copy_file(dir + "/" + wal_segments(dir).back(), work.sub("saved.log"));
+  }  // close flushes: the tombstone is recorded in the MANIFEST
+  const std::string manifest = manifest_name(dir);
+  fs::remove(dir + "/CURRENT");
+  SECTION("the MANIFEST is kept") {}
+  SECTION("the MANIFEST is lost but the segment holding the range delete is not") {
+    fs::remove(dir + "/" + manifest);
+    fs::copy_file(work.sub("saved.log"), dir + "/wal/000900.log");
+  }
+  const RepairResult r = Engine::repair(cfg);
+  INFO(r.summary());
+  auto e = Engine::open(cfg);
+  CHECK(compare_with_model(*e, model).empty());
+}
+
+namespace {
+
+std::optional<Errc> repair_error(const Config& cfg) {
+  try {
+    Engine::repair(cfg);
+  } catch (const Error& e) {
+    return e.code();
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+TEST_CASE("repair refuses a directory an engine holds, one without FlowDB files, the wrong backend",
+          "[engine][repair]") {
+  TempDir work;
+  const std::string dir = work.sub("db");
+  ManualClock clock;
+  Config cfg = test_config(dir, clock);
+  auto e = Engine::open(cfg);
+  e->write_batch(std::vector<Record>{Record(key_of(1), 1, value_of(1, 1))});
+  e->flush();
+  const Files before = snapshot(dir);
+  CHECK(repair_error(cfg) == Errc::Busy);
+  CHECK(snapshot(dir) == before);
+  e.reset();
+  const Files closed = snapshot(dir);
+  Config single = cfg;
+  single.storage_backend = StorageBackendKind::SingleFile;
+  CHECK(repair_error(single) == Errc::InvalidArgument);
+  CHECK(snapshot(dir) == closed);  // refused before anything was written
+  Config empty = cfg;
+  empty.data_dir = work.sub("empty");
+  fs::create_directories(empty.data_dir);
+  CHECK(repair_error(empty) == Errc::NotFound);
+  CHECK(fs::is_empty(empty.data_dir));
 }
 
 #ifdef FLOWDB_CLI_BIN
