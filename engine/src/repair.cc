@@ -173,7 +173,7 @@ void Repairer::read_manifest(const std::string& name) {
       manifest_.damage =
           "damaged or incomplete record at offset " + std::to_string(reader.last_record_end());
     }
-  } catch (const Error& e) {
+  } catch (const std::exception& e) {
     manifest_.damage = e.what();
   }
   if (manifest_.edits == 0 && manifest_.damage.empty()) manifest_.damage = "holds no edit";
@@ -216,7 +216,7 @@ bool Repairer::replay_segment(uint64_t number, bool newest) {
       while (batch.next(&e)) entries.push_back(e);
       add_wal_entries(entries);
     }
-  } catch (const Error& e) {
+  } catch (const std::exception& e) {  // Corruption, or a bad size asked too much
     damage = e.what();
   }
   if (damage.empty() && reader.hit_torn_tail()) {

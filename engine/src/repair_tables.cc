@@ -69,6 +69,11 @@ void Repairer::find_tables() {
     find_pack_tables();
     return;
   }
+  for (const auto& [n, f] : manifest_.live) {
+    if (!std::binary_search(inv_.tables.begin(), inv_.tables.end(), n)) {
+      result_.notes.push_back("table " + std::to_string(n) + " that the manifest lists is missing");
+    }
+  }
   for (uint64_t n : inv_.tables) {
     TableCandidate c;
     c.where = "sst/" + table_file_name(n);
@@ -118,8 +123,8 @@ void Repairer::find_pack_tables() {
     const size_t want = static_cast<size_t>(std::min<uint64_t>(kChunk + 7, size - pos));
     buf.resize(want);
     buf.resize(pack->read(pos, want, buf.data()));
-    for (size_t i = 0; i + 8 <= buf.size(); ++i) {
-      if (std::memcmp(buf.data() + i, magic, 8) != 0) continue;
+    const std::string_view view(buf), needle(magic, 8);
+    for (size_t i = view.find(needle); i != std::string_view::npos; i = view.find(needle, i + 1)) {
       const uint64_t end = pos + i + 8;
       if (end < kFooterSize) continue;
       char footer[kFooterSize];
@@ -164,7 +169,7 @@ void Repairer::verify(TableCandidate& c, std::unique_ptr<RandomAccessFile> file)
     }
     c.readable = true;
     result_.blocks_verified += blocks;
-  } catch (const Error& e) {
+  } catch (const std::exception& e) {  // Corruption, Io, or an allocation a bad size asked for
     c.problem = std::string("unreadable: ") + e.what();
   }
 }

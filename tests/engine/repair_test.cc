@@ -575,6 +575,14 @@ TEST_CASE(
     auto e = Engine::open(cfg);
     CHECK(compare_with_model(*e, model_without(p, {1})).empty());
   }
+  // SingleFile: the backend is read off the directory (sst.pack).
+  const std::string single = work.sub("single");
+  fs::copy(pristine(StorageBackendKind::SingleFile).path(), single, fs::copy_options::recursive);
+  flip(single + "/sst.pack", 100);
+  out = run_capture(cli + " repair --data-dir " + single, &rc);
+  CHECK(rc == 1);
+  CHECK_THAT(out, Contains("tables kept: 3"));
+  CHECK_THAT(out, Contains("lost/sst.pack@0+"));
   out = run_capture(cli + " repair", &rc);
   CHECK(rc == 2);
   CHECK_THAT(out, Contains("--data-dir"));
