@@ -3,6 +3,7 @@
 // (see build()), a ledger of which file holds each write, and comparisons.
 #pragma once
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdint>
 #include <cstdio>
@@ -26,6 +27,7 @@ using flowdb::testing::ManualClock;
 using flowdb::testing::read_bytes;
 using flowdb::testing::TempDir;
 using flowdb::testing::test_config;
+using flowdb::testing::write_bytes;
 using Op = FaultInjectionEnv::Op;
 namespace fs = std::filesystem;
 
@@ -221,6 +223,82 @@ inline std::vector<size_t> record_ends(const std::string& manifest) {
   REQUIRE(ends.size() >= 3);  // the session's snapshot, its first edit, the flushes
   REQUIRE(ends.back() == manifest.size());
   return ends;
+}
+
+// ------------------------------------------------------------ repair trials
+
+using Files = std::map<std::string, std::string>;  // relative path -> bytes
+
+inline Files snapshot(const std::string& dir) {
+  Files f;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    if (!e.is_regular_file()) continue;
+    const std::string rel = fs::relative(e.path(), dir).string();
+    if (rel != "LOCK") f[rel] = read_bytes(e.path().string());
+  }
+  return f;
+}
+
+// Empty if every file of `before` (but CURRENT, which repair rewrites) is
+// still in place or in lost/ with the same bytes, sst.pack's old bytes are a
+// prefix of the new pack, and every file in lost/ holds original bytes.
+inline std::string check_nothing_lost(const Files& before, const std::string& dir) {
+  const Files after = snapshot(dir);
+  std::string out;
+  auto at = [&](const std::string& rel) {
+    auto it = after.find(rel);
+    return it == after.end() ? std::optional<std::string>() : it->second;
+  };
+  for (const auto& [rel, bytes] : before) {
+    if (rel == "CURRENT" && !at("lost/CURRENT")) continue;
+    if (rel == "sst.pack") {
+      if (!at(rel) || at(rel)->compare(0, bytes.size(), bytes) != 0) out += " sst.pack changed;";
+      continue;
+    }
+    if (at(rel) != bytes && at("lost/" + rel) != bytes) out += " " + rel + " is gone or changed;";
+  }
+  for (const auto& [rel, bytes] : after) {
+    if (rel.rfind("lost/", 0) != 0) continue;
+    std::optional<std::string> original;
+    unsigned long long off = 0, size = 0;
+    if (std::sscanf(rel.c_str(), "lost/sst.pack@%llu+%llu", &off, &size) == 2) {
+      auto pack = before.find("sst.pack");
+      if (pack != before.end() && off + size <= pack->second.size()) {
+        original = pack->second.substr(off, size);
+      }
+    } else if (auto it = before.find(rel.substr(5)); it != before.end()) {
+      original = it->second;
+    } else if (auto dot = rel.rfind('.'); dot != std::string::npos) {
+      // "NAME.1": a second repair's copy of what an interrupted one moved.
+      if (auto it2 = before.find(rel.substr(5, dot - 5)); it2 != before.end()) {
+        original = it2->second;
+      }
+    }
+    if (original != bytes) out += " " + rel + " does not hold original bytes;";
+  }
+  return out;
+}
+
+// The files of `sub` ("wal", "sst") as "sub/NAME", sorted (by number).
+inline std::vector<std::string> files_in(const std::string& dir, const std::string& sub) {
+  std::vector<std::string> out;
+  for (const auto& e : fs::directory_iterator(dir + "/" + sub)) {
+    out.push_back(sub + "/" + e.path().filename().string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+inline std::vector<std::string> wal_segments(const std::string& dir) {
+  return files_in(dir, "wal");
+}
+// The table files in number order (MultiFile): tables 0..3 of the ledger.
+inline std::vector<std::string> table_files(const std::string& dir) { return files_in(dir, "sst"); }
+
+inline void flip(const std::string& path, uint64_t pos) {
+  std::string d = read_bytes(path);
+  REQUIRE(pos < d.size());
+  d[pos] = static_cast<char>(d[pos] ^ 0x40);
+  write_bytes(path, d);
 }
 
 }  // namespace flowdb::damage

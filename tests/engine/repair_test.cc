@@ -27,53 +27,6 @@ using flowdb::testing::write_bytes;
 
 namespace {
 
-using Files = std::map<std::string, std::string>;  // relative path -> bytes
-
-Files snapshot(const std::string& dir) {
-  Files f;
-  for (const auto& e : fs::recursive_directory_iterator(dir)) {
-    if (!e.is_regular_file()) continue;
-    const std::string rel = fs::relative(e.path(), dir).string();
-    if (rel != "LOCK") f[rel] = read_bytes(e.path().string());
-  }
-  return f;
-}
-
-// Empty if every file of `before` (but CURRENT, which repair rewrites) is
-// still in place or in lost/ with the same bytes, sst.pack's old bytes are a
-// prefix of the new pack, and every file in lost/ holds original bytes.
-std::string check_nothing_lost(const Files& before, const std::string& dir) {
-  const Files after = snapshot(dir);
-  std::string out;
-  auto at = [&](const std::string& rel) {
-    auto it = after.find(rel);
-    return it == after.end() ? std::optional<std::string>() : it->second;
-  };
-  for (const auto& [rel, bytes] : before) {
-    if (rel == "CURRENT" && !at("lost/CURRENT")) continue;
-    if (rel == "sst.pack") {
-      if (!at(rel) || at(rel)->compare(0, bytes.size(), bytes) != 0) out += " sst.pack changed;";
-      continue;
-    }
-    if (at(rel) != bytes && at("lost/" + rel) != bytes) out += " " + rel + " is gone or changed;";
-  }
-  for (const auto& [rel, bytes] : after) {
-    if (rel.rfind("lost/", 0) != 0) continue;
-    std::optional<std::string> original;
-    unsigned long long off = 0, size = 0;
-    if (std::sscanf(rel.c_str(), "lost/sst.pack@%llu+%llu", &off, &size) == 2) {
-      auto pack = before.find("sst.pack");
-      if (pack != before.end() && off + size <= pack->second.size()) {
-        original = pack->second.substr(off, size);
-      }
-    } else if (auto it = before.find(rel.substr(5)); it != before.end()) {
-      original = it->second;
-    }
-    if (original != bytes) out += " " + rel + " does not hold original bytes;";
-  }
-  return out;
-}
-
 std::string lost_listing(const std::string& dir) {
   std::string s;
   if (!fs::exists(dir + "/lost")) return s;
@@ -137,32 +90,6 @@ void report(const std::string& kind, StorageBackendKind b, const Outcome& o) {
   WARN(os.str());
   CHECK(o.trials > 0);
   CHECK(o.failures.empty());
-}
-
-std::vector<std::string> wal_segments(const std::string& dir) {
-  std::vector<std::string> wal;
-  for (const auto& e : fs::directory_iterator(dir + "/wal")) {
-    wal.push_back("wal/" + e.path().filename().string());
-  }
-  std::sort(wal.begin(), wal.end());
-  return wal;
-}
-
-// The table files in number order (MultiFile): tables 0..3 of the ledger.
-std::vector<std::string> table_files(const std::string& dir) {
-  std::vector<std::string> t;
-  for (const auto& e : fs::directory_iterator(dir + "/sst")) {
-    t.push_back("sst/" + e.path().filename().string());
-  }
-  std::sort(t.begin(), t.end());
-  return t;
-}
-
-void flip(const std::string& path, uint64_t pos) {
-  std::string d = read_bytes(path);
-  REQUIRE(pos < d.size());
-  d[pos] = static_cast<char>(d[pos] ^ 0x40);
-  write_bytes(path, d);
 }
 
 // One trial per position of the MANIFEST, at about `trials` positions.
