@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <set>
 
 #include "file_store.h"
 #include "log.h"
@@ -149,12 +150,15 @@ void Repairer::read_manifest(const std::string& name) {
   try {
     while (reader.read_record(&scratch, &rec)) {
       const VersionEdit e = VersionEdit::decode(rec, path);
-      RecoveredManifest m = manifest_;
-      for (uint64_t n : e.deleted_files) {
-        if (m.live.erase(n) == 0) {
+      // Checked before anything is applied: an edit applies wholly or not at all.
+      const std::set<uint64_t> deleted(e.deleted_files.begin(), e.deleted_files.end());
+      for (uint64_t n : deleted) {
+        if (!manifest_.live.count(n)) {
           throw Error(Errc::Corruption, path + ": deletes unknown file " + std::to_string(n));
         }
       }
+      RecoveredManifest& m = manifest_;
+      for (uint64_t n : deleted) m.live.erase(n);
       for (const auto& f : e.added_files) {
         m.live[f.number] = f;
         m.next_file_number = std::max(m.next_file_number, f.number + 1);
@@ -167,7 +171,6 @@ void Repairer::read_manifest(const std::string& name) {
         m.next_file_number = std::max(m.next_file_number, *e.next_file_number);
       if (e.last_sequence) m.last_sequence = std::max(m.last_sequence, *e.last_sequence);
       ++m.edits;
-      manifest_ = std::move(m);
     }
     if (reader.hit_torn_tail()) {
       manifest_.damage =
