@@ -14,15 +14,25 @@ using namespace flowdb;
 using namespace flowdb::damage;
 using flowdb::testing::write_bytes;
 
+namespace {
+
+// A fresh store directory with a test config and its model.
+struct Scratch {
+  TempDir work;
+  std::string dir = work.sub("db");
+  ManualClock clock;
+  Config cfg = test_config(dir, clock);
+  Model model;
+};
+
+}  // namespace
+
 TEST_CASE(
     "of a compaction's output and its leftover inputs, repair keeps the output: nothing "
     "deleted comes back",
     "[engine][repair]") {
-  TempDir work;
-  const std::string dir = work.sub("db");
-  ManualClock clock;
-  Config cfg = test_config(dir, clock);
-  Model model;
+  Scratch sc;
+  auto& [work, dir, clock, cfg, model] = sc;
   std::vector<std::string> inputs;
   std::string pre_manifest;
   {
@@ -83,12 +93,7 @@ namespace {
 // Three flushed tables (keys 0..99 v1; 0..49 v2; 0..24 v3) plus copies of
 // the WAL segments of the first and the third round, put back after close
 // as if a crash had kept them (or a change feed still needed them).
-struct LayeredStore {
-  TempDir work;
-  std::string dir = work.sub("db");
-  ManualClock clock;
-  Config cfg = test_config(dir, clock);
-  Model model;
+struct LayeredStore : Scratch {
   std::vector<std::string> tables;
 
   void round(Engine& e, int keys, int version, const std::string& save_as) {
@@ -159,11 +164,8 @@ TEST_CASE(
 
 TEST_CASE("a range delete survives repair: from the MANIFEST, or from its WAL segment",
           "[engine][repair]") {
-  TempDir work;
-  const std::string dir = work.sub("db");
-  ManualClock clock;
-  Config cfg = test_config(dir, clock);
-  Model model;
+  Scratch sc;
+  auto& [work, dir, clock, cfg, model] = sc;
   {
     auto e = Engine::open(cfg);
     std::vector<Record> rs;
