@@ -29,7 +29,16 @@ void Agent::start() {
   engine_config.on_flush_completed = [hook = retention_hook_] {
     if (auto* r = hook->load()) r->wake();  // a flush may have crossed max_disk
   };
-  engine_ = Engine::open(engine_config);
+  try {
+    engine_ = Engine::open(engine_config);
+  } catch (const Error& e) {
+    if (e.code() != Errc::Corruption) throw;
+    // One line (agent_main logs it as "cannot start: ..."), naming the fix.
+    throw Error(Errc::Corruption, std::string(e.what()) +
+                                      "; to recover what is readable, run `flowdb repair " +
+                                      "--data-dir " + engine_config.data_dir +
+                                      "` (it moves unreadable files into lost/, deletes nothing)");
+  }
   log_info("agent", "engine open in " + config_.engine.data_dir);
   retention_ = std::make_unique<retention::RetentionThread>(
       engine_.get(), config_.retention, std::function<uint64_t()>{}, retention_log());

@@ -3,6 +3,7 @@
 //   flowdb stats   --data-dir DIR
 //   flowdb check   --data-dir DIR     (verify every block checksum)
 //   flowdb compact --data-dir DIR
+//   flowdb repair  --data-dir DIR     (cli_repair.cc)
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -12,6 +13,7 @@
 #include <map>
 
 #include "agent/agent_config.h"
+#include "agent/cli_repair.h"
 #include "agent/ingest_context.h"
 #include "agent/query_format.h"
 #include "flowdb/engine.h"
@@ -130,6 +132,11 @@ int main(int argc, char** argv) {
   auto* compact = app.add_subcommand(
       "compact", "Merge the files of every time bucket that has several into one");
   add_dir(compact);
+  auto* repair = app.add_subcommand(
+      "repair",
+      "Rebuild CURRENT/MANIFEST from the readable tables and WAL; move what cannot be read "
+      "into DIR/lost/ (exit 1 if anything was, 0 if clean)");
+  add_dir(repair);
   app.add_flag_callback(
       "--version",
       [] {
@@ -141,7 +148,12 @@ int main(int argc, char** argv) {
     std::fputs(app.help().c_str(), stderr);
     return 2;
   }
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;  // --help is 0; every usage error is 2
+  }
+  if (repair->parsed()) return cli::run_repair(dir, config_file);
 
   try {
     auto engine = open_dir(dir, config_file);

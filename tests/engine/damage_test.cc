@@ -22,171 +22,16 @@
 #include <string>
 #include <vector>
 
+#include "damage_util.h"
 #include "flowdb/engine.h"
 #include "flowdb/fault_injection_env.h"
 #include "test_util.h"
 
 using namespace flowdb;
-using flowdb::testing::ManualClock;
-using flowdb::testing::read_bytes;
-using flowdb::testing::TempDir;
-using flowdb::testing::test_config;
 using flowdb::testing::write_bytes;
-namespace fs = std::filesystem;
-using Op = FaultInjectionEnv::Op;
+using namespace flowdb::damage;  // the store, its model and the shared helpers
 
 namespace {
-
-constexpr int kRecords = 20000;
-constexpr int kRounds = 5;  // rounds 0..3 are flushed to tables, round 4 stays in the WAL
-constexpr int kPerRound = kRecords / kRounds;
-constexpr int kTail = 200;  // the last records, alone in the newest WAL segment
-
-using Model = std::map<std::pair<std::string, int64_t>, std::string>;
-
-std::string key_of(int i) {
-  char k[32];
-  std::snprintf(k, sizeof k, "sensor-%05d/temp", i);
-  return k;
-}
-int64_t ts_of(int i) { return 1000 + i % 7; }
-std::string value_of(int i, int version) {
-  return "v" + std::to_string(version) + "-" + std::to_string(i) + std::string(60, 'x');
-}
-
-// A pristine store and what it must hold.
-struct Pristine {
-  TempDir dir;
-  Config cfg;
-  Model model;
-  std::string path() const { return dir.sub("db"); }
-};
-
-void put_range(Engine& e, Model& m, int from, int to, int version) {
-  std::vector<Record> rs;
-  for (int i = from; i < to; ++i) {
-    rs.emplace_back(key_of(i), ts_of(i), value_of(i, version));
-    m[{key_of(i), ts_of(i)}] = value_of(i, version);
-    if (rs.size() == 200) {
-      e.write_batch(rs);
-      rs.clear();
-    }
-  }
-  if (!rs.empty()) e.write_batch(rs);
-}
-
-// Writes kRecords records: four rounds each flushed to its own tables, a
-// fifth round plus overwrites of round 0 and deletes of round 1 left in one
-// WAL segment, then a last batch in a second segment whose flush never
-// happens (the memtable is frozen by a clock-bucket change and creating its
-// table fails). Then "crashes": every further file operation fails, so close
-// cannot flush and two WAL segments hold acknowledged data.
-void build(Pristine& p, StorageBackendKind backend) {
-  static ManualClock clock;
-  p.cfg = test_config(p.path(), clock);
-  p.cfg.storage_backend = backend;
-  p.cfg.memtable_size_mb = 4;  // explicit flushes only: the layout is deterministic
-  p.cfg.wal_segment_size_mb = 1;
-  p.cfg.block_size = 2048;
-  FaultInjectionEnv env(Env::posix());
-  Config cfg = p.cfg;
-  cfg.env = &env;
-  auto e = Engine::open(cfg);
-  for (int r = 0; r < kRounds; ++r) {
-    put_range(*e, p.model, r * kPerRound, (r + 1) * kPerRound - (r + 1 < kRounds ? 0 : kTail), 1);
-    if (r + 1 < kRounds) e->flush();
-  }
-  put_range(*e, p.model, 0, 500, 2);  // overwrites of flushed records
-  std::vector<std::pair<std::string, int64_t>> dels;
-  for (int i = kPerRound; i < kPerRound + 300; ++i) {
-    dels.emplace_back(key_of(i), ts_of(i));
-    p.model.erase({key_of(i), ts_of(i)});
-  }
-  e->delete_batch(dels);
-  REQUIRE(e->stats().frozen_memtable_count == 0);
-  // The next write freezes the memtable (new clock bucket) and starts a new
-  // segment (the one Create allowed); the flush cannot create its table.
-  clock.advance(int64_t{120} * 1000000);
-  env.fail_after(Op::Create, 1);
-  put_range(*e, p.model, kRecords - kTail, kRecords, 1);  // one batch
-  for (Op op : {Op::Write, Op::Sync, Op::Rename, Op::Create, Op::Remove}) env.fail_after(op, 0);
-  e.reset();
-  env.clear_faults();
-  REQUIRE(p.model.size() == static_cast<size_t>(kRecords - 300));
-}
-
-Pristine& pristine(StorageBackendKind backend) {
-  static std::map<StorageBackendKind, std::unique_ptr<Pristine>> cache;
-  auto& slot = cache[backend];
-  if (!slot) {
-    auto p = std::make_unique<Pristine>();
-    build(*p, backend);  // a failed build is not cached
-    slot = std::move(p);
-  }
-  return *slot;
-}
-
-std::string backend_name(StorageBackendKind b) {
-  return b == StorageBackendKind::MultiFile ? "MultiFile" : "SingleFile";
-}
-
-std::string manifest_name(const std::string& dir) {
-  std::string cur = read_bytes(dir + "/CURRENT");
-  REQUIRE(!cur.empty());
-  if (cur.back() == '\n') cur.pop_back();
-  return cur;
-}
-
-// What must never shrink: the table files under sst/ and the pack's size.
-struct Tables {
-  std::set<std::string> names;
-  uint64_t pack_size = 0;
-};
-Tables tables_of(const std::string& dir) {
-  Tables t;
-  if (fs::exists(dir + "/sst")) {
-    for (const auto& e : fs::directory_iterator(dir + "/sst")) {
-      t.names.insert(e.path().filename().string());
-    }
-  }
-  if (fs::exists(dir + "/sst.pack")) t.pack_size = fs::file_size(dir + "/sst.pack");
-  return t;
-}
-
-// Empty if nothing of `before` is gone from `after`, else what is.
-std::string lost_tables(const Tables& before, const Tables& after) {
-  std::string out;
-  for (const auto& n : before.names) {
-    if (!after.names.count(n)) out += " deleted sst/" + n;
-  }
-  if (after.pack_size < before.pack_size) {
-    out += " sst.pack shrank " + std::to_string(before.pack_size) + "->" +
-           std::to_string(after.pack_size);
-  }
-  return out;
-}
-
-// Empty if the engine returns exactly the model, else a description.
-std::string compare_with_model(Engine& e, const Model& model) {
-  auto rs = e.query(Query{ScanRange::all(), {}});
-  size_t missing = 0, wrong = 0, extra = 0;
-  Model got;
-  for (const auto& r : rs) got[{r.key, r.ts}] = r.value;
-  for (const auto& [k, v] : model) {
-    auto it = got.find(k);
-    if (it == got.end()) {
-      ++missing;
-    } else if (it->second != v) {
-      ++wrong;
-    }
-  }
-  for (const auto& [k, v] : got) extra += model.count(k) ? 0 : 1;
-  if (missing == 0 && wrong == 0 && extra == 0 && rs.size() == model.size()) return {};
-  std::ostringstream os;
-  os << "open returned " << rs.size() << " of " << model.size() << " records (missing " << missing
-     << ", wrong value " << wrong << ", resurrected/extra " << extra << ")";
-  return os.str();
-}
 
 struct Outcome {
   int trials = 0, corruption = 0, recovered = 0;
@@ -270,20 +115,6 @@ void remove_metadata_files(StorageBackendKind backend, Victims which) {
   }
   report(which == Victims::NewerWal ? "remove-newer-wal-segment" : "remove-metadata-file", backend,
          o, since(t0));
-}
-
-// Where each MANIFEST record ends (records of one fragment: a small file).
-std::vector<size_t> record_ends(const std::string& manifest) {
-  std::vector<size_t> ends;
-  for (size_t pos = 0; pos + 7 <= manifest.size();) {
-    REQUIRE(static_cast<uint8_t>(manifest[pos + 6]) == 1);  // kFull
-    pos += 7 + (static_cast<uint8_t>(manifest[pos + 4]) |
-                (static_cast<uint8_t>(manifest[pos + 5]) << 8));
-    ends.push_back(pos);
-  }
-  REQUIRE(ends.size() >= 3);  // the session's snapshot, its first edit, the flushes
-  REQUIRE(ends.back() == manifest.size());
-  return ends;
 }
 
 // Cuts the MANIFEST at every length (every few bytes if it is large) for

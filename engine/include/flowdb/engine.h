@@ -141,8 +141,37 @@ class MaintenanceHandle {
   std::shared_ptr<DBImpl> db_;
 };
 
+// What Engine::repair did (rules: engine/doc/format.md, "Repair").
+struct RepairResult {
+  uint64_t tables_kept = 0;     // existing tables verified and made live
+  uint64_t tables_adopted = 0;  // of those, tables the manifest did not record
+  uint64_t tables_built = 0;    // new tables holding records replayed from the WAL
+  uint64_t blocks_verified = 0;
+  uint64_t records_in_tables = 0;      // entries of the kept tables
+  uint64_t records_from_wal = 0;       // WAL entries not already in a kept table
+  uint64_t wal_segments_replayed = 0;  // segments read (wholly or up to damage)
+  // Files (or sst.pack extents) moved/copied into DIR/lost/, each as
+  // "lost/NAME: why"; empty means nothing unreadable or superseded was found.
+  std::vector<std::string> quarantined;
+  // Intact files the new state replaces (old MANIFESTs), also kept in lost/.
+  std::vector<std::string> replaced;
+  std::vector<std::string> notes;  // what was found and fixed (e.g. CURRENT missing)
+  bool clean() const { return quarantined.empty(); }
+  uint64_t records_recovered() const { return records_in_tables + records_from_wal; }
+  std::string summary() const;  // multi-line, for people
+};
+
 class Engine {
  public:
+  // Rebuilds CURRENT and the MANIFEST of config.data_dir from the tables and
+  // WAL segments that can be read, after LevelDB's RepairDB: every block of
+  // every table is verified, WAL records not already in a kept table are
+  // written into new tables, and whatever cannot be read (or is superseded)
+  // is moved into data_dir/lost/ -- nothing is deleted. Throws Busy if the
+  // directory is held, NotFound if it holds no FlowDB files,
+  // InvalidArgument if config.storage_backend does not match the directory.
+  static RepairResult repair(Config config);
+
   // Opens (or creates, if Config::create_if_missing) the engine in
   // config.data_dir, replaying the WAL. Throws InvalidArgument for a bad
   // config, Busy if another process holds the directory, Corruption for a
