@@ -1,6 +1,7 @@
 #include "db_validate.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <set>
 
 #include "file_store.h"
@@ -90,6 +91,33 @@ std::vector<std::string> audit_recovered_state(Env* env, const std::string& dir,
       } else if (env->get_file_size(dir + "/sst/" + table_file_name(f->number)) != f->file_size) {
         problems.push_back(id + " does not have its recorded size");
       }
+    }
+  }
+  return problems;
+}
+
+std::vector<std::string> audit_wal_segments(Env* env, const std::string& dir,
+                                            const DirInventory& inv, const VersionSet& versions,
+                                            uint64_t recovered_next) {
+  std::vector<std::string> problems;
+  const auto& on_disk = inv.wal_segments;
+  for (uint64_t n : versions.recorded_wal_segments()) {
+    if (!std::binary_search(on_disk.begin(), on_disk.end(), n) && n != versions.log_number()) {
+      problems.push_back("WAL segment " + std::to_string(n) +
+                         " that the manifest recorded is missing");
+    }
+  }
+  if (!versions.tracks_wal_segments()) return problems;
+  for (uint64_t n : on_disk) {
+    if (n < recovered_next) continue;
+    const std::string name = std::to_string(n);
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "/wal/%06llu.log", static_cast<unsigned long long>(n));
+    const uint64_t size = env->get_file_size(dir + buf);
+    if (size > 0) {
+      problems.push_back("WAL segment " + name + " holds " + std::to_string(size) +
+                         " bytes but is numbered at or past the recovered next file number " +
+                         std::to_string(recovered_next) + " (an edit that recorded it is lost)");
     }
   }
   return problems;

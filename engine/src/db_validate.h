@@ -34,4 +34,12 @@ std::vector<std::string> audit_recovered_state(Env* env, const std::string& dir,
                                                const DirInventory& inv, const Version& live,
                                                uint64_t log_number, bool single_file);
 
+// Problems with the WAL segments (format.md, "What open accepts"): a segment
+// the manifest recorded at or past its log number is missing, or (when the
+// manifest records every segment it creates) a segment numbered at or past
+// the recovered next file number holds data, which only a lost edit explains.
+std::vector<std::string> audit_wal_segments(Env* env, const std::string& dir,
+                                            const DirInventory& inv, const VersionSet& versions,
+                                            uint64_t recovered_next);
+
 }  // namespace flowdb
