@@ -5,6 +5,10 @@
 #include <set>
 
 #include "file_store.h"
+#include "flowdb/error.h"
+#include "log.h"
+#include "table.h"
+#include "wal_batch.h"
 
 namespace flowdb {
 
@@ -35,6 +39,31 @@ void scan(Env* env, const std::string& dir, const std::string& prefix, const std
     if (parse_numbered(name, prefix, suffix, &n)) out->push_back(n);
   }
   std::sort(out->begin(), out->end());
+}
+
+std::string wal_path(const std::string& dir, uint64_t n) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "/wal/%06llu.log", static_cast<unsigned long long>(n));
+  return dir + buf;
+}
+
+// The newest sequence in the WAL segments numbered at or past log_number
+// (up to a torn tail), or 0.
+uint64_t wal_last_sequence(Env* env, const std::string& dir, const std::vector<uint64_t>& segments,
+                           uint64_t log_number) {
+  uint64_t last = 0;
+  for (uint64_t n : segments) {
+    if (n < log_number) continue;
+    const std::string path = wal_path(dir, n);
+    log::Reader reader(env->new_random_access_file(path), path);
+    std::string scratch, buf;
+    std::string_view rec;
+    while (reader.read_record(&scratch, &rec)) {
+      const WalBatchReader batch(wal_record_payload(rec, &buf, path, reader.last_record_end()));
+      if (batch.count() > 0) last = std::max(last, batch.last_seq());
+    }
+  }
+  return last;
 }
 
 std::string count(size_t n, const char* what) {
@@ -107,18 +136,57 @@ std::vector<std::string> audit_wal_segments(Env* env, const std::string& dir,
                          " that the manifest recorded is missing");
     }
   }
+  if (versions.log_number() == 0 && (!inv.tables.empty() || inv.pack_bytes > 0)) {
+    // Log number 0: no open ever completed its first edit, and tables are
+    // only written after it; only lost edits explain table data.
+    problems.push_back(
+        "the manifest records no completed open (log number 0) but the directory "
+        "holds table data (" +
+        count(inv.tables.size(), "table file") + ", sst.pack of " + std::to_string(inv.pack_bytes) +
+        " bytes)");
+  }
   if (!versions.tracks_wal_segments()) return problems;
   for (uint64_t n : on_disk) {
     if (n < recovered_next) continue;
     const std::string name = std::to_string(n);
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "/wal/%06llu.log", static_cast<unsigned long long>(n));
-    const uint64_t size = env->get_file_size(dir + buf);
+    const uint64_t size = env->get_file_size(wal_path(dir, n));
     if (size > 0) {
       problems.push_back("WAL segment " + name + " holds " + std::to_string(size) +
                          " bytes but is numbered at or past the recovered next file number " +
                          std::to_string(recovered_next) + " (an edit that recorded it is lost)");
     }
+  }
+  return problems;
+}
+
+std::vector<std::string> audit_unrecorded_tables(Env* env, const std::string& dir,
+                                                 const DirInventory& inv, uint64_t recovered_next,
+                                                 uint64_t last_sequence, uint64_t log_number) {
+  std::vector<std::pair<uint64_t, uint64_t>> newer;  // (table, max_seq) past last_sequence
+  for (uint64_t n : inv.tables) {
+    if (n < recovered_next) continue;
+    const std::string path = dir + "/sst/" + table_file_name(n);
+    try {
+      auto t = Table::open(env->new_random_access_file(path), env->get_file_size(path), n, path,
+                           nullptr, nullptr);
+      if (t->properties().max_seq > last_sequence) newer.emplace_back(n, t->properties().max_seq);
+    } catch (const Error&) {
+      // Unreadable: not evidence either way; the file is kept.
+    }
+  }
+  std::vector<std::string> problems;
+  if (newer.empty()) return problems;
+  const uint64_t covered =
+      std::max(last_sequence, wal_last_sequence(env, dir, inv.wal_segments, log_number));
+  for (auto [n, max_seq] : newer) {
+    if (max_seq <= covered) continue;
+    problems.push_back("table " + std::to_string(n) +
+                       " that the manifest does not record holds "
+                       "sequence " +
+                       std::to_string(max_seq) +
+                       ", past the last one the manifest "
+                       "and the WAL account for (" +
+                       std::to_string(covered) + "): an edit that recorded it is lost");
   }
   return problems;
 }

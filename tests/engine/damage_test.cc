@@ -115,12 +115,29 @@ void build(Pristine& p, StorageBackendKind backend) {
   REQUIRE(p.model.size() == static_cast<size_t>(kRecords - 300));
 }
 
-Pristine& pristine(StorageBackendKind backend) {
-  static std::map<StorageBackendKind, std::unique_ptr<Pristine>> cache;
-  auto& slot = cache[backend];
+// A store closed cleanly after every round was flushed: the only WAL
+// segment is empty, so the tables alone hold the records.
+void build_flushed(Pristine& p, StorageBackendKind backend) {
+  static ManualClock clock;
+  p.cfg = test_config(p.path(), clock);
+  p.cfg.storage_backend = backend;
+  p.cfg.memtable_size_mb = 4;
+  p.cfg.block_size = 2048;
+  auto e = Engine::open(p.cfg);
+  for (int r = 0; r < kRounds; ++r) {
+    put_range(*e, p.model, r * kPerRound, (r + 1) * kPerRound, 1);
+    e->flush();
+  }
+  put_range(*e, p.model, 0, 500, 2);
+  e.reset();  // flushes
+}
+
+Pristine& pristine(StorageBackendKind backend, bool flushed = false) {
+  static std::map<std::pair<StorageBackendKind, bool>, std::unique_ptr<Pristine>> cache;
+  auto& slot = cache[{backend, flushed}];
   if (!slot) {
     auto p = std::make_unique<Pristine>();
-    build(*p, backend);  // a failed build is not cached
+    flushed ? build_flushed(*p, backend) : build(*p, backend);  // a failed build is not cached
     slot = std::move(p);
   }
   return *slot;
@@ -289,8 +306,9 @@ std::vector<size_t> record_ends(const std::string& manifest) {
 // Cuts the MANIFEST at every length (every few bytes if it is large) for
 // which `keep(len, where the MANIFEST's records end)` holds.
 void truncate_manifest(StorageBackendKind backend, const std::string& kind,
-                       const std::function<bool(size_t, const std::vector<size_t>&)>& keep) {
-  Pristine& p = pristine(backend);
+                       const std::function<bool(size_t, const std::vector<size_t>&)>& keep,
+                       bool flushed = false) {
+  Pristine& p = pristine(backend, flushed);
   const auto t0 = Clock::now();
   const std::string name = manifest_name(p.path());
   const std::string data = read_bytes(p.path() + "/" + name);
@@ -398,6 +416,20 @@ TEST_CASE("a MANIFEST cut back to its opening snapshot is Corruption or a full r
           "[engine][damage]") {
   for (auto b : {StorageBackendKind::MultiFile, StorageBackendKind::SingleFile}) {
     truncate_manifest(b, "truncate-manifest-to-opening-snapshot", leaves_only_snapshot);
+  }
+}
+
+// With every record in tables and the WAL empty, a MANIFEST cut at any
+// length leaves either a state whose log-number segment or live tables are
+// gone, or the opening snapshot of a new store (log number 0) beside table
+// data; both are refused (issue 14). Every 8th length and each record end.
+TEST_CASE("a MANIFEST of a fully flushed store cut at any length is Corruption or a full recovery",
+          "[engine][damage]") {
+  auto keep = [](size_t len, const std::vector<size_t>& ends) {
+    return len % 8 == 0 || std::find(ends.begin(), ends.end(), len) != ends.end();
+  };
+  for (auto b : {StorageBackendKind::MultiFile, StorageBackendKind::SingleFile}) {
+    truncate_manifest(b, "truncate-flushed-manifest", keep, /*flushed=*/true);
   }
 }
 
