@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <set>
 
+#include "block.h"
+#include "coding.h"
 #include "file_store.h"
 #include "flowdb/error.h"
 #include "log.h"
@@ -187,6 +189,26 @@ std::vector<std::string> audit_unrecorded_tables(Env* env, const std::string& di
                        ", past the last one the manifest "
                        "and the WAL account for (" +
                        std::to_string(covered) + "): an edit that recorded it is lost");
+  }
+  return problems;
+}
+
+std::vector<std::string> audit_pack_footers(Env* env, const std::string& dir, const Version& live) {
+  std::vector<std::string> problems;
+  if (live.file_count() == 0) return problems;
+  const std::string path = dir + "/sst.pack";
+  auto pack = env->new_random_access_file(path);
+  char footer[kFooterSize];
+  for (const auto& [bucket, files] : live.buckets) {
+    for (const auto& f : files) {
+      const uint64_t end = f->container_offset + f->file_size;
+      if (f->file_size < kFooterSize || end > pack->size()) continue;  // reported elsewhere
+      const size_t got = pack->read(end - kFooterSize, kFooterSize, footer);
+      if (got != kFooterSize || decode_fixed64(footer + kFooterSize - 8) != kTableMagic) {
+        problems.push_back("live table " + std::to_string(f->number) + " at sst.pack@" +
+                           std::to_string(f->container_offset) + " does not end in a table footer");
+      }
+    }
   }
   return problems;
 }

@@ -43,6 +43,11 @@ std::vector<std::string> audit_wal_segments(Env* env, const std::string& dir,
                                             const DirInventory& inv, const VersionSet& versions,
                                             uint64_t recovered_next);
 
+// SingleFile: live tables whose bytes in sst.pack do not end in a table
+// footer (their space was punched out or reused: the state is older than
+// the pack, and reclaiming what it does not list would destroy tables).
+std::vector<std::string> audit_pack_footers(Env* env, const std::string& dir, const Version& live);
+
 // MultiFile: tables numbered at or past `recovered_next` (not recorded by the
 // recovered state) whose newest sequence is past every sequence the state
 // and its WAL segments (those at or past `log_number`) account for: only lost

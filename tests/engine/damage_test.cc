@@ -115,29 +115,47 @@ void build(Pristine& p, StorageBackendKind backend) {
   REQUIRE(p.model.size() == static_cast<size_t>(kRecords - 300));
 }
 
-// A store closed cleanly after every round was flushed: the only WAL
-// segment is empty, so the tables alone hold the records.
-void build_flushed(Pristine& p, StorageBackendKind backend) {
+// How a pristine store is laid out.
+enum class Layout {
+  WalTail,    // build(): tables plus acknowledged data in two WAL segments
+  Flushed,    // closed cleanly after every round was flushed: the WAL is empty
+  Compacted,  // Flushed, then every bucket compacted: the inputs' space is freed
+};
+
+// Layout::Flushed or Layout::Compacted: only the tables hold the records.
+void build_closed(Pristine& p, StorageBackendKind backend, bool compact) {
   static ManualClock clock;
   p.cfg = test_config(p.path(), clock);
   p.cfg.storage_backend = backend;
   p.cfg.memtable_size_mb = 4;
   p.cfg.block_size = 2048;
+  p.cfg.compaction_threshold = 1;
   auto e = Engine::open(p.cfg);
   for (int r = 0; r < kRounds; ++r) {
     put_range(*e, p.model, r * kPerRound, (r + 1) * kPerRound, 1);
     e->flush();
   }
   put_range(*e, p.model, 0, 500, 2);
-  e.reset();  // flushes
+  e->flush();
+  if (compact) {
+    size_t compacted = 0;
+    for (const BucketInfo& b : e->list_buckets()) compacted += e->compact_bucket(b.bucket) ? 1 : 0;
+    REQUIRE(compacted > 0);
+  }
+  e.reset();
 }
 
-Pristine& pristine(StorageBackendKind backend, bool flushed = false) {
-  static std::map<std::pair<StorageBackendKind, bool>, std::unique_ptr<Pristine>> cache;
-  auto& slot = cache[{backend, flushed}];
+Pristine& pristine(StorageBackendKind backend, Layout layout = Layout::WalTail) {
+  static std::map<std::pair<StorageBackendKind, Layout>, std::unique_ptr<Pristine>> cache;
+  auto& slot = cache[{backend, layout}];
   if (!slot) {
     auto p = std::make_unique<Pristine>();
-    flushed ? build_flushed(*p, backend) : build(*p, backend);  // a failed build is not cached
+    // A failed build is not cached.
+    if (layout == Layout::WalTail) {
+      build(*p, backend);
+    } else {
+      build_closed(*p, backend, layout == Layout::Compacted);
+    }
     slot = std::move(p);
   }
   return *slot;
@@ -307,8 +325,8 @@ std::vector<size_t> record_ends(const std::string& manifest) {
 // which `keep(len, where the MANIFEST's records end)` holds.
 void truncate_manifest(StorageBackendKind backend, const std::string& kind,
                        const std::function<bool(size_t, const std::vector<size_t>&)>& keep,
-                       bool flushed = false) {
-  Pristine& p = pristine(backend, flushed);
+                       Layout layout = Layout::WalTail) {
+  Pristine& p = pristine(backend, layout);
   const auto t0 = Clock::now();
   const std::string name = manifest_name(p.path());
   const std::string data = read_bytes(p.path() + "/" + name);
@@ -420,16 +438,18 @@ TEST_CASE("a MANIFEST cut back to its opening snapshot is Corruption or a full r
 }
 
 // With every record in tables and the WAL empty, a MANIFEST cut at any
-// length leaves either a state whose log-number segment or live tables are
-// gone, or the opening snapshot of a new store (log number 0) beside table
-// data; both are refused (issue 14). Every 8th length and each record end.
-TEST_CASE("a MANIFEST of a fully flushed store cut at any length is Corruption or a full recovery",
+// length leaves a state whose log-number segment or live tables are gone
+// (SingleFile: a live table's bytes no longer end in a footer), or the
+// opening snapshot of a new store (log number 0) beside table data; all are
+// refused (issue 14). Every 8th length and each record end.
+TEST_CASE("a MANIFEST of a closed store cut at any length is Corruption or a full recovery",
           "[engine][damage]") {
   auto keep = [](size_t len, const std::vector<size_t>& ends) {
     return len % 8 == 0 || std::find(ends.begin(), ends.end(), len) != ends.end();
   };
   for (auto b : {StorageBackendKind::MultiFile, StorageBackendKind::SingleFile}) {
-    truncate_manifest(b, "truncate-flushed-manifest", keep, /*flushed=*/true);
+    truncate_manifest(b, "truncate-flushed-manifest", keep, Layout::Flushed);
+    truncate_manifest(b, "truncate-compacted-manifest", keep, Layout::Compacted);
   }
 }
 
