@@ -3,7 +3,12 @@
 //   flowdb stats   --data-dir DIR
 //   flowdb check   --data-dir DIR     (verify every block checksum)
 //   flowdb compact --data-dir DIR
+<<<<<<< HEAD
 //   flowdb repair  --data-dir DIR     (cli_repair.cc)
+=======
+// query, stats and check open the directory read-only (Config::read_only):
+// they change no file in it, so they are safe on a directory being rescued.
+>>>>>>> readonly
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -39,7 +44,8 @@ std::string agent_address(const std::string& config_file) {
   }
 }
 
-std::unique_ptr<Engine> open_dir(const std::string& dir, const std::string& config_file) {
+std::unique_ptr<Engine> open_dir(const std::string& dir, const std::string& config_file,
+                                 bool read_only) {
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec)) {
     throw std::runtime_error("no FlowDB data directory at " + dir +
@@ -52,6 +58,11 @@ std::unique_ptr<Engine> open_dir(const std::string& dir, const std::string& conf
   Config c;
   c.data_dir = dir;
   c.create_if_missing = false;
+  c.read_only = read_only;
+  // The backend is the directory's: a SingleFile store has sst.pack.
+  if (std::filesystem::exists(std::filesystem::path(dir) / "sst.pack", ec)) {
+    c.storage_backend = StorageBackendKind::SingleFile;
+  }
   c.auto_background = false;
   c.memtable_size_mb = 16;
   c.block_cache_capacity_mb = 8;
@@ -124,10 +135,12 @@ int main(int argc, char** argv) {
     query->add_option(std::string("--") + name, params[name], help);
   }
   auto* stats = app.add_subcommand(
-      "stats", "Print the engine's table, WAL and memtable sizes and one line per time bucket");
+      "stats",
+      "Print the engine's table, WAL and memtable sizes and one line per time bucket (read-only)");
   add_dir(stats);
   auto* check = app.add_subcommand(
-      "check", "Read every block of every table and verify its checksum (exit 3 if corrupt)");
+      "check",
+      "Read every block of every table and verify its checksum (exit 3 if corrupt; read-only)");
   add_dir(check);
   auto* compact = app.add_subcommand(
       "compact", "Merge the files of every time bucket that has several into one");
@@ -156,7 +169,7 @@ int main(int argc, char** argv) {
   if (repair->parsed()) return cli::run_repair(dir, config_file);
 
   try {
-    auto engine = open_dir(dir, config_file);
+    auto engine = open_dir(dir, config_file, /*read_only=*/!compact->parsed());
     if (query->parsed()) {
       auto get = [&](std::string_view k) -> std::optional<std::string> {
         auto it = params.find(std::string(k));

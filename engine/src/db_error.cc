@@ -142,7 +142,7 @@ void DBImpl::roll_wal_after_error_locked() {
     install(env_->new_writable_file(old_path));
     return;
   }
-  const uint64_t number = versions_->new_file_number();
+  const uint64_t number = take_wal_number_locked();
   const std::string new_path = wal_path(number);
   auto file = env_->new_writable_file(new_path);
   try {
@@ -156,8 +156,11 @@ void DBImpl::roll_wal_after_error_locked() {
       env_->remove_file(new_path);
     } catch (const Error&) {
     }
+    spare_wal_number_ = number;  // never recorded: the next attempt reuses it
     throw;
   }
+  // Recorded before use, as at a memtable switch.
+  record_wal_segment_locked(number);
   install(std::move(file));
   freeze_active_locked(number);
 }

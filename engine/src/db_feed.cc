@@ -91,11 +91,12 @@ void DBImpl::write_feed_cursor(FeedState* f, uint64_t seq) {
 
 void DBImpl::load_feeds() {
   const std::string dir = cfg_.data_dir + "/feeds";
-  env_->create_dir(dir);
+  if (cfg_.read_only && !env_->file_exists(dir)) return;
+  if (!cfg_.read_only) env_->create_dir(dir);
   for (const auto& name : env_->get_children(dir)) {
     const std::string path = dir + "/" + name;
     if (name.ends_with(".tmp")) {  // an interrupted rewrite; the cursor itself is intact
-      env_->remove_file(path);
+      if (!cfg_.read_only) env_->remove_file(path);
       continue;
     }
     if (!name.ends_with(kCursorSuffix)) continue;
@@ -104,7 +105,9 @@ void DBImpl::load_feeds() {
     auto f = std::make_shared<FeedState>();
     f->name = name.substr(0, name.size() - kCursorSuffix.size());
     f->path = path;
-    {
+    if (cfg_.read_only) {
+      f->acked.store(*seq);
+    } else {
       // Start each session with a one-record file, so appends never follow a torn record.
       std::lock_guard<std::mutex> fl(f->mu);
       write_feed_cursor(f.get(), *seq);

@@ -120,43 +120,41 @@ void DBImpl::install_super_version_locked() {
   sv_ = std::move(sv);
 }
 
-void DBImpl::open() {
+void DBImpl::check_new_database_allowed(bool may_create) {
   const std::string& dir = cfg_.data_dir;
-  if (!env_->file_exists(dir + "/CURRENT")) {
-    // A new database only where nothing could be lost by starting one.
-    const DirInventory inv = inventory_dir(env_, dir);
-    if (inv.holds_data()) {
-      throw Error(Errc::Corruption, dir + ": CURRENT is missing but the directory holds " +
-                                        inv.describe() + "; refusing to open or create a database");
-    }
-    if (!cfg_.create_if_missing) {
-      throw Error(Errc::NotFound, dir + ": no FlowDB database here and create_if_missing is false");
-    }
+  // A new database only where nothing could be lost by starting one.
+  const DirInventory inv = inventory_dir(env_, dir);
+  if (inv.holds_data()) {
+    throw Error(Errc::Corruption, dir + ": CURRENT is missing but the directory holds " +
+                                      inv.describe() + "; refusing to open or create a database");
   }
+  if (!may_create) {
+    throw Error(Errc::NotFound, dir + ": no FlowDB database here and " +
+                                    (cfg_.read_only ? "a read-only open never creates one"
+                                                    : "create_if_missing is false"));
+  }
+}
+
+void DBImpl::open() {
+  if (cfg_.read_only) {
+    open_read_only();
+    return;
+  }
+  const std::string& dir = cfg_.data_dir;
+  if (!env_->file_exists(dir + "/CURRENT")) check_new_database_allowed(cfg_.create_if_missing);
   env_->create_dir(dir);
   env_->create_dir(dir + "/wal");
   lock_ = env_->lock_file(dir + "/LOCK");
-  store_ = FileStore::create(cfg_.storage_backend, env_, dir);
-  table_cache_ = std::make_unique<TableCache>(store_.get(), block_cache_.get(), &read_counters_,
-                                              cfg_.index_memory_budget_mb << 20);
-  versions_ = std::make_unique<VersionSet>(env_, dir);
-  versions_->recover();
+  recover_versions();
   const uint64_t recovered_next = audit_files();
   load_feeds();
+  // The segments replayed below are recorded (format.md, "What open accepts").
+  versions_->note_wal_segments(inventory_dir(env_, dir).wal_segments);
   // Every session starts a fresh MANIFEST (compacting the edit history).
   versions_->write_snapshot();
   store_->remove_orphans(*versions_->current(), recovered_next);
 
-  active_.mem = std::make_shared<MemTable>();
-  active_.tombstones = std::make_shared<const std::vector<RangeTombstone>>();
-  replay_logs();
-  // A feed may have shipped (and acknowledged) a group that a power loss then
-  // took from the WAL: new writes must still get sequences past its cursor.
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    for (const auto& [name, f] : feeds_) last_seq_ = std::max(last_seq_, f->acked.load());
-  }
-  register_wal_segments();
+  recover_memtable();
 
   // A fresh WAL segment for this session's writes.
   const uint64_t log_number = versions_->new_file_number();
@@ -176,6 +174,7 @@ void DBImpl::open() {
   }
   VersionEdit edit;
   if (!kept_recovered) edit.log_number = log_number;
+  edit.added_wal_segments.push_back(log_number);
   edit.last_sequence = last_seq_;
   versions_->log_and_apply(edit);
   // Keep only the segments the memtables and feeds still need.
@@ -194,12 +193,43 @@ void DBImpl::open() {
   if (cfg_.auto_background) start_maintenance();
 }
 
+void DBImpl::recover_versions() {
+  store_ = FileStore::create(cfg_.storage_backend, env_, cfg_.data_dir, cfg_.read_only);
+  table_cache_ = std::make_unique<TableCache>(store_.get(), block_cache_.get(), &read_counters_,
+                                              cfg_.index_memory_budget_mb << 20);
+  versions_ = std::make_unique<VersionSet>(env_, cfg_.data_dir);
+  versions_->recover();
+}
+
+void DBImpl::recover_memtable() {
+  active_.mem = std::make_shared<MemTable>();
+  active_.tombstones = std::make_shared<const std::vector<RangeTombstone>>();
+  replay_logs();
+  // A feed may have shipped (and acknowledged) a group that a power loss then
+  // took from the WAL: new writes must still get sequences past its cursor.
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    for (const auto& [name, f] : feeds_) last_seq_ = std::max(last_seq_, f->acked.load());
+  }
+  register_wal_segments();
+}
+
 uint64_t DBImpl::audit_files() {
   const std::string& dir = cfg_.data_dir;
   const DirInventory inv = inventory_dir(env_, dir);
-  const std::vector<std::string> problems =
+  const uint64_t next = versions_->next_file_number();
+  std::vector<std::string> problems =
       audit_recovered_state(env_, dir, inv, *versions_->current(), versions_->log_number(),
                             cfg_.storage_backend == StorageBackendKind::SingleFile);
+  for (auto& p : audit_wal_segments(env_, dir, inv, *versions_, next)) {
+    problems.push_back(std::move(p));
+  }
+  if (problems.empty()) {
+    problems = cfg_.storage_backend == StorageBackendKind::MultiFile
+                   ? audit_unrecorded_tables(env_, dir, inv, next, versions_->last_sequence(),
+                                             versions_->log_number())
+                   : audit_pack_footers(env_, dir, *versions_->current());
+  }
   if (!problems.empty()) {
     std::string msg = dir + ": the manifest does not account for the files on disk (";
     for (size_t i = 0; i < problems.size(); ++i) msg += (i ? "; " : "") + problems[i];
@@ -207,7 +237,6 @@ uint64_t DBImpl::audit_files() {
   }
   // Files numbered at or past the recovered next file number are not known to
   // be obsolete: they stay on disk (reported) and their numbers are not reused.
-  const uint64_t next = versions_->next_file_number();
   std::vector<uint64_t> unrecorded;
   for (const auto* list : {&inv.tables, &inv.temp_tables, &inv.wal_segments}) {
     for (uint64_t n : *list) {
@@ -271,22 +300,13 @@ void DBImpl::replay_logs() {
                                           std::to_string(reader.last_record_end()));
       }
       if (count > 0) last_seq_ = std::max(last_seq_, first + count - 1);
-      if (mem->approximate_memory_usage() >= (cfg_.memtable_size_mb << 20)) {
+      if (!cfg_.read_only && mem->approximate_memory_usage() >= (cfg_.memtable_size_mb << 20)) {
         flush_recovered();
         flushed_during_replay = true;
       }
     }
-    if (reader.hit_torn_tail()) {
-      if (i + 1 != logs.size()) {
-        // Older logs were synced before a newer one was started.
-        throw Error(Errc::Corruption, path + ": damaged record at offset " +
-                                          std::to_string(reader.last_record_end()) +
-                                          " in a WAL segment that is not the last");
-      }
-      std::fprintf(stderr, "flowdb: %s: truncating torn tail at offset %llu\n", path.c_str(),
-                   static_cast<unsigned long long>(reader.last_record_end()));
-      env_->truncate_file(path, reader.last_record_end());
-    }
+    if (reader.hit_torn_tail()) torn_tail(path, reader.last_record_end(), i + 1 == logs.size());
+    if (cfg_.read_only) replayed_wal_bytes_ += env_->get_file_size(path);
   }
   if (flushed_during_replay || logs.empty()) {
     flush_recovered();
@@ -299,7 +319,9 @@ void DBImpl::replay_logs() {
     // died before syncing the old segment, or an open that died before its
     // flush was recorded), and a power loss must not tear a segment that is
     // no longer the last or drop data that later synced writes follow.
-    for (const uint64_t number : logs) env_->new_appendable_file(wal_path(number))->sync();
+    if (!cfg_.read_only) {
+      for (const uint64_t number : logs) env_->new_appendable_file(wal_path(number))->sync();
+    }
     mem->log_number = logs.front();
     active_.mem = std::move(mem);
     active_tombstones_ = std::move(rts);
@@ -308,10 +330,31 @@ void DBImpl::replay_logs() {
   versions_->set_last_sequence(last_seq_);
 }
 
+void DBImpl::torn_tail(const std::string& path, uint64_t offset, bool last) {
+  if (!last) {
+    // Older logs were synced before a newer one was started.
+    throw Error(Errc::Corruption, path + ": damaged record at offset " + std::to_string(offset) +
+                                      " in a WAL segment that is not the last");
+  }
+  if (cfg_.read_only) {
+    std::fprintf(stderr, "flowdb: %s: ignoring torn tail at offset %llu (read-only: not cut)\n",
+                 path.c_str(), static_cast<unsigned long long>(offset));
+    return;
+  }
+  std::fprintf(stderr, "flowdb: %s: truncating torn tail at offset %llu\n", path.c_str(),
+               static_cast<unsigned long long>(offset));
+  env_->truncate_file(path, offset);
+}
+
 void DBImpl::close() {
   {
     std::lock_guard<std::mutex> l(mu_);
     if (closed_) return;
+    if (cfg_.read_only) {  // no thread, no WAL, nothing to flush or delete
+      closed_ = true;
+      stop_threads_ = true;
+      return;
+    }
   }
   stop_maintenance();
   std::optional<Error> err;
@@ -431,7 +474,7 @@ EngineStats DBImpl::stats() {
   }
   {
     std::lock_guard<std::mutex> wl(wal_mu_);
-    if (log_file_) s.wal_bytes = log_file_->size();
+    s.wal_bytes = log_file_ ? log_file_->size() : replayed_wal_bytes_;
   }
   s.block_cache_bytes = block_cache_->usage();
   uint64_t hits = read_counters_.cache_hits.load(), misses = read_counters_.cache_misses.load();

@@ -98,6 +98,8 @@ class DBImpl : public std::enable_shared_from_this<DBImpl> {
   ~DBImpl();
 
   void open();  // recovery; throws
+  // Throws Errc::ReadOnlyError naming `what` if opened with Config::read_only.
+  void require_writable(const char* what) const;
   void close();
   void release_lock();
 
@@ -176,6 +178,11 @@ class DBImpl : public std::enable_shared_from_this<DBImpl> {
   void make_room_for_write(std::unique_lock<std::mutex>& lock, bool force);
   void switch_memtable_locked();
   void freeze_active_locked(uint64_t new_log_number);
+  // The number of the next WAL segment: a spare one left by a failed
+  // record_wal_segment_locked(), else a new file number.
+  uint64_t take_wal_number_locked();
+  // Durably records a new WAL segment in the MANIFEST before it is used.
+  void record_wal_segment_locked(uint64_t number);
 
   // Background errors (db_error.cc). The first error wins until resumed.
   void set_bg_error_locked(const Error& e, const char* what);
@@ -212,14 +219,25 @@ class DBImpl : public std::enable_shared_from_this<DBImpl> {
   void prune_tombstones(VersionEdit* edit, const Version& v) const;
 
   // Recovery.
+  // Without CURRENT: throws Corruption if the directory holds data, else
+  // NotFound unless `may_create`.
+  void check_new_database_allowed(bool may_create);
+  void open_read_only();  // db_readonly.cc
+  // Opens the table store and recovers the MANIFEST (read_only: creating nothing).
+  void recover_versions();
+  // Replays the WAL into the active memtable and registers the segments.
+  void recover_memtable();
   // Refuses (Corruption) a recovered state that does not account for the
   // files on disk; returns the recovered next file number.
   uint64_t audit_files();
   void replay_logs();
+  // A damaged record at `offset`: Corruption unless in the `last` segment,
+  // whose tail is then cut (left alone when read-only).
+  void torn_tail(const std::string& path, uint64_t offset, bool last);
 
   // WAL segment lifetime (db_feed.cc). A segment is deleted once it is older
   // than the manifest's log_number (flushed) and every feed acknowledged it.
-  void load_feeds();
+  void load_feeds();             // read_only: reads the cursors and changes nothing
   void register_wal_segments();  // at open: first sequence of each segment
   void delete_obsolete_logs();
   uint64_t segment_last_seq_locked(std::map<uint64_t, uint64_t>::const_iterator it) const;
@@ -277,6 +295,8 @@ class DBImpl : public std::enable_shared_from_this<DBImpl> {
   std::map<uint64_t, uint64_t> wal_segments_;  // number -> first sequence
   uint64_t wal_tail_bytes_ = 0;                // published bytes of the active segment
   uint64_t log_file_number_ = 0;               // number of the active segment
+  uint64_t replayed_wal_bytes_ = 0;            // read_only: bytes of the replayed segments
+  uint64_t spare_wal_number_ = 0;              // an empty segment whose record failed
   std::map<std::string, std::shared_ptr<FeedState>, std::less<>> feeds_;
   std::condition_variable feed_cv_;  // a group was published, or close
 

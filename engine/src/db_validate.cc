@@ -1,9 +1,16 @@
 #include "db_validate.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <set>
 
+#include "block.h"
+#include "coding.h"
 #include "file_store.h"
+#include "flowdb/error.h"
+#include "log.h"
+#include "table.h"
+#include "wal_batch.h"
 
 namespace flowdb {
 
@@ -34,6 +41,31 @@ void scan(Env* env, const std::string& dir, const std::string& prefix, const std
     if (parse_numbered(name, prefix, suffix, &n)) out->push_back(n);
   }
   std::sort(out->begin(), out->end());
+}
+
+std::string wal_path(const std::string& dir, uint64_t n) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "/wal/%06llu.log", static_cast<unsigned long long>(n));
+  return dir + buf;
+}
+
+// The newest sequence in the WAL segments numbered at or past log_number
+// (up to a torn tail), or 0.
+uint64_t wal_last_sequence(Env* env, const std::string& dir, const std::vector<uint64_t>& segments,
+                           uint64_t log_number) {
+  uint64_t last = 0;
+  for (uint64_t n : segments) {
+    if (n < log_number) continue;
+    const std::string path = wal_path(dir, n);
+    log::Reader reader(env->new_random_access_file(path), path);
+    std::string scratch, buf;
+    std::string_view rec;
+    while (reader.read_record(&scratch, &rec)) {
+      const WalBatchReader batch(wal_record_payload(rec, &buf, path, reader.last_record_end()));
+      if (batch.count() > 0) last = std::max(last, batch.last_seq());
+    }
+  }
+  return last;
 }
 
 std::string count(size_t n, const char* what) {
@@ -89,6 +121,92 @@ std::vector<std::string> audit_recovered_state(Env* env, const std::string& dir,
         problems.push_back(id + " is missing");
       } else if (env->get_file_size(dir + "/sst/" + table_file_name(f->number)) != f->file_size) {
         problems.push_back(id + " does not have its recorded size");
+      }
+    }
+  }
+  return problems;
+}
+
+std::vector<std::string> audit_wal_segments(Env* env, const std::string& dir,
+                                            const DirInventory& inv, const VersionSet& versions,
+                                            uint64_t recovered_next) {
+  std::vector<std::string> problems;
+  const auto& on_disk = inv.wal_segments;
+  for (uint64_t n : versions.recorded_wal_segments()) {
+    if (!std::binary_search(on_disk.begin(), on_disk.end(), n) && n != versions.log_number()) {
+      problems.push_back("WAL segment " + std::to_string(n) +
+                         " that the manifest recorded is missing");
+    }
+  }
+  if (versions.log_number() == 0 && (!inv.tables.empty() || inv.pack_bytes > 0)) {
+    // Log number 0: no open ever completed its first edit, and tables are
+    // only written after it; only lost edits explain table data.
+    problems.push_back(
+        "the manifest records no completed open (log number 0) but the directory "
+        "holds table data (" +
+        count(inv.tables.size(), "table file") + ", sst.pack of " + std::to_string(inv.pack_bytes) +
+        " bytes)");
+  }
+  if (!versions.tracks_wal_segments()) return problems;
+  for (uint64_t n : on_disk) {
+    if (n < recovered_next) continue;
+    const std::string name = std::to_string(n);
+    const uint64_t size = env->get_file_size(wal_path(dir, n));
+    if (size > 0) {
+      problems.push_back("WAL segment " + name + " holds " + std::to_string(size) +
+                         " bytes but is numbered at or past the recovered next file number " +
+                         std::to_string(recovered_next) + " (an edit that recorded it is lost)");
+    }
+  }
+  return problems;
+}
+
+std::vector<std::string> audit_unrecorded_tables(Env* env, const std::string& dir,
+                                                 const DirInventory& inv, uint64_t recovered_next,
+                                                 uint64_t last_sequence, uint64_t log_number) {
+  std::vector<std::pair<uint64_t, uint64_t>> newer;  // (table, max_seq) past last_sequence
+  for (uint64_t n : inv.tables) {
+    if (n < recovered_next) continue;
+    const std::string path = dir + "/sst/" + table_file_name(n);
+    try {
+      auto t = Table::open(env->new_random_access_file(path), env->get_file_size(path), n, path,
+                           nullptr, nullptr);
+      if (t->properties().max_seq > last_sequence) newer.emplace_back(n, t->properties().max_seq);
+    } catch (const Error&) {
+      // Unreadable: not evidence either way; the file is kept.
+    }
+  }
+  std::vector<std::string> problems;
+  if (newer.empty()) return problems;
+  const uint64_t covered =
+      std::max(last_sequence, wal_last_sequence(env, dir, inv.wal_segments, log_number));
+  for (auto [n, max_seq] : newer) {
+    if (max_seq <= covered) continue;
+    problems.push_back("table " + std::to_string(n) +
+                       " that the manifest does not record holds "
+                       "sequence " +
+                       std::to_string(max_seq) +
+                       ", past the last one the manifest "
+                       "and the WAL account for (" +
+                       std::to_string(covered) + "): an edit that recorded it is lost");
+  }
+  return problems;
+}
+
+std::vector<std::string> audit_pack_footers(Env* env, const std::string& dir, const Version& live) {
+  std::vector<std::string> problems;
+  if (live.file_count() == 0) return problems;
+  const std::string path = dir + "/sst.pack";
+  auto pack = env->new_random_access_file(path);
+  char footer[kFooterSize];
+  for (const auto& [bucket, files] : live.buckets) {
+    for (const auto& f : files) {
+      const uint64_t end = f->container_offset + f->file_size;
+      if (f->file_size < kFooterSize || end > pack->size()) continue;  // reported elsewhere
+      const size_t got = pack->read(end - kFooterSize, kFooterSize, footer);
+      if (got != kFooterSize || decode_fixed64(footer + kFooterSize - 8) != kTableMagic) {
+        problems.push_back("live table " + std::to_string(f->number) + " at sst.pack@" +
+                           std::to_string(f->container_offset) + " does not end in a table footer");
       }
     }
   }

@@ -34,4 +34,29 @@ std::vector<std::string> audit_recovered_state(Env* env, const std::string& dir,
                                                const DirInventory& inv, const Version& live,
                                                uint64_t log_number, bool single_file);
 
+// Problems with the WAL segments (format.md, "What open accepts"): a segment
+// the manifest recorded at or past its log number is missing, table data
+// exists while the log number is 0 (no open ever completed), or (when the
+// manifest records every segment it creates) a segment numbered at or past
+// the recovered next file number holds data, which only a lost edit explains.
+std::vector<std::string> audit_wal_segments(Env* env, const std::string& dir,
+                                            const DirInventory& inv, const VersionSet& versions,
+                                            uint64_t recovered_next);
+
+// SingleFile: live tables whose bytes in sst.pack do not end in a table
+// footer (their space was punched out or reused: the state is older than
+// the pack, and reclaiming what it does not list would destroy tables).
+std::vector<std::string> audit_pack_footers(Env* env, const std::string& dir, const Version& live);
+
+// MultiFile: tables numbered at or past `recovered_next` (not recorded by the
+// recovered state) whose newest sequence is past every sequence the state
+// and its WAL segments (those at or past `log_number`) account for: only lost
+// edits explain them. A flush or compaction whose edit was torn by a crash
+// made its output from memtables still in the WAL or from recorded tables,
+// so its sequences are accounted for. Tables that cannot be read are left to
+// the caller's other checks (they are kept on disk either way).
+std::vector<std::string> audit_unrecorded_tables(Env* env, const std::string& dir,
+                                                 const DirInventory& inv, uint64_t recovered_next,
+                                                 uint64_t last_sequence, uint64_t log_number);
+
 }  // namespace flowdb

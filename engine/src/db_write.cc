@@ -333,22 +333,49 @@ void DBImpl::make_room_for_write(std::unique_lock<std::mutex>& lock, bool force)
 }
 
 void DBImpl::switch_memtable_locked() {
-  const uint64_t number = versions_->new_file_number();
+  const uint64_t number = take_wal_number_locked();
   {
     std::lock_guard<std::mutex> wl(wal_mu_);
     // The frozen log must be durable before a newer one exists (interval mode
     // leaves it unsynced otherwise): recovery treats damage in any segment
     // but the last as corruption.
     if (log_dirty_.exchange(false)) log_file_->sync();
-    auto file = env_->new_writable_file(wal_path(number));
-    // The segment's directory entry must be durable before any batch written
-    // to it is acknowledged, or a power loss takes the whole file with it.
-    env_->sync_dir(cfg_.data_dir + "/wal");
+    std::unique_ptr<WritableFile> file;
+    try {
+      file = env_->new_writable_file(wal_path(number));
+      // The segment's directory entry must be durable before any batch written
+      // to it is acknowledged, or a power loss takes the whole file with it.
+      env_->sync_dir(cfg_.data_dir + "/wal");
+    } catch (...) {
+      spare_wal_number_ = number;
+      throw;
+    }
+    // And recorded in the MANIFEST, so that open notices if it goes missing.
+    record_wal_segment_locked(number);
     log_file_->close();
     log_file_ = std::move(file);
     log_ = std::make_unique<log::Writer>(log_file_.get());
   }
   freeze_active_locked(number);
+}
+
+uint64_t DBImpl::take_wal_number_locked() {
+  return spare_wal_number_ != 0 ? std::exchange(spare_wal_number_, 0)
+                                : versions_->new_file_number();
+}
+
+void DBImpl::record_wal_segment_locked(uint64_t number) {
+  VersionEdit edit;
+  edit.added_wal_segments.push_back(number);
+  try {
+    versions_->log_and_apply(std::move(edit));
+  } catch (...) {
+    // The empty segment stays (a failed sync may have made the edit durable
+    // anyway) and its number is used for the next segment, so failing
+    // retries on a full disk leave one such file, not one per attempt.
+    spare_wal_number_ = number;
+    throw;
+  }
 }
 
 void DBImpl::freeze_active_locked(uint64_t number) {

@@ -49,34 +49,42 @@ WriteBatch to_batch(std::span<const Record> records) {
 }  // namespace
 
 void Engine::write_batch(std::span<const Record> batch) {
+  impl_->require_writable("write_batch");
   impl_->write(to_batch(batch), false, std::nullopt, true);
 }
 void Engine::write_batch(std::vector<Record>&& batch) {
+  impl_->require_writable("write_batch");
   WriteBatch b;
   for (auto& r : batch) b.put(std::move(r));
   impl_->write(b, false, std::nullopt, true);
 }
 void Engine::write_batch_sync(std::span<const Record> batch) {
+  impl_->require_writable("write_batch_sync");
   impl_->write(to_batch(batch), true, std::nullopt, true);
 }
 void Engine::write_batch_ttl(std::span<const Record> batch, std::optional<uint64_t> ttl_secs) {
+  impl_->require_writable("write_batch_ttl");
   impl_->write(to_batch(batch), false, ttl_secs, true);
 }
 void Engine::write(const WriteBatch& batch, bool sync) {
+  impl_->require_writable("write");
   impl_->write(batch, sync, std::nullopt, true);
 }
 void Engine::delete_batch(std::span<const std::pair<std::string, int64_t>> keys_ts) {
+  impl_->require_writable("delete_batch");
   WriteBatch b;
   for (const auto& [k, ts] : keys_ts) b.del(k, ts);
   impl_->write(b, false, std::nullopt, true);
 }
 void Engine::delete_range(std::string_view start_key, std::string_view end_key) {
+  impl_->require_writable("delete_range");
   WriteBatch b;
   b.delete_range(std::string(start_key), std::string(end_key));
   impl_->write(b, false, std::nullopt, true);
 }
 Record Engine::patch_record(std::string_view key, int64_t ts, std::optional<std::string> new_value,
                             std::optional<uint64_t> new_ttl_secs) {
+  impl_->require_writable("patch_record");
   return impl_->patch_record(key, ts, std::move(new_value), new_ttl_secs);
 }
 
@@ -103,25 +111,51 @@ std::shared_ptr<const Snapshot> Engine::get_snapshot() {
   return std::make_shared<const Snapshot>(impl_->snapshot());
 }
 
-void Engine::flush() { impl_->flush(); }
-bool Engine::trigger_compaction() { return impl_->trigger_compaction(); }
-GcResult Engine::trigger_gc() { return impl_->trigger_gc(); }
+void Engine::flush() {
+  impl_->require_writable("flush");
+  impl_->flush();
+}
+bool Engine::trigger_compaction() {
+  impl_->require_writable("trigger_compaction");
+  return impl_->trigger_compaction();
+}
+GcResult Engine::trigger_gc() {
+  impl_->require_writable("trigger_gc");
+  return impl_->trigger_gc();
+}
 MaintenanceHandle Engine::spawn_background_maintenance() {
+  impl_->require_writable("spawn_background_maintenance");
   impl_->start_maintenance();
   return MaintenanceHandle(impl_);
 }
 std::vector<BucketInfo> Engine::list_buckets() { return impl_->list_buckets(); }
-GcResult Engine::drop_bucket(int64_t bucket) { return impl_->drop_bucket(bucket); }
-bool Engine::compact_bucket(int64_t bucket) { return impl_->compact_bucket(bucket); }
+GcResult Engine::drop_bucket(int64_t bucket) {
+  impl_->require_writable("drop_bucket");
+  return impl_->drop_bucket(bucket);
+}
+bool Engine::compact_bucket(int64_t bucket) {
+  impl_->require_writable("compact_bucket");
+  return impl_->compact_bucket(bucket);
+}
 uint64_t Engine::disk_usage() { return impl_->disk_usage(); }
 std::unique_ptr<ChangeFeed> Engine::open_feed(const std::string& name) {
+  impl_->require_writable("open_feed");
   return std::make_unique<ChangeFeed>(impl_, impl_->open_feed(name));
 }
-void Engine::drop_feed(const std::string& name) { impl_->drop_feed(name); }
+void Engine::drop_feed(const std::string& name) {
+  impl_->require_writable("drop_feed");
+  impl_->drop_feed(name);
+}
 std::vector<FeedInfo> Engine::list_feeds() { return impl_->list_feeds(); }
-uint64_t Engine::trim_feed_backlog(uint64_t bytes) { return impl_->trim_feed_backlog(bytes); }
+uint64_t Engine::trim_feed_backlog(uint64_t bytes) {
+  impl_->require_writable("trim_feed_backlog");
+  return impl_->trim_feed_backlog(bytes);
+}
 BackgroundError Engine::background_error() { return impl_->background_error(); }
-void Engine::resume() { impl_->resume(); }
+void Engine::resume() {
+  impl_->require_writable("resume");
+  impl_->resume();
+}
 EngineStats Engine::stats() { return impl_->stats(); }
 std::string Engine::metrics_text() { return impl_->metrics_text(); }
 uint64_t Engine::verify_checksums() { return impl_->verify_checksums(); }

@@ -293,9 +293,17 @@ class PosixEnv final : public Env {
   }
 
   std::unique_ptr<FileLock> lock_file(const std::string& path) override {
-    int fd = open_or_throw(path, O_RDWR | O_CREAT, "open lock file");
+    return lock(open_or_throw(path, O_RDWR | O_CREAT, "open lock file"), LOCK_EX, path);
+  }
+
+  std::unique_ptr<FileLock> lock_file_shared(const std::string& path) override {
+    return lock(open_or_throw(path, O_RDONLY, "open lock file"), LOCK_SH, path);
+  }
+
+ private:
+  static std::unique_ptr<FileLock> lock(int fd, int how, const std::string& path) {
     int rc;
-    while ((rc = ::flock(fd, LOCK_EX | LOCK_NB)) != 0 && errno == EINTR) {
+    while ((rc = ::flock(fd, how | LOCK_NB)) != 0 && errno == EINTR) {
     }
     if (rc != 0) {
       int err = errno;
@@ -303,8 +311,12 @@ class PosixEnv final : public Env {
       if (err == EWOULDBLOCK) {
         const std::string parent = std::filesystem::path(path).parent_path().string();
         const std::string dir = parent.empty() ? std::string(".") : parent;
-        throw Error(Errc::Busy, "data directory " + dir +
-                                    " is locked by another process (lock file " + path + ")");
+        throw Error(
+            Errc::Busy,
+            "data directory " + dir +
+                (how == LOCK_EX ? " is locked by another process, a writer or a read-only reader"
+                                : " is locked for writing by another process (an open engine)") +
+                " (lock file " + path + ")");
       }
       throw_errno("lock", path, err);
     }

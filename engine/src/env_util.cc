@@ -48,4 +48,8 @@ void write_file_atomic(Env* env, const std::string& path, std::string_view conte
   env->sync_dir(dir);
 }
 
+std::unique_ptr<FileLock> Env::lock_file_shared(const std::string& path) {
+  throw Error(Errc::InvalidArgument, path + ": this Env does not support shared locks");
+}
+
 }  // namespace flowdb

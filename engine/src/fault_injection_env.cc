@@ -440,4 +440,8 @@ std::unique_ptr<FileLock> FaultInjectionEnv::lock_file(const std::string& path) 
   return base_->lock_file(path);
 }
 
+std::unique_ptr<FileLock> FaultInjectionEnv::lock_file_shared(const std::string& path) {
+  return base_->lock_file_shared(path);
+}
+
 }  // namespace flowdb

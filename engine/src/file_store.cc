@@ -28,8 +28,8 @@ bool parse_number(const std::string& name, const char* suffix, uint64_t* n) {
 
 class MultiFileStore final : public FileStore {
  public:
-  MultiFileStore(Env* env, std::string dir) : env_(env), dir_(std::move(dir)) {
-    env_->create_dir(dir_);
+  MultiFileStore(Env* env, std::string dir, bool read_only) : env_(env), dir_(std::move(dir)) {
+    if (!read_only) env_->create_dir(dir_);
   }
   std::unique_ptr<WritableFile> new_table_file(uint64_t number) override {
     return env_->new_writable_file(tmp_path(number));
@@ -80,7 +80,7 @@ class MultiFileStore final : public FileStore {
 // A window [offset, offset+size) of the container, read-only.
 class ContainerSlice final : public RandomAccessFile {
  public:
-  ContainerSlice(std::shared_ptr<Env::ReadWriteFile> c, uint64_t off, uint64_t size)
+  ContainerSlice(std::shared_ptr<const RandomAccessFile> c, uint64_t off, uint64_t size)
       : c_(std::move(c)), off_(off), size_(size) {}
   size_t read(uint64_t offset, size_t n, char* scratch) const override {
     if (offset >= size_) return 0;
@@ -90,7 +90,7 @@ class ContainerSlice final : public RandomAccessFile {
   uint64_t size() const override { return size_; }
 
  private:
-  std::shared_ptr<Env::ReadWriteFile> c_;
+  std::shared_ptr<const RandomAccessFile> c_;
   uint64_t off_, size_;
 };
 
@@ -215,14 +215,43 @@ class SingleFileStore final : public FileStore {
   uint64_t end_ = 0;
 };
 
+// sst.pack opened for reading only (Config::read_only): nothing is created,
+// moved or reclaimed. An absent pack reads as empty.
+class ReadOnlyPackStore final : public FileStore {
+ public:
+  ReadOnlyPackStore(Env* env, const std::string& data_dir) : pack_path_(data_dir + "/sst.pack") {
+    if (env->file_exists(pack_path_)) container_ = env->new_random_access_file(pack_path_);
+  }
+  std::unique_ptr<WritableFile> new_table_file(uint64_t) override { refuse(); }
+  uint64_t publish(uint64_t, std::unique_ptr<WritableFile>) override { refuse(); }
+  void discard(uint64_t) override { refuse(); }
+  std::unique_ptr<RandomAccessFile> open(const FileMeta& f) override {
+    if (!container_) throw Error(Errc::Corruption, pack_path_ + " is missing");
+    return std::make_unique<ContainerSlice>(container_, f.container_offset, f.file_size);
+  }
+  void remove(const FileMeta&) override { refuse(); }
+  void remove_orphans(const Version&, uint64_t) override { refuse(); }
+  std::string describe(const FileMeta& f) const override {
+    return pack_path_ + "@" + std::to_string(f.container_offset);
+  }
+
+ private:
+  [[noreturn]] void refuse() const {
+    throw Error(Errc::ReadOnlyError, pack_path_ + " is open read-only");
+  }
+  const std::string pack_path_;
+  std::shared_ptr<const RandomAccessFile> container_;
+};
+
 }  // namespace
 
 std::unique_ptr<FileStore> FileStore::create(StorageBackendKind kind, Env* env,
-                                             const std::string& data_dir) {
+                                             const std::string& data_dir, bool read_only) {
   if (kind == StorageBackendKind::SingleFile) {
+    if (read_only) return std::make_unique<ReadOnlyPackStore>(env, data_dir);
     return std::make_unique<SingleFileStore>(env, data_dir);
   }
-  return std::make_unique<MultiFileStore>(env, data_dir + "/sst");
+  return std::make_unique<MultiFileStore>(env, data_dir + "/sst", read_only);
 }
 
 }  // namespace flowdb

@@ -20,8 +20,10 @@ namespace flowdb {
 class FileStore {
  public:
   virtual ~FileStore() = default;
+  // read_only: creates nothing (not even sst/ or staging/); only open() and
+  // describe() may be called.
   static std::unique_ptr<FileStore> create(StorageBackendKind kind, Env* env,
-                                           const std::string& data_dir);
+                                           const std::string& data_dir, bool read_only = false);
 
   // A new, empty file to build table `number` into.
   virtual std::unique_ptr<WritableFile> new_table_file(uint64_t number) = 0;

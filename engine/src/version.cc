@@ -21,6 +21,8 @@ enum Tag : uint32_t {
   kDeletedFile = 5,
   kAddedTombstone = 6,
   kDeletedTombstone = 7,
+  kAddedWalSegment = 8,
+  kTracksWalSegments = 9,
 };
 
 constexpr uint64_t kManifestRolloverBytes = 4 << 20;
@@ -75,6 +77,8 @@ std::string VersionEdit::encode() const {
   }
   for (uint64_t s : deleted_tombstones)
     put_varint32(&out, kDeletedTombstone), put_varint64(&out, s);
+  for (uint64_t n : added_wal_segments) put_varint32(&out, kAddedWalSegment), put_varint64(&out, n);
+  if (tracks_wal_segments) put_varint32(&out, kTracksWalSegments), put_varint64(&out, 1);
   return out;
 }
 
@@ -125,6 +129,14 @@ VersionEdit VersionEdit::decode(std::string_view in, const std::string& where) {
       case kDeletedTombstone:
         if (!get_varint64(&in, &v)) throw bad("deleted tombstone");
         e.deleted_tombstones.push_back(v);
+        break;
+      case kAddedWalSegment:
+        if (!get_varint64(&in, &v)) throw bad("added WAL segment");
+        e.added_wal_segments.push_back(v);
+        break;
+      case kTracksWalSegments:
+        if (!get_varint64(&in, &v) || v != 1) throw bad("WAL tracking flag");
+        e.tracks_wal_segments = true;
         break;
       default:
         throw bad(("unknown tag " + std::to_string(tag)).c_str());
@@ -186,6 +198,12 @@ void VersionSet::apply_locked(const VersionEdit& edit) {
   std::sort(v->tombstones.begin(), v->tombstones.end(),
             [](const RangeTombstone& a, const RangeTombstone& b) { return a.seq < b.seq; });
   if (edit.log_number) log_number_ = *edit.log_number;
+  for (uint64_t n : edit.added_wal_segments) {
+    wal_segments_.insert(n);
+    next_file_number_ = std::max(next_file_number_, n + 1);
+  }
+  wal_segments_.erase(wal_segments_.begin(), wal_segments_.lower_bound(log_number_));
+  tracks_wal_ = tracks_wal_ || edit.tracks_wal_segments;
   if (edit.next_file_number)
     next_file_number_ = std::max(next_file_number_, *edit.next_file_number);
   if (edit.last_sequence) last_sequence_ = std::max(last_sequence_, *edit.last_sequence);
@@ -249,6 +267,8 @@ VersionEdit VersionSet::snapshot_edit_locked() const {
     for (const auto& f : files) e.added_files.push_back(*f);
   }
   e.added_tombstones = current_->tombstones;
+  e.added_wal_segments.assign(wal_segments_.begin(), wal_segments_.end());
+  e.tracks_wal_segments = true;
   return e;
 }
 
@@ -298,8 +318,12 @@ void VersionSet::log_and_apply(VersionEdit edit) {
       // Validate before writing: an edit that cannot apply must not be logged.
       std::shared_ptr<const Version> saved = current_;
       uint64_t saved_next = next_file_number_, saved_log = log_number_, saved_seq = last_sequence_;
+      const std::set<uint64_t> saved_wal = wal_segments_;
+      const bool saved_tracks = tracks_wal_;
       apply_locked(edit);
       current_ = saved;
+      wal_segments_ = saved_wal;
+      tracks_wal_ = saved_tracks;
       next_file_number_ = saved_next;
       log_number_ = saved_log;
       last_sequence_ = saved_seq;
@@ -353,6 +377,23 @@ void VersionSet::mark_file_number_used(uint64_t n) {
 uint64_t VersionSet::next_file_number() const {
   std::lock_guard<std::mutex> l(mu_);
   return next_file_number_;
+}
+
+std::vector<uint64_t> VersionSet::recorded_wal_segments() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return {wal_segments_.begin(), wal_segments_.end()};
+}
+
+void VersionSet::note_wal_segments(const std::vector<uint64_t>& numbers) {
+  std::lock_guard<std::mutex> l(mu_);
+  for (uint64_t n : numbers) {
+    if (n >= log_number_) wal_segments_.insert(n);
+  }
+}
+
+bool VersionSet::tracks_wal_segments() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return tracks_wal_;
 }
 
 uint64_t VersionSet::manifest_number() const {

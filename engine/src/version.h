@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,11 @@ struct VersionEdit {
   std::vector<uint64_t> deleted_files;
   std::vector<RangeTombstone> added_tombstones;
   std::vector<uint64_t> deleted_tombstones;  // by seq (unique per tombstone)
+  // WAL segments created (recorded before any batch is written to them).
+  std::vector<uint64_t> added_wal_segments;
+  // Set in every snapshot edit written by an engine that records each WAL
+  // segment it creates: open may then demand that they all exist.
+  bool tracks_wal_segments = false;
 
   std::string encode() const;
   // Throws Corruption (with `where` in the message) on any malformed field.
@@ -87,6 +93,14 @@ class VersionSet {
   void mark_file_number_used(uint64_t n);
   uint64_t manifest_number() const;
   uint64_t next_file_number() const;
+  // The recorded WAL segments numbered at or past log_number(), ascending.
+  std::vector<uint64_t> recorded_wal_segments() const;
+  // True if the MANIFEST records every WAL segment (format.md, "What open
+  // accepts"); false for a MANIFEST written before segments were recorded.
+  bool tracks_wal_segments() const;
+  // Adds the segments numbered at or past log_number() to the recorded ones
+  // in memory (written by the next snapshot or edit that records segments).
+  void note_wal_segments(const std::vector<uint64_t>& numbers);
 
  private:
   // REQUIRES: mu_ held.
@@ -114,6 +128,8 @@ class VersionSet {
   uint64_t log_number_ = 0;
   uint64_t last_sequence_ = 0;
   uint64_t manifest_number_ = 0;
+  std::set<uint64_t> wal_segments_;  // recorded, >= log_number_
+  bool tracks_wal_ = false;
 };
 
 std::string manifest_file_name(uint64_t number);  // "MANIFEST-000001"

@@ -120,8 +120,9 @@ void remove_metadata_files(StorageBackendKind backend, Victims which) {
 // Cuts the MANIFEST at every length (every few bytes if it is large) for
 // which `keep(len, where the MANIFEST's records end)` holds.
 void truncate_manifest(StorageBackendKind backend, const std::string& kind,
-                       const std::function<bool(size_t, const std::vector<size_t>&)>& keep) {
-  Pristine& p = pristine(backend);
+                       const std::function<bool(size_t, const std::vector<size_t>&)>& keep,
+                       Layout layout = Layout::WalTail) {
+  Pristine& p = pristine(backend, layout);
   const auto t0 = Clock::now();
   const std::string name = manifest_name(p.path());
   const std::string data = read_bytes(p.path() + "/" + name);
@@ -205,11 +206,10 @@ TEST_CASE(
   remove_metadata_files(StorageBackendKind::SingleFile, Victims::CurrentManifestOldestWal);
 }
 
-// KNOWN GAP (issue 14, format.md "Not yet detected"): a missing WAL segment
-// newer than the manifest's log number is not detected; open silently
-// returns the store without that segment's acknowledged records.
+// A WAL segment newer than the manifest's log number: the MANIFEST records
+// every segment before it is used, so open finds it missing (issue 14).
 TEST_CASE("removing a WAL segment newer than the log number is Corruption or a full recovery",
-          "[engine][damage][.known-gap]") {
+          "[engine][damage]") {
   remove_metadata_files(StorageBackendKind::MultiFile, Victims::NewerWal);
   remove_metadata_files(StorageBackendKind::SingleFile, Victims::NewerWal);
 }
@@ -221,16 +221,31 @@ TEST_CASE("a MANIFEST cut at any other length is Corruption or a full recovery",
   }
 }
 
-// KNOWN GAP (issue 14): a MANIFEST cut at the end of the session's opening
-// snapshot (an empty store, log number 0) or inside the edit after it opens
-// as that empty state: the tables (numbered at or past the recovered next
-// file number) are kept on disk but not used, open replays only the WAL and
-// returns a fraction of the records without an error, and with SingleFile
-// it reclaims sst.pack, destroying every table.
+// A MANIFEST cut at the end of the session's opening snapshot (an empty
+// store, log number 0) or inside the edit after it recovers that empty
+// state, while the WAL segments on disk hold data and are numbered past its
+// next file number: only lost edits explain them, so open refuses before it
+// replays anything or (SingleFile) reclaims sst.pack (issue 14).
 TEST_CASE("a MANIFEST cut back to its opening snapshot is Corruption or a full recovery",
-          "[engine][damage][.known-gap]") {
+          "[engine][damage]") {
   for (auto b : {StorageBackendKind::MultiFile, StorageBackendKind::SingleFile}) {
     truncate_manifest(b, "truncate-manifest-to-opening-snapshot", leaves_only_snapshot);
+  }
+}
+
+// With every record in tables and the WAL empty, a MANIFEST cut at any
+// length leaves a state whose log-number segment or live tables are gone
+// (SingleFile: a live table's bytes no longer end in a footer), or the
+// opening snapshot of a new store (log number 0) beside table data; all are
+// refused (issue 14). Every 8th length and each record end.
+TEST_CASE("a MANIFEST of a closed store cut at any length is Corruption or a full recovery",
+          "[engine][damage]") {
+  auto keep = [](size_t len, const std::vector<size_t>& ends) {
+    return len % 8 == 0 || std::find(ends.begin(), ends.end(), len) != ends.end();
+  };
+  for (auto b : {StorageBackendKind::MultiFile, StorageBackendKind::SingleFile}) {
+    truncate_manifest(b, "truncate-flushed-manifest", keep, Layout::Flushed);
+    truncate_manifest(b, "truncate-compacted-manifest", keep, Layout::Compacted);
   }
 }
 

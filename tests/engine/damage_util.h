@@ -123,12 +123,48 @@ inline void build(Pristine& p, StorageBackendKind backend) {
   REQUIRE(p.model.size() == static_cast<size_t>(kRecords - 300));
 }
 
-inline Pristine& pristine(StorageBackendKind backend) {
-  static std::map<StorageBackendKind, std::unique_ptr<Pristine>> cache;
-  auto& slot = cache[backend];
+// How a pristine store is laid out.
+enum class Layout {
+  WalTail,    // build(): tables plus acknowledged data in two WAL segments
+  Flushed,    // closed cleanly after every round was flushed: the WAL is empty
+  Compacted,  // Flushed, then every bucket compacted: the inputs' space is freed
+};
+
+// Layout::Flushed or Layout::Compacted: only the tables hold the records.
+// (The ledger's units name the round; the overwrites are unit kWalA.)
+inline void build_closed(Pristine& p, StorageBackendKind backend, bool compact) {
+  static ManualClock clock;
+  p.cfg = test_config(p.path(), clock);
+  p.cfg.storage_backend = backend;
+  p.cfg.memtable_size_mb = 4;
+  p.cfg.block_size = 2048;
+  p.cfg.compaction_threshold = 1;
+  auto e = Engine::open(p.cfg);
+  for (int r = 0; r < kRounds; ++r) {
+    put_range(*e, p, r, r * kPerRound, (r + 1) * kPerRound, 1);
+    e->flush();
+  }
+  put_range(*e, p, kWalA, 0, 500, 2);
+  e->flush();
+  if (compact) {
+    size_t compacted = 0;
+    for (const BucketInfo& b : e->list_buckets()) compacted += e->compact_bucket(b.bucket) ? 1 : 0;
+    REQUIRE(compacted > 0);
+  }
+  e.reset();
+}
+
+inline Pristine& pristine(StorageBackendKind backend, Layout layout = Layout::WalTail) {
+  static std::map<std::pair<StorageBackendKind, Layout>, std::unique_ptr<Pristine>> cache;
+  auto& slot = cache[{backend, layout}];
   if (!slot) {
     auto p = std::make_unique<Pristine>();
-    build(*p, backend);  // a failed build is not cached
+    // A failed build is not cached.
+    if (layout == Layout::WalTail) {
+      build(*p, backend);
+    } else {
+      build_closed(*p, backend, layout == Layout::Compacted);
+    }
     slot = std::move(p);
   }
   return *slot;

@@ -349,6 +349,28 @@ TEST_CASE("a second lock on the same file in one process is Busy", "[env][lock]"
   REQUIRE(again != nullptr);
 }
 
+TEST_CASE("shared locks coexist and exclude an exclusive one, which excludes them", "[env][lock]") {
+  TempDir dir;
+  Env* env = Env::posix();
+  const std::string path = dir.file("LOCK");
+  REQUIRE(catch_error([&] { env->lock_file_shared(path); }).code() == Errc::NotFound);
+  REQUIRE_FALSE(env->file_exists(path));  // a shared lock never creates the file
+  auto exclusive = env->lock_file(path);
+  const Error held = catch_error([&] { env->lock_file_shared(path); });
+  REQUIRE(held.code() == Errc::Busy);
+  REQUIRE_THAT(held.what(), Catch::Contains("locked for writing by another process"));
+  exclusive.reset();
+  auto a = env->lock_file_shared(path);
+  auto b = env->lock_file_shared(path);
+  const Error shared = catch_error([&] { env->lock_file(path); });
+  REQUIRE(shared.code() == Errc::Busy);
+  REQUIRE_THAT(shared.what(), Catch::Contains("a writer or a read-only reader"));
+  a.reset();
+  REQUIRE(catch_error([&] { env->lock_file(path); }).code() == Errc::Busy);  // b still holds it
+  b.reset();
+  REQUIRE(env->lock_file(path) != nullptr);
+}
+
 TEST_CASE("a lock held by another process is Busy until it exits", "[env][lock]") {
   TempDir dir;
   Env* env = Env::posix();

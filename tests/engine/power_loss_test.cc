@@ -103,6 +103,9 @@ class NoSyncEnv final : public Env {
   void truncate_file(const std::string& p, uint64_t n) override { b_->truncate_file(p, n); }
   void sync_dir(const std::string&) override {}
   std::unique_ptr<FileLock> lock_file(const std::string& p) override { return b_->lock_file(p); }
+  std::unique_ptr<FileLock> lock_file_shared(const std::string& p) override {
+    return b_->lock_file_shared(p);
+  }
 
  private:
   Env* const b_ = Env::posix();

@@ -113,6 +113,9 @@ class CountingEnv : public Env {
   std::unique_ptr<FileLock> lock_file(const std::string& path) override {
     return base_->lock_file(path);
   }
+  std::unique_ptr<FileLock> lock_file_shared(const std::string& path) override {
+    return base_->lock_file_shared(path);
+  }
 
  private:
   using Counter = std::shared_ptr<std::atomic<uint64_t>>;

@@ -90,6 +90,21 @@ struct Config {
   // Period of background compaction checks, in milliseconds.
   uint64_t compaction_interval_ms = 60000;
   bool create_if_missing = true;
+  // Open without changing the directory (RocksDB's OpenForReadOnly): no file
+  // is created, renamed, truncated or removed -- no WAL segment, no MANIFEST
+  // roll, no CURRENT rewrite, no torn-tail truncation, no orphan removal, no
+  // LOCK file if there is none. The WAL segments are replayed into memory
+  // only (their whole unflushed content, however large). create_if_missing
+  // is ignored: a directory without CURRENT is NotFound (or Corruption if it
+  // holds data). Every write, delete, patch_record, flush, compaction, GC,
+  // bucket drop, feed open/drop/trim and spawn_background_maintenance throws
+  // Error(Errc::ReadOnlyError); reads, stats and verify_checksums work.
+  // A directory an open engine holds is refused: the reader takes a shared
+  // flock on the existing LOCK file, the writer holds it exclusively, so one
+  // excludes the other and the reader gets Errc::Busy (and a writer started
+  // while a reader is open gets Busy too). Without a LOCK file (a copied
+  // directory) the reader opens without a lock. See engine/doc/format.md.
+  bool read_only = false;
   SyncMode wal_sync_mode = SyncMode::always();
   // Run compaction and GC in a background thread owned by the engine.
   bool auto_background = true;

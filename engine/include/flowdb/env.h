@@ -40,7 +40,8 @@ class RandomAccessFile {
   virtual uint64_t size() const = 0;
 };
 
-// An exclusive, advisory lock on a file (flock). Released on destruction.
+// An advisory lock on a file (flock), exclusive or shared. Released on
+// destruction.
 class FileLock {
  public:
   virtual ~FileLock() = default;
@@ -87,6 +88,12 @@ class Env {
   // Takes an exclusive lock on `path` (created if needed); throws Errc::Busy
   // if another process holds it.
   virtual std::unique_ptr<FileLock> lock_file(const std::string& path) = 0;
+  // Takes a shared lock on the existing file `path` (never created): any
+  // number of shared holders, none while lock_file() holds it. Throws
+  // Errc::NotFound if `path` is absent, Errc::Busy if an exclusive holder
+  // exists. The default implementation throws Errc::InvalidArgument (an Env
+  // without shared locks cannot open a database read-only).
+  virtual std::unique_ptr<FileLock> lock_file_shared(const std::string& path);
 };
 
 // Reads the whole file at `path` through `env`.

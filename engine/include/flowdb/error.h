@@ -23,7 +23,7 @@ enum class Errc {
   // IndexedDB error names (JsonDB).
   DataError,
   ConstraintError,
-  ReadOnlyError,
+  ReadOnlyError,  // also the engine's: a write to an engine opened with Config::read_only.
   NotFoundError,
   InvalidAccessError,
   InvalidStateError,

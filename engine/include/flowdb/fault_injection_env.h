@@ -52,6 +52,7 @@ class FaultInjectionEnv : public Env {
   void truncate_file(const std::string& path, uint64_t size) override;
   void sync_dir(const std::string& dir) override;
   std::unique_ptr<FileLock> lock_file(const std::string& path) override;
+  std::unique_ptr<FileLock> lock_file_shared(const std::string& path) override;
 
   // Used by the file wrappers; not for callers.
   void maybe_fail(Op op);

@@ -55,7 +55,7 @@ struct EngineStats {
   size_t frozen_memtable_count = 0;
   size_t sstable_count = 0;
   uint64_t sstable_bytes = 0;
-  uint64_t wal_bytes = 0;
+  uint64_t wal_bytes = 0;  // of the active segment; read_only: of every replayed segment
   size_t block_meta_index_entries = 0;  // data blocks indexed across live SSTs
   size_t time_index_buckets = 0;        // buckets with at least one SST
   size_t range_tombstones = 0;
