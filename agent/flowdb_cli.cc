@@ -3,12 +3,9 @@
 //   flowdb stats   --data-dir DIR
 //   flowdb check   --data-dir DIR     (verify every block checksum)
 //   flowdb compact --data-dir DIR
-<<<<<<< HEAD
 //   flowdb repair  --data-dir DIR     (cli_repair.cc)
-=======
 // query, stats and check open the directory read-only (Config::read_only):
 // they change no file in it, so they are safe on a directory being rescued.
->>>>>>> readonly
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
