@@ -100,7 +100,8 @@ std::span<const KeySpec> mqtt_export_config_keys() {
       {"timeout",
        KeyKind::kDuration,
        "10s",
-       "Bound of one connect attempt, and of the wait for a batch's acknowledgements",
+       "Bound of one connect attempt, and of the wait for a batch's acknowledgements "
+       "(keep it above 2s: Paho C can add 1s to a healthy publish)",
        {},
        {},
        false,
