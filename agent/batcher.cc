@@ -201,12 +201,44 @@ void Batcher::wait_for_engine_locked(std::unique_lock<std::mutex>& lock) {
                              std::to_string(queued_records_) +
                              " queued records in memory until it resumes");
   }
-  while (!stopping_ && b.severity != BackgroundError::Severity::None) {
-    work_cv_.wait_for(lock, std::chrono::milliseconds(100), [&] { return stopping_; });
+  using Severity = BackgroundError::Severity;
+  auto held = [](const BackgroundError& e) {
+    return e.severity == Severity::Soft || e.severity == Severity::Hard;
+  };
+  // The engine resumes Soft errors by itself; Hard ones only when asked.
+  auto backoff = options_.resume_backoff_min;
+  auto next_resume = std::chrono::steady_clock::now() + backoff;
+  while (!stopping_ && held(b)) {
+    const auto now = std::chrono::steady_clock::now();
+    if (b.severity == Severity::Hard && now >= next_resume) {
+      lock.unlock();
+      try {
+        engine_->resume();
+      } catch (const std::exception& e) {
+        resume_log_.log(LogLevel::error, "batcher", "resume", [&] {
+          return std::string(
+                     "engine resume after a hard background error failed (next attempt "
+                     "in ") +
+                 std::to_string(std::min(backoff * 2, options_.resume_backoff_max).count()) +
+                 " ms): " + e.what();
+        });
+      }
+      backoff = std::min(backoff * 2, options_.resume_backoff_max);
+      next_resume = std::chrono::steady_clock::now() + backoff;
+      b = engine_->background_error();
+      lock.lock();
+      continue;
+    }
+    auto wait = std::chrono::milliseconds(100);
+    if (b.severity == Severity::Hard) {
+      wait = std::min(wait, std::chrono::ceil<std::chrono::milliseconds>(next_resume - now));
+    }
+    work_cv_.wait_for(lock, wait, [&] { return stopping_; });
     lock.unlock();
     b = engine_->background_error();
     lock.lock();
   }
+  // A Fatal error ends the hold: the next write drops its batch (logged).
 }
 
 Batcher::Outcome Batcher::write(std::vector<Chunk>* chunks) {
@@ -241,12 +273,13 @@ Batcher::Outcome Batcher::write(std::vector<Chunk>* chunks) {
     } catch (const std::exception& e) {
       metrics_->write_error();
       const BackgroundError b = engine_->background_error();
-      if (b.severity == BackgroundError::Severity::Soft) {
-        held = true;  // the engine retries by itself: wait for it, don't retry
+      if (b.severity == BackgroundError::Severity::Soft ||
+          b.severity == BackgroundError::Severity::Hard) {
+        held = true;  // wait for a resume (the engine's, or ours): don't retry
         break;
       }
       if (b.severity != BackgroundError::Severity::None) {
-        // Hard or fatal: retrying cannot help; one line a minute, not one a batch.
+        // Fatal: retrying cannot help; one line a minute, not one a batch.
         const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
                                 std::chrono::steady_clock::now().time_since_epoch())
                                 .count();
@@ -254,7 +287,7 @@ Batcher::Outcome Batcher::write(std::vector<Chunk>* chunks) {
         if (now - last >= 60 && last_bg_log_s_.compare_exchange_strong(last, now)) {
           log_error("batcher", "engine refuses writes (" + std::string(severity_name(b.severity)) +
                                    " background error; batches are dropped as storage_error "
-                                   "until it is resumed or the agent restarted): " +
+                                   "until the agent is restarted): " +
                                    b.message);
         }
         break;

@@ -24,8 +24,13 @@
 // then writes in order. The queue keeps its bounds meanwhile (try_submit
 // drops as queue_full, submit_wait blocks). One log line says so, another
 // when writes resume. stop() in that state does not wait: what is queued is
-// dropped as storage_error and counted in one log line. A Hard or Fatal
-// background error drops the batch at once, without retries.
+// dropped as storage_error and counted in one log line. A Hard background
+// error (another I/O error: an SD card's transient EIO) is held the same
+// way, and the writer itself calls Engine::resume() with backoff
+// (resume_backoff_min doubling to resume_backoff_max, one log line per
+// failed attempt at most every 10 s); the engine does not retry Hard errors
+// by itself. A Fatal background error (resume impossible; a reopen is
+// needed) drops the batch at once, without retries.
 //
 // Thread-safety: all methods are thread-safe.
 #pragma once
@@ -58,6 +63,10 @@ struct BatcherOptions {
   // A failed write is retried this many times (with backoff) before its
   // records are dropped as storage_error.
   int write_retries = 3;
+  // Backoff of the writer's Engine::resume() calls after a Hard background
+  // error: the first attempt after `resume_backoff_min`, then doubling.
+  std::chrono::milliseconds resume_backoff_min{1000};
+  std::chrono::milliseconds resume_backoff_max{60000};
   // Called before each write; throwing (e.g. retention's reject_new quota)
   // drops the batch at once, counted with reason "quota".
   std::function<void()> admission;
@@ -103,8 +112,8 @@ class Batcher {
     std::chrono::steady_clock::time_point enqueued;
   };
 
-  // kHeld: the engine has a Soft background error; the chunks' records are
-  // back in place and nothing was counted.
+  // kHeld: the engine has a Soft or Hard background error; the chunks'
+  // records are back in place and nothing was counted.
   enum class Outcome { kOk, kDropped, kHeld };
 
   static size_t bytes_of(const std::vector<Record>& r);
@@ -112,8 +121,9 @@ class Batcher {
   void requeue_front_locked(std::vector<Chunk>* chunks);
   // Counts held chunks as dropped at shutdown and fails their tickets.
   void drop_held(std::vector<Chunk>* chunks);
-  // Waits while the engine has a background error (and not stopping_);
-  // logs the transitions once. mu_ held through `lock`.
+  // Waits while the engine has a Soft or Hard background error (and not
+  // stopping_), resuming a Hard one with backoff; logs the transitions once.
+  // mu_ held through `lock`.
   void wait_for_engine_locked(std::unique_lock<std::mutex>& lock);
   bool has_room(size_t records, size_t bytes) const;  // mu_ held
   void run();
@@ -134,13 +144,15 @@ class Batcher {
   size_t inline_writers_ = 0;  // submit_wait calls writing on their own thread
   bool stopping_ = false;
   bool started_ = false;
-  bool held_ = false;  // the engine refused writes with a Soft background error
+  bool held_ = false;  // the engine refused writes with a Soft or Hard background error
   size_t lost_records_ = 0, lost_points_ = 0;  // dropped at stop() while held
   // When write() last logged a hard/fatal background error (steady seconds).
   std::atomic<int64_t> last_bg_log_s_{-3600};
 
   std::thread writer_;
   RateLimiter drop_log_;  // one queue_full warning per input per period
+  // Called by the writer thread only; failed resumes, one line per period.
+  RateLimiter resume_log_;
 };
 
 }  // namespace flowdb::agent
