@@ -95,28 +95,40 @@ void progress_done() {
   if (isatty(STDERR_FILENO)) std::fprintf(stderr, "\r\033[K");
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+// The subcommands and the options they fill.
+struct Cli {
   CLI::App app{
       "flowdb: inspect and maintain a FlowDB data directory (one that no running agent holds; "
       "query a running agent over its HTTP API)"};
+  std::string dir, config_file;
+  std::map<std::string, std::string> params;  // query's options
+  CLI::App* query = nullptr;
+  CLI::App* stats = nullptr;
+  CLI::App* check = nullptr;
+  CLI::App* compact = nullptr;
+  CLI::App* repair = nullptr;
+
+  Cli();
+  CLI::App* add(const char* name, const std::string& help);
+};
+
+CLI::App* Cli::add(const char* name, const std::string& help) {
+  CLI::App* sub = app.add_subcommand(name, help);
+  sub->add_option("-d,--data-dir", dir,
+                  "The agent's storage.data_dir (the directory holding CURRENT, MANIFEST-*, "
+                  "wal/ and sst/)")
+      ->required();
+  return sub;
+}
+
+Cli::Cli() {
   app.name("flowdb");
   app.require_subcommand(1);
-  std::string dir, config_file;
   app.add_option("-c,--config", config_file,
                  std::string("flowdb-agent config whose http.listen the hints name (default: ") +
                      kInstalledConfig + " if present)");
-  auto add_dir = [&](CLI::App* sub) {
-    sub->add_option("-d,--data-dir", dir,
-                    "The agent's storage.data_dir (the directory holding CURRENT, MANIFEST-*, "
-                    "wal/ and sst/)")
-        ->required();
-  };
-  std::map<std::string, std::string> params;
-  auto* query = app.add_subcommand(
-      "query", "Print stored points, with the same filters and formats as GET /api/v1/query");
-  add_dir(query);
+  query =
+      add("query", "Print stored points, with the same filters and formats as GET /api/v1/query");
   const std::pair<const char*, const char*> kQueryOptions[] = {
       {"series",
        "Series to read: a measurement, optionally with tags (cpu,host=gw1); escape "
@@ -131,22 +143,16 @@ int main(int argc, char** argv) {
   for (const auto& [name, help] : kQueryOptions) {
     query->add_option(std::string("--") + name, params[name], help);
   }
-  auto* stats = app.add_subcommand(
-      "stats",
-      "Print the engine's table, WAL and memtable sizes and one line per time bucket (read-only)");
-  add_dir(stats);
-  auto* check = app.add_subcommand(
-      "check",
-      "Read every block of every table and verify its checksum (exit 3 if corrupt; read-only)");
-  add_dir(check);
-  auto* compact = app.add_subcommand(
-      "compact", "Merge the files of every time bucket that has several into one");
-  add_dir(compact);
-  auto* repair = app.add_subcommand(
-      "repair",
-      "Rebuild CURRENT/MANIFEST from the readable tables and WAL; move what cannot be read "
-      "into DIR/lost/ (exit 1 if anything was, 0 if clean)");
-  add_dir(repair);
+  stats = add("stats",
+              "Print the engine's table, WAL and memtable sizes and one line per time bucket "
+              "(read-only)");
+  check = add("check",
+              "Read every block of every table and verify its checksum (exit 3 if corrupt; "
+              "read-only)");
+  compact = add("compact", "Merge the files of every time bucket that has several into one");
+  repair = add("repair",
+               "Rebuild CURRENT/MANIFEST from the readable tables and WAL; move what cannot be "
+               "read into DIR/lost/ (exit 1 if anything was, 0 if clean)");
   app.add_flag_callback(
       "--version",
       [] {
@@ -154,60 +160,68 @@ int main(int argc, char** argv) {
         std::exit(0);
       },
       "Print the version and exit");
-  if (argc < 2) {  // a bare `flowdb`: say how to use it, as a usage error
-    std::fputs(app.help().c_str(), stderr);
-    return 2;
-  }
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;  // --help is 0; every usage error is 2
-  }
-  if (repair->parsed()) return cli::run_repair(dir, config_file);
+}
 
+void run_query_command(Engine& engine, const std::map<std::string, std::string>& params) {
+  auto get = [&](std::string_view k) -> std::optional<std::string> {
+    auto it = params.find(std::string(k));
+    if (it == params.end() || it->second.empty()) return std::nullopt;
+    return it->second;
+  };
+  agent::QueryRequest req = agent::parse_query_request(get, agent::now_us(), SIZE_MAX);
+  StdoutSink out;
+  const agent::QueryStats st = agent::run_query(engine, req, out);
+  if (st.truncated) {
+    std::fprintf(stderr, "flowdb: output truncated at --limit %zu points\n", st.count);
+  }
+}
+
+void print_stats(Engine& engine) {
+  EngineStats s = engine.stats();
+  std::printf("sstables %zu (%llu bytes), buckets %zu, wal %llu bytes, memtable %zu records\n",
+              s.sstable_count, static_cast<unsigned long long>(s.sstable_bytes),
+              s.time_index_buckets, static_cast<unsigned long long>(s.wal_bytes),
+              s.memtable_records);
+  std::printf("%-12s %-20s %6s %12s %12s\n", "bucket", "start", "files", "bytes", "records");
+  for (const BucketInfo& b : engine.list_buckets()) {
+    std::string start;
+    if (!ingest::append_rfc3339(&start, b.start_ts)) start = std::to_string(b.start_ts);
+    std::printf("%-12lld %-20s %6zu %12llu %12llu\n", static_cast<long long>(b.bucket),
+                start.c_str(), b.files, static_cast<unsigned long long>(b.bytes),
+                static_cast<unsigned long long>(b.records));
+  }
+}
+
+void run_check(Engine& engine) {
+  progress("verifying checksums...");
+  uint64_t blocks = engine.verify_checksums();
+  progress_done();
+  std::printf("OK: %llu blocks verified\n", static_cast<unsigned long long>(blocks));
+}
+
+void run_compact(Engine& engine) {
+  auto buckets = engine.list_buckets();
+  size_t done = 0, compacted = 0;
+  for (const BucketInfo& b : buckets) {
+    progress("compacting bucket " + std::to_string(++done) + "/" + std::to_string(buckets.size()));
+    compacted += engine.compact_bucket(b.bucket) ? 1 : 0;
+  }
+  progress_done();
+  std::printf("compacted %zu of %zu buckets\n", compacted, buckets.size());
+}
+
+// query, stats, check, compact: one engine open each. Returns the exit code.
+int run_engine_command(const Cli& cli) {
   try {
-    auto engine = open_dir(dir, config_file, /*read_only=*/!compact->parsed());
-    if (query->parsed()) {
-      auto get = [&](std::string_view k) -> std::optional<std::string> {
-        auto it = params.find(std::string(k));
-        if (it == params.end() || it->second.empty()) return std::nullopt;
-        return it->second;
-      };
-      agent::QueryRequest req = agent::parse_query_request(get, agent::now_us(), SIZE_MAX);
-      StdoutSink out;
-      const agent::QueryStats st = agent::run_query(*engine, req, out);
-      if (st.truncated) {
-        std::fprintf(stderr, "flowdb: output truncated at --limit %zu points\n", st.count);
-      }
-    } else if (stats->parsed()) {
-      EngineStats s = engine->stats();
-      std::printf("sstables %zu (%llu bytes), buckets %zu, wal %llu bytes, memtable %zu records\n",
-                  s.sstable_count, static_cast<unsigned long long>(s.sstable_bytes),
-                  s.time_index_buckets, static_cast<unsigned long long>(s.wal_bytes),
-                  s.memtable_records);
-      std::printf("%-12s %-20s %6s %12s %12s\n", "bucket", "start", "files", "bytes", "records");
-      for (const BucketInfo& b : engine->list_buckets()) {
-        std::string start;
-        if (!ingest::append_rfc3339(&start, b.start_ts)) start = std::to_string(b.start_ts);
-        std::printf("%-12lld %-20s %6zu %12llu %12llu\n", static_cast<long long>(b.bucket),
-                    start.c_str(), b.files, static_cast<unsigned long long>(b.bytes),
-                    static_cast<unsigned long long>(b.records));
-      }
-    } else if (check->parsed()) {
-      progress("verifying checksums...");
-      uint64_t blocks = engine->verify_checksums();
-      progress_done();
-      std::printf("OK: %llu blocks verified\n", static_cast<unsigned long long>(blocks));
-    } else if (compact->parsed()) {
-      auto buckets = engine->list_buckets();
-      size_t done = 0, compacted = 0;
-      for (const BucketInfo& b : buckets) {
-        progress("compacting bucket " + std::to_string(++done) + "/" +
-                 std::to_string(buckets.size()));
-        compacted += engine->compact_bucket(b.bucket) ? 1 : 0;
-      }
-      progress_done();
-      std::printf("compacted %zu of %zu buckets\n", compacted, buckets.size());
+    auto engine = open_dir(cli.dir, cli.config_file, /*read_only=*/!cli.compact->parsed());
+    if (cli.query->parsed()) {
+      run_query_command(*engine, cli.params);
+    } else if (cli.stats->parsed()) {
+      print_stats(*engine);
+    } else if (cli.check->parsed()) {
+      run_check(*engine);
+    } else if (cli.compact->parsed()) {
+      run_compact(*engine);
     }
     engine->shutdown();
   } catch (const agent::QueryError& e) {
@@ -221,4 +235,21 @@ int main(int argc, char** argv) {
     return 1;
   }
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Cli args;
+  if (argc < 2) {  // a bare `flowdb`: say how to use it, as a usage error
+    std::fputs(args.app.help().c_str(), stderr);
+    return 2;
+  }
+  try {
+    args.app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return args.app.exit(e) == 0 ? 0 : 2;  // --help is 0; every usage error is 2
+  }
+  if (args.repair->parsed()) return cli::run_repair(args.dir, args.config_file);
+  return run_engine_command(args);
 }
