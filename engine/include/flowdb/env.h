@@ -1,5 +1,6 @@
 // Env: every file operation of the engine goes through this interface, so
-// tests can inject faults (see fault_injection_env.h) and simulate power loss.
+// tests can inject faults (see fault_injection_env.h in engine/testing, the
+// flowdb::testing target) and simulate power loss.
 //
 // All methods throw flowdb::Error (Errc::Io, or Errc::NoSpace for ENOSPC and
 // EDQUOT) on failure; none returns an error code. Implementations must be
