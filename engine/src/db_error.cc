@@ -92,7 +92,7 @@ void DBImpl::maybe_auto_resume(std::unique_lock<std::mutex>& lock) {
   lock.unlock();
   try {
     WriteBatch none;
-    write(none, false, std::nullopt, false, false, /*resume=*/true);
+    write(none, WriteOptions{}, WriteMode::kResume);
   } catch (const Error&) {
     // Still full (or closing): resume_locked() scheduled the next attempt.
   }
@@ -178,7 +178,7 @@ BackgroundError DBImpl::background_error() {
 
 void DBImpl::resume() {
   WriteBatch none;
-  write(none, false, std::nullopt, false, false, /*resume=*/true);
+  write(none, WriteOptions{}, WriteMode::kResume);
   // Like flush(): the memtables the error held back are durable on return.
   std::unique_lock<std::mutex> lock(mu_);
   cv_.notify_all();

@@ -103,10 +103,17 @@ class DBImpl : public std::enable_shared_from_this<DBImpl> {
   void close();
   void release_lock();
 
-  // force_switch (with an empty batch): freeze the memtable for flush().
-  // resume (with an empty batch): resume_locked() as the write leader.
-  void write(const WriteBatch& batch, bool sync, std::optional<uint64_t> ttl_secs, bool apply_ttl,
-             bool force_switch = false, bool resume = false);
+  // What a call of write() does, beyond appending its batch.
+  enum class WriteMode {
+    kApplyTtl,        // puts get options.ttl_secs, else Config::default_ttl_secs
+    kAsIs,            // puts keep their expire_at (patch_record)
+    kSwitchMemtable,  // empty batch: freeze the memtable for flush()
+    kResume,          // empty batch: resume_locked() as the write leader
+  };
+  // Queues as a writer; the queue's head leads a group commit of the
+  // writers behind it (lead_write_group_locked). Throws the group's error.
+  void write(const WriteBatch& batch, const WriteOptions& options,
+             WriteMode mode = WriteMode::kApplyTtl);
   std::optional<Record> get(std::string_view key, int64_t ts, const ReadOptions& opts);
   std::optional<Record> get_latest(std::string_view key, const ReadOptions& opts);
   ScanIterator new_scan(const ScanRange& range, const ReadOptions& opts);
@@ -176,6 +183,16 @@ class DBImpl : public std::enable_shared_from_this<DBImpl> {
   };
   ReadState pin_read_state(const ReadOptions& opts);
   void make_room_for_write(std::unique_lock<std::mutex>& lock, bool force);
+  // REQUIRES: `w` heads writers_. Runs its group, answers every writer in it
+  // (sets their error) and hands the queue to the next head.
+  void lead_write_group_locked(std::unique_lock<std::mutex>& lock, Writer* w);
+  // The writers behind the head that share its WAL record; *need_sync if
+  // any of them (or the sync mode) wants an fsync.
+  std::vector<Writer*> collect_write_group_locked(bool* need_sync);
+  // Appends the group's record to the WAL (mu_ released meanwhile) and, if
+  // that succeeded, publishes it; else sets the background error.
+  std::optional<Error> append_write_group_locked(std::unique_lock<std::mutex>& lock,
+                                                 const std::vector<Writer*>& group, bool need_sync);
   void switch_memtable_locked();
   void freeze_active_locked(uint64_t new_log_number);
   // The number of the next WAL segment: a spare one left by a failed

@@ -177,7 +177,7 @@ void DBImpl::sync_thread_main() {
 
 void DBImpl::flush() {
   WriteBatch none;
-  write(none, false, std::nullopt, false, /*force_switch=*/true);
+  write(none, WriteOptions{}, WriteMode::kSwitchMemtable);
   std::unique_lock<std::mutex> lock(mu_);
   cv_.notify_all();
   cv_.wait(lock, [this] { return frozen_.empty() || bg_error_ || stop_threads_; });

@@ -395,7 +395,7 @@ Record DBImpl::patch_record(std::string_view key, int64_t ts, std::optional<std:
   if (new_ttl_secs) r.expire_at = saturating_expiry(ts, *new_ttl_secs);
   WriteBatch b;
   b.put(r);
-  write(b, false, std::nullopt, /*apply_ttl=*/false);
+  write(b, WriteOptions{}, WriteMode::kAsIs);
   return r;
 }
 

@@ -152,10 +152,30 @@ void DBImpl::apply_to_memtable(MemTable* mem, std::string_view rec,
   }
 }
 
-void DBImpl::write(const WriteBatch& batch, bool sync, std::optional<uint64_t> ttl_secs,
-                   bool apply_ttl, bool force_switch, bool resume) {
+namespace {
+
+// WAL record = 1 byte compression kind | stored batch. IoT batches repeat
+// series keys heavily, so lz4 cuts device writes (and flash wear) for large
+// groups.
+std::string frame_wal_record(const std::string& rec) {
+  std::string framed;
+  if (rec.size() >= kMinCompressBytes) {
+    framed.push_back('\0');
+    framed[0] = static_cast<char>(compress_block(Compression::lz4(), rec, &framed));
+  } else {
+    framed.reserve(rec.size() + 1);
+    framed.push_back(static_cast<char>(Compression::Kind::None));
+    framed.append(rec);
+  }
+  return framed;
+}
+
+}  // namespace
+
+void DBImpl::write(const WriteBatch& batch, const WriteOptions& options, WriteMode mode) {
   const uint64_t start = steady_us();
-  if (batch.empty() && !force_switch && !resume) {
+  const bool control = mode == WriteMode::kSwitchMemtable || mode == WriteMode::kResume;
+  if (batch.empty() && !control) {
     std::lock_guard<std::mutex> l(mu_);
     check_open_locked();
     return;
@@ -166,128 +186,125 @@ void DBImpl::write(const WriteBatch& batch, bool sync, std::optional<uint64_t> t
     }
   }
   Writer w;
-  w.resume = resume;
+  w.resume = mode == WriteMode::kResume;
   w.batch = &batch;
-  w.sync = sync;
-  w.ttl = ttl_secs;
-  w.apply_ttl = apply_ttl;
-  w.force_switch = force_switch;
+  w.sync = options.sync;
+  w.ttl = options.ttl_secs;
+  w.apply_ttl = mode != WriteMode::kAsIs;
+  w.force_switch = mode == WriteMode::kSwitchMemtable;
 
   std::unique_lock<std::mutex> lock(mu_);
   check_open_locked();
   writers_.push_back(&w);
   while (!w.done && &w != writers_.front()) w.cv.wait(lock);
-  if (w.done) {
-    if (w.error) throw *w.error;
-    counters_.write_latency.record(steady_us() - start);
-    return;
-  }
+  if (!w.done) lead_write_group_locked(lock, &w);  // answered by its own group
+  lock.unlock();
+  if (w.error) throw *w.error;
+  counters_.write_latency.record(steady_us() - start);
+}
 
-  // This writer leads a group.
+void DBImpl::lead_write_group_locked(std::unique_lock<std::mutex>& lock, Writer* w) {
   std::vector<Writer*> group;
   std::optional<Error> err;
   try {
     check_open_locked();
-    if (w.resume) {
+    if (w->resume) {
       resume_locked(lock);  // as the leader, no other writer is appending
       answer_resume_writers_locked();
     } else {
-      make_room_for_write(lock, w.force_switch);
+      make_room_for_write(lock, w->force_switch);
     }
   } catch (const Error& e) {
     err = e;
   }
-  if (w.force_switch || w.resume || err) {
-    group.push_back(&w);
+  if (w->force_switch || w->resume || err) {
+    group.push_back(w);
   } else {
-    size_t bytes = 0;
     bool need_sync = false;
-    for (Writer* x : writers_) {
-      if (x->force_switch) break;
-      if (!group.empty() && bytes > kMaxGroupBytes) break;
-      // A sync writer never rides on a non-sync leader's decision: need_sync
-      // covers the whole group.
-      group.push_back(x);
-      need_sync |= x->sync;
-      for (const auto& e : x->batch->entries()) {
-        bytes += e.record.key.size() + e.record.value.size() + 32;
-      }
-    }
-    need_sync |= cfg_.wal_sync_mode.is_always();
-    const uint64_t first = last_seq_ + 1;
-    MemTable* mem = active_.mem.get();
-    lock.unlock();
-    uint64_t count = 0, wal_bytes = 0;
-    std::vector<RangeTombstone> new_rts;
-    try {
-      std::string rec = encode_group(group, first, &count);
-      {
-        // WAL record = 1 byte compression kind | stored batch. IoT batches
-        // repeat series keys heavily, so lz4 cuts device writes (and flash
-        // wear) for large groups.
-        std::string framed;
-        if (rec.size() >= kMinCompressBytes) {
-          framed.push_back('\0');
-          framed[0] = static_cast<char>(compress_block(Compression::lz4(), rec, &framed));
-        } else {
-          framed.reserve(rec.size() + 1);
-          framed.push_back(static_cast<char>(Compression::Kind::None));
-          framed.append(rec);
-        }
-        std::lock_guard<std::mutex> wl(wal_mu_);
-        log_->add_record(framed);
-        wal_bytes = log_file_->size();
-        if (need_sync) {
-          log_file_->sync();
-          counters_.wal_syncs.fetch_add(1, std::memory_order_relaxed);
-        } else {
-          log_dirty_.store(true, std::memory_order_relaxed);
-        }
-      }
-      apply_to_memtable(mem, rec, &new_rts);
-    } catch (const Error& e) {
-      err = e;
-    }
-    lock.lock();
-    if (err) {
-      // The WAL may now hold a record the memtable lacks (or a torn one):
-      // refuse further writes rather than diverge until resume() cuts the
-      // WAL back to wal_tail_bytes_ (db_error.cc).
-      set_bg_error_locked(*err, "WAL append");
-    } else {
-      last_seq_ = first + count - 1;
-      if (!new_rts.empty()) {
-        active_tombstones_.insert(active_tombstones_.end(), new_rts.begin(), new_rts.end());
-        active_.tombstones =
-            std::make_shared<const std::vector<RangeTombstone>>(active_tombstones_);
-        install_super_version_locked();
-      }
-      visible_seq_.store(last_seq_, std::memory_order_release);
-      wal_tail_bytes_ = wal_bytes;
-      feed_cv_.notify_all();
-      uint64_t recs = 0, bytes = 0;
-      for (Writer* x : group) {
-        for (const auto& e : x->batch->entries()) {
-          ++recs;
-          bytes += e.record.key.size() + e.record.value.size();
-        }
-      }
-      counters_.records_written.fetch_add(recs, std::memory_order_relaxed);
-      counters_.bytes_written.fetch_add(bytes, std::memory_order_relaxed);
-    }
+    group = collect_write_group_locked(&need_sync);
+    err = append_write_group_locked(lock, group, need_sync);
   }
   for (Writer* x : group) {
     writers_.pop_front();
-    if (x != &w) {
-      x->error = err;
-      x->done = true;
-      x->cv.notify_one();
-    }
+    x->error = err;
+    x->done = true;
+    if (x != w) x->cv.notify_one();
   }
   if (!writers_.empty()) writers_.front()->cv.notify_one();
+}
+
+std::vector<DBImpl::Writer*> DBImpl::collect_write_group_locked(bool* need_sync) {
+  std::vector<Writer*> group;
+  size_t bytes = 0;
+  for (Writer* x : writers_) {
+    if (x->force_switch) break;
+    if (!group.empty() && bytes > kMaxGroupBytes) break;
+    // A sync writer never rides on a non-sync leader's decision: need_sync
+    // covers the whole group.
+    group.push_back(x);
+    *need_sync |= x->sync;
+    for (const auto& e : x->batch->entries()) {
+      bytes += e.record.key.size() + e.record.value.size() + 32;
+    }
+  }
+  *need_sync |= cfg_.wal_sync_mode.is_always();
+  return group;
+}
+
+std::optional<Error> DBImpl::append_write_group_locked(std::unique_lock<std::mutex>& lock,
+                                                       const std::vector<Writer*>& group,
+                                                       bool need_sync) {
+  const uint64_t first = last_seq_ + 1;
+  MemTable* mem = active_.mem.get();
   lock.unlock();
-  if (err) throw *err;
-  counters_.write_latency.record(steady_us() - start);
+  uint64_t count = 0, wal_bytes = 0;
+  std::vector<RangeTombstone> new_rts;
+  std::optional<Error> err;
+  try {
+    std::string rec = encode_group(group, first, &count);
+    {
+      const std::string framed = frame_wal_record(rec);
+      std::lock_guard<std::mutex> wl(wal_mu_);
+      log_->add_record(framed);
+      wal_bytes = log_file_->size();
+      if (need_sync) {
+        log_file_->sync();
+        counters_.wal_syncs.fetch_add(1, std::memory_order_relaxed);
+      } else {
+        log_dirty_.store(true, std::memory_order_relaxed);
+      }
+    }
+    apply_to_memtable(mem, rec, &new_rts);
+  } catch (const Error& e) {
+    err = e;
+  }
+  lock.lock();
+  if (err) {
+    // The WAL may now hold a record the memtable lacks (or a torn one):
+    // refuse further writes rather than diverge until resume() cuts the
+    // WAL back to wal_tail_bytes_ (db_error.cc).
+    set_bg_error_locked(*err, "WAL append");
+    return err;
+  }
+  last_seq_ = first + count - 1;
+  if (!new_rts.empty()) {
+    active_tombstones_.insert(active_tombstones_.end(), new_rts.begin(), new_rts.end());
+    active_.tombstones = std::make_shared<const std::vector<RangeTombstone>>(active_tombstones_);
+    install_super_version_locked();
+  }
+  visible_seq_.store(last_seq_, std::memory_order_release);
+  wal_tail_bytes_ = wal_bytes;
+  feed_cv_.notify_all();
+  uint64_t recs = 0, bytes = 0;
+  for (Writer* x : group) {
+    for (const auto& e : x->batch->entries()) {
+      ++recs;
+      bytes += e.record.key.size() + e.record.value.size();
+    }
+  }
+  counters_.records_written.fetch_add(recs, std::memory_order_relaxed);
+  counters_.bytes_written.fetch_add(bytes, std::memory_order_relaxed);
+  return std::nullopt;
 }
 
 void DBImpl::answer_resume_writers_locked() {

@@ -50,37 +50,38 @@ WriteBatch to_batch(std::span<const Record> records) {
 
 void Engine::write_batch(std::span<const Record> batch) {
   impl_->require_writable("write_batch");
-  impl_->write(to_batch(batch), false, std::nullopt, true);
+  impl_->write(to_batch(batch), WriteOptions{});
 }
 void Engine::write_batch(std::vector<Record>&& batch) {
   impl_->require_writable("write_batch");
   WriteBatch b;
   for (auto& r : batch) b.put(std::move(r));
-  impl_->write(b, false, std::nullopt, true);
+  impl_->write(b, WriteOptions{});
 }
 void Engine::write_batch_sync(std::span<const Record> batch) {
   impl_->require_writable("write_batch_sync");
-  impl_->write(to_batch(batch), true, std::nullopt, true);
+  impl_->write(to_batch(batch), WriteOptions{.sync = true});
 }
 void Engine::write_batch_ttl(std::span<const Record> batch, std::optional<uint64_t> ttl_secs) {
   impl_->require_writable("write_batch_ttl");
-  impl_->write(to_batch(batch), false, ttl_secs, true);
+  impl_->write(to_batch(batch), WriteOptions{.ttl_secs = ttl_secs});
 }
-void Engine::write(const WriteBatch& batch, bool sync) {
+void Engine::write(const WriteOptions& options, const WriteBatch& batch) {
   impl_->require_writable("write");
-  impl_->write(batch, sync, std::nullopt, true);
+  impl_->write(batch, options);
 }
+void Engine::write(const WriteBatch& batch) { write(WriteOptions{}, batch); }
 void Engine::delete_batch(std::span<const std::pair<std::string, int64_t>> keys_ts) {
   impl_->require_writable("delete_batch");
   WriteBatch b;
   for (const auto& [k, ts] : keys_ts) b.del(k, ts);
-  impl_->write(b, false, std::nullopt, true);
+  impl_->write(b, WriteOptions{});
 }
 void Engine::delete_range(std::string_view start_key, std::string_view end_key) {
   impl_->require_writable("delete_range");
   WriteBatch b;
   b.delete_range(std::string(start_key), std::string(end_key));
-  impl_->write(b, false, std::nullopt, true);
+  impl_->write(b, WriteOptions{});
 }
 Record Engine::patch_record(std::string_view key, int64_t ts, std::optional<std::string> new_value,
                             std::optional<uint64_t> new_ttl_secs) {

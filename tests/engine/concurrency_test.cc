@@ -147,7 +147,7 @@ void writer_main(Engine& e, Shared& s, int w, uint64_t batches) {
           const uint64_t old = i - kWindow;
           for (size_t j = 0; j < batch_size(w, old); ++j) b.del(key_of(w, old, j), ts_of(old, j));
         }
-        e.write(b, i % 50 == 0);
+        e.write(WriteOptions{.sync = i % 50 == 0}, b);
       } else {
         std::vector<Record> rs;
         for (size_t j = 0; j < batch_size(w, i); ++j) {

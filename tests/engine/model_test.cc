@@ -272,7 +272,7 @@ class ModelRunner {
     }
     bool sync = chance(0.2);
     note("write(batch" + std::string(sync ? ",sync)" : ")") + desc);
-    e_->write(b, sync);
+    e_->write(WriteOptions{.sync = sync}, b);
   }
 
   void op_delete_batch() {

@@ -139,7 +139,7 @@ TEST_CASE("every write, flush, compaction, GC and feed call on a read-only engin
         {"write_batch", [&] { e->write_batch(one); }},
         {"write_batch_sync", [&] { e->write_batch_sync(one); }},
         {"write_batch_ttl", [&] { e->write_batch_ttl(one, 10); }},
-        {"write", [&] { e->write(WriteBatch{}, true); }},
+        {"write", [&] { e->write(WriteOptions{.sync = true}, WriteBatch{}); }},
         {"delete_batch", [&] { e->delete_batch(key); }},
         {"delete_range", [&] { e->delete_range("a", "z"); }},
         {"patch_record", [&] { e->patch_record(key_of(1), 1, "x", std::nullopt); }},

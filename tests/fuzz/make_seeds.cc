@@ -56,7 +56,7 @@ std::unique_ptr<Engine> write_store(const fs::path& dir, Compression c) {
   WriteBatch wb;
   wb.del("dev1.temp", 5'000'000);
   wb.delete_range("dev2", "dev3");
-  e->write(wb, true);
+  e->write(WriteOptions{.sync = true}, wb);
   e->flush();
   batch.resize(6);
   for (Record& r : batch) r.ts += 600'000'000;

@@ -69,6 +69,14 @@ class WriteBatch {
   std::vector<Entry> entries_;
 };
 
+// How one write call is applied (Engine::write).
+struct WriteOptions {
+  // fsync the WAL before returning, whatever Config::wal_sync_mode says.
+  bool sync = false;
+  // Puts expire at ts + ttl_secs; nullopt: Config::default_ttl_secs (if set).
+  std::optional<uint64_t> ttl_secs;
+};
+
 // A consistent, read-only view of the engine at one moment. Reads given a
 // snapshot (ReadOptions::snapshot) ignore later writes. Holding one keeps the
 // memtables and files of that moment alive; release it promptly.
@@ -182,16 +190,21 @@ class Engine {
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
-  // --- Writes. Each call is one atomic batch in the WAL.
+  // --- Writes. Each call is one atomic batch in the WAL (a group commit may
+  // share one WAL record and fsync between concurrent calls).
+  // Applies a mixed batch atomically, as `options` say. Throws the write
+  // path's background error (background_error()) if one stopped it,
+  // InvalidArgument for a delete_range whose start is not < its end.
+  void write(const WriteOptions& options, const WriteBatch& batch);
+  // write({}, batch).
+  void write(const WriteBatch& batch);
+  // Puts of `batch`: write({}, ...).
   void write_batch(std::span<const Record> batch);
   void write_batch(std::vector<Record>&& batch);
-  // fsync before returning, whatever the sync mode.
+  // write({.sync = true}, ...): fsync before returning, whatever the sync mode.
   void write_batch_sync(std::span<const Record> batch);
-  // ttl_secs (else default_ttl_secs) sets expire_at = ts + ttl for every record.
+  // write({.ttl_secs = ttl_secs}, ...): expire_at = ts + ttl for every record.
   void write_batch_ttl(std::span<const Record> batch, std::optional<uint64_t> ttl_secs);
-  // Applies a mixed batch atomically; `sync` forces an fsync before returning.
-  // TTL: Config::default_ttl_secs applies to puts as in write_batch.
-  void write(const WriteBatch& batch, bool sync = false);
   // Point tombstones for (key, ts) pairs.
   void delete_batch(std::span<const std::pair<std::string, int64_t>> keys_ts);
   // Range tombstone over keys [start_key, end_key), all timestamps.
