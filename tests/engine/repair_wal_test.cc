@@ -3,9 +3,12 @@
 // whole batch after them is still replayed. The batches lost are computed
 // from where the segment was damaged and the record layout read off the
 // intact segment, never hard-coded.
+#include <sys/wait.h>
+
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdint>
+#include <cstdlib>
 #include <optional>
 #include <set>
 #include <string>
@@ -296,3 +299,45 @@ TEST_CASE("repair skips a batch whose checksum is valid but whose payload does n
   auto e = Engine::open(s.cfg);
   CHECK(compare_with_model(*e, s.model_without({victim})).empty());
 }
+
+TEST_CASE("a torn tail of the newest WAL segment is still ignored, not counted as skipped",
+          "[engine][repair][wal]") {
+  WalStore s(StorageBackendKind::MultiFile);
+  const LogRecord& last = s.records.back();
+  REQUIRE(last.end == s.bytes.size());
+  write_bytes(s.dir + "/" + s.segment, s.bytes.substr(0, last.start + 10));  // cut short
+  const RepairResult r = Engine::repair(s.cfg);
+  INFO(r.summary());
+  CHECK(r.wal_damage.empty());
+  CHECK(r.clean());
+  CHECK_THAT(r.summary(),
+             Catch::Matchers::Contains(s.segment + ": ignored a torn tail at offset " +
+                                       std::to_string(s.records[s.records.size() - 2].end)));
+  auto e = Engine::open(s.cfg);
+  CHECK(compare_with_model(*e, s.model_without({s.batches.size() - 1})).empty());
+}
+
+#ifdef FLOWDB_CLI_BIN
+TEST_CASE("flowdb repair prints the bytes it skipped in a damaged WAL segment",
+          "[engine][repair][wal][cli]") {
+  WalStore s(StorageBackendKind::MultiFile);
+  std::string d = s.bytes;
+  const uint64_t block = s.bytes.size() / kBlock / 2;
+  std::fill(d.begin() + block * kBlock, d.begin() + (block + 1) * kBlock, '\0');
+  const Expected x = expect_for(s, block * kBlock);
+  write_bytes(s.dir + "/" + s.segment, d);
+  const std::string out = s.work.sub("repair.out");
+  const int st = std::system(
+      (std::string(FLOWDB_CLI_BIN) + " repair --data-dir " + s.dir + " > " + out + " 2>&1")
+          .c_str());
+  const std::string text = read_bytes(out);
+  INFO(text);
+  CHECK(WIFEXITED(st));
+  CHECK(WEXITSTATUS(st) == 1);  // something was quarantined
+  using Catch::Matchers::Contains;
+  CHECK_THAT(text, Contains(s.segment + ": damaged: skipped " + std::to_string(x.bytes_skipped) +
+                            " bytes in 1 damaged region"));
+  CHECK_THAT(text, Contains("lost/" + s.segment + ": damaged WAL segment"));
+  CHECK(read_bytes(s.dir + "/lost/" + s.segment) == d);
+}
+#endif  // FLOWDB_CLI_BIN
