@@ -33,6 +33,12 @@ class Writer {
 // fragment after it) is a torn tail: reading stops there and
 // torn_tail_offset() tells where the valid data ends. Damage followed by any
 // valid fragment throws Error(Corruption) naming `name` and the offset.
+//
+// With skip_damage() (repair only), such damage is skipped instead, as
+// LevelDB's reader does: the rest of the damaged block is dropped, reading
+// resumes at the next block, MIDDLE/LAST fragments there are dropped until a
+// FULL or FIRST starts a record, and skipped() counts what was dropped. A
+// torn tail is still recognised (and not counted) exactly as without it.
 class Reader {
  public:
   // Starts at `initial_offset`, which must be 0 or a last_record_end() of an
@@ -44,8 +50,22 @@ class Reader {
   bool read_record(std::string* scratch, std::string_view* record);
   // Offset just past the last complete, valid record returned.
   uint64_t last_record_end() const;
+  // Offset of that record's first fragment header.
+  uint64_t last_record_start() const;
   // True if reading stopped at a damaged or incomplete tail.
   bool hit_torn_tail() const;
+
+  // What skip_damage() dropped: the bytes between the end of the last valid
+  // record before each damaged region and the start of the first record
+  // after it (or the end of the file).
+  struct Skipped {
+    uint64_t bytes = 0;
+    uint64_t regions = 0;
+    uint64_t first_offset = 0;  // of the first damage
+    std::string first_reason;
+  };
+  void skip_damage();
+  const Skipped& skipped() const;
 
  private:
   struct Rep;

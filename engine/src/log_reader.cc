@@ -14,6 +14,10 @@
 // before an earlier one (writeback order is arbitrary before fsync), which is
 // still a torn tail. The search is byte by byte, not only at block starts, so
 // a damaged record followed by valid ones in the same block is caught too.
+//
+// Repair reads with skip_damage(): what open calls corruption is skipped
+// there (LevelDB's resync), while a torn tail is still told apart the same
+// way.
 #include <algorithm>
 
 #include "coding.h"
@@ -51,9 +55,14 @@ struct Reader::Rep {
   size_t pos = 0;            // parse position within `block`
   bool loaded = false;
 
-  uint64_t last_record_end = 0;
+  uint64_t last_record_start = 0, last_record_end = 0;
   bool torn_tail = false;
   bool done = false;
+
+  bool skip = false;  // skip_damage()
+  Skipped skipped;
+  bool pending = false;       // inside a skipped region
+  uint64_t pending_from = 0;  // where it started
 
   enum class Status { kFragment, kEof, kBad };
   struct Fragment {
@@ -109,8 +118,10 @@ struct Reader::Rep {
       if (!crc_matches(h, p)) return bad(f, offset, "checksum mismatch", offset + 1);
       if (h.type < kFull || h.type > kLast) {
         // Checksummed, so written like this: not a torn write but an unknown
-        // format. Never guess; refuse.
-        corruption(offset, "unknown fragment type " + std::to_string(h.type));
+        // format. Never guess; refuse (skip mode: skip it with its block).
+        const std::string why = "unknown fragment type " + std::to_string(h.type);
+        if (skip) return bad(f, offset, why, offset + kHeaderSize + h.length);
+        corruption(offset, why);
       }
       f->type = h.type;
       f->data = std::string_view(p + kHeaderSize, h.length);
@@ -155,12 +166,41 @@ struct Reader::Rep {
                 name + ": corrupt log record at offset " + std::to_string(offset) + ": " + reason);
   }
 
-  // Damage at `offset`: corruption if another record follows, else torn tail.
-  bool damage(uint64_t offset, const std::string& reason, uint64_t scan_from) {
-    if (record_start_after(scan_from)) corruption(offset, reason);
-    done = true;
-    torn_tail = true;
-    return false;
+  // Damage at `offset`. If no record starts after it (at or past
+  // `scan_from`) it is a torn tail: reading stops (false). Otherwise it is
+  // corruption, or in skip mode a skipped region: reading goes on (true) at
+  // the next fragment, or at the next block if `drop_block` (the damaged
+  // fragment's length cannot be trusted, as in LevelDB).
+  bool damage(uint64_t offset, const std::string& reason, uint64_t scan_from,
+              bool drop_block = false) {
+    if (!record_start_after(scan_from)) {
+      end_skip(offset);
+      done = true;
+      torn_tail = true;
+      return false;
+    }
+    if (!skip) corruption(offset, reason);
+    begin_skip(offset, reason);
+    if (drop_block) pos = block.size();  // next_fragment moves on to the next block
+    return true;
+  }
+
+  // Skip mode: a damaged region starts (if one is not already open) at the
+  // end of the last valid record; end_skip() closes it where valid data
+  // resumes.
+  void begin_skip(uint64_t offset, const std::string& reason) {
+    if (skipped.first_reason.empty()) {
+      skipped.first_offset = offset;
+      skipped.first_reason = reason;
+    }
+    if (!pending) pending_from = last_record_end;
+    pending = true;
+  }
+  void end_skip(uint64_t at) {
+    if (!pending) return;
+    pending = false;
+    skipped.bytes += at - pending_from;
+    ++skipped.regions;
   }
 };
 
@@ -181,6 +221,10 @@ Reader::Reader(std::unique_ptr<RandomAccessFile> file, std::string name, uint64_
 
 Reader::~Reader() = default;
 
+void Reader::skip_damage() { rep_->skip = true; }
+
+const Reader::Skipped& Reader::skipped() const { return rep_->skipped; }
+
 bool Reader::read_record(std::string* scratch, std::string_view* record) {
   Rep& r = *rep_;
   if (r.done) return false;
@@ -188,6 +232,12 @@ bool Reader::read_record(std::string* scratch, std::string_view* record) {
   bool in_record = false;  // inside a FIRST..LAST sequence
   uint64_t record_start = 0;
   Rep::Fragment f;
+  // Drops the record being assembled (skip mode) at a fragment that cannot
+  // continue it; `f` is then read as the start of a new record.
+  auto drop_partial = [&](const char* reason) {
+    r.begin_skip(record_start, reason);
+    in_record = false;
+  };
   for (;;) {
     switch (r.next_fragment(&f)) {
       case Rep::Status::kEof:
@@ -197,40 +247,50 @@ bool Reader::read_record(std::string* scratch, std::string_view* record) {
         }
         r.done = true;
         // Bytes past the last record (e.g. only a block trailer) mean the
-        // last append was cut short.
-        r.torn_tail = f.offset > r.last_record_end;
+        // last append was cut short, unless they end a skipped region.
+        r.torn_tail = !r.pending && f.offset > r.last_record_end;
+        r.end_skip(f.offset);
         return false;
       case Rep::Status::kBad:
-        return r.damage(f.offset, f.reason, f.scan_from);
+        if (!r.damage(f.offset, f.reason, f.scan_from, /*drop_block=*/true)) return false;
+        in_record = false;
+        continue;
       case Rep::Status::kFragment:
         break;
     }
     switch (f.type) {
       case kFull:
-        if (in_record) {
-          return r.damage(record_start, "FIRST fragment without LAST, followed by a FULL",
-                          f.offset);
-        }
-        *record = f.data;
-        r.last_record_end = f.end;
-        return true;
       case kFirst:
         if (in_record) {
-          return r.damage(record_start, "FIRST fragment without LAST, followed by a FIRST",
-                          f.offset);
+          const char* reason = f.type == kFull ? "FIRST fragment without LAST, followed by a FULL"
+                                               : "FIRST fragment without LAST, followed by a FIRST";
+          if (!r.skip) return r.damage(record_start, reason, f.offset);
+          drop_partial(reason);
+        }
+        if (f.type == kFull) {
+          r.end_skip(f.offset);
+          *record = f.data;
+          r.last_record_start = f.offset;
+          r.last_record_end = f.end;
+          return true;
         }
         in_record = true;
         record_start = f.offset;
         scratch->assign(f.data);
         break;
       case kMiddle:
-        if (!in_record) return r.damage(f.offset, "MIDDLE fragment without FIRST", f.end);
-        scratch->append(f.data);
-        break;
       case kLast:
-        if (!in_record) return r.damage(f.offset, "LAST fragment without FIRST", f.end);
+        if (!in_record) {
+          const char* reason =
+              f.type == kMiddle ? "MIDDLE fragment without FIRST" : "LAST fragment without FIRST";
+          if (!r.damage(f.offset, reason, f.end, /*drop_block=*/false)) return false;
+          continue;  // skip mode: drop this fragment
+        }
         scratch->append(f.data);
+        if (f.type == kMiddle) break;
+        r.end_skip(record_start);
         *record = *scratch;
+        r.last_record_start = record_start;
         r.last_record_end = f.end;
         return true;
     }
@@ -238,6 +298,8 @@ bool Reader::read_record(std::string* scratch, std::string_view* record) {
 }
 
 uint64_t Reader::last_record_end() const { return rep_->last_record_end; }
+
+uint64_t Reader::last_record_start() const { return rep_->last_record_start; }
 
 bool Reader::hit_torn_tail() const { return rep_->torn_tail; }
 

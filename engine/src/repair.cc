@@ -31,8 +31,23 @@ class StringFile final : public WritableFile {
   std::string data_;
 };
 
-std::string plural(uint64_t n, const char* what) {
-  return std::to_string(n) + " " + what + (n == 1 ? "" : "s");
+std::string plural(uint64_t n, const char* what, const char* suffix = "s") {
+  return std::to_string(n) + " " + what + (n == 1 ? "" : suffix);
+}
+
+// One line per damaged WAL segment for RepairResult::summary().
+std::string describe(const WalSegmentRepair& w) {
+  std::string s = w.segment + ": damaged:";
+  if (w.damaged_regions > 0 || w.batches_undecodable > 0) {
+    s += " skipped " + plural(w.bytes_skipped, "byte") + " in " +
+         plural(w.damaged_regions, "damaged region") + " and " +
+         plural(w.batches_undecodable, "undecodable batch", "es") + " (first at offset " +
+         std::to_string(w.first_damage_at) + ": " + w.first_damage + ");";
+  }
+  s += " replayed " + plural(w.batches_replayed, "batch", "es") + ", " +
+       std::to_string(w.batches_after_damage) + " of them after the damage";
+  if (!w.stopped.empty()) s += "; stopped early (" + w.stopped + ")";
+  return s + "\n";
 }
 
 }  // namespace
@@ -49,6 +64,7 @@ std::string RepairResult::summary() const {
   s += "files quarantined in lost/: " + std::to_string(quarantined.size()) + "\n";
   for (const auto& q : quarantined) s += "  " + q + "\n";
   for (const auto& r : replaced) s += "replaced (kept in lost/): " + r + "\n";
+  for (const auto& w : wal_damage) s += describe(w);
   for (const auto& n : notes) s += "note: " + n + "\n";
   return s;
 }
@@ -199,40 +215,61 @@ void Repairer::replay_wal() {
   }
 }
 
-// Reads every batch up to the end or the first damage; false if damaged.
+// Replays every whole, decodable batch of a segment, skipping damaged bytes
+// (log::Reader::skip_damage) and undecodable batches; false if damaged.
 bool Repairer::replay_segment(uint64_t number, bool newest) {
   char rel[32];
   std::snprintf(rel, sizeof rel, "wal/%06llu.log", static_cast<unsigned long long>(number));
   const std::string path = dir_ + "/" + rel;
   log::Reader reader(env_->new_random_access_file(path), path);
+  reader.skip_damage();
+  WalSegmentRepair d;
+  d.segment = rel;
   std::string scratch, buf;
   std::string_view rec;
-  std::string damage;
   try {
     while (reader.read_record(&scratch, &rec)) {
-      const std::string_view payload =
-          wal_record_payload(rec, &buf, path, reader.last_record_end());
-      // Decode the whole batch first: a batch is applied entirely or not at all.
-      WalBatchReader batch(payload);
       std::vector<WalEntry> entries;
-      WalEntry e;
-      while (batch.next(&e)) entries.push_back(e);
+      try {
+        const std::string_view payload =
+            wal_record_payload(rec, &buf, path, reader.last_record_end());
+        // Decode the whole batch first: a batch is applied entirely or not at all.
+        WalBatchReader batch(payload);
+        WalEntry e;
+        while (batch.next(&e)) entries.push_back(e);
+      } catch (const std::exception& e) {  // Corruption, or a bad size asked too much
+        if (d.first_damage.empty() && reader.skipped().regions == 0) {
+          d.first_damage_at = reader.last_record_start();
+          d.first_damage = std::string("undecodable batch: ") + e.what();
+        }
+        ++d.batches_undecodable;
+        continue;
+      }
       add_wal_entries(entries);
+      ++d.batches_replayed;
+      if (reader.skipped().regions > 0 || d.batches_undecodable > 0) ++d.batches_after_damage;
     }
-  } catch (const std::exception& e) {  // Corruption, or a bad size asked too much
-    damage = e.what();
+  } catch (const std::exception& e) {  // an I/O error: what was read is used
+    d.stopped = e.what();
   }
-  if (damage.empty() && reader.hit_torn_tail()) {
+  const log::Reader::Skipped& sk = reader.skipped();
+  d.bytes_skipped = sk.bytes;
+  d.damaged_regions = sk.regions;
+  if (sk.regions > 0 && (d.first_damage.empty() || sk.first_offset < d.first_damage_at)) {
+    d.first_damage_at = sk.first_offset;
+    d.first_damage = sk.first_reason;
+  }
+  if (reader.hit_torn_tail()) {
     const std::string at = "at offset " + std::to_string(reader.last_record_end());
     if (newest) {
       // A crash cuts the newest segment's last append short: normal, as at open.
       result_.notes.push_back(std::string(rel) + ": ignored a torn tail " + at);
-    } else {
-      damage = "damaged record " + at;
+    } else if (d.stopped.empty()) {
+      d.stopped = "damaged record " + at + " with no record after it";
     }
   }
-  if (damage.empty()) return true;
-  result_.notes.push_back(std::string(rel) + ": replayed up to the damage (" + damage + ")");
+  if (d.stopped.empty() && d.damaged_regions == 0 && d.batches_undecodable == 0) return true;
+  result_.wal_damage.push_back(std::move(d));
   return false;
 }
 

@@ -149,6 +149,21 @@ class MaintenanceHandle {
   std::shared_ptr<DBImpl> db_;
 };
 
+// A WAL segment repair found damaged (and quarantined): what it skipped.
+// Damaged bytes are skipped up to the next record that starts in a later
+// block (LevelDB's resync), so the batches after them are still replayed.
+struct WalSegmentRepair {
+  std::string segment;                // "wal/000012.log"
+  uint64_t bytes_skipped = 0;         // bytes between the valid records around each damage
+  uint64_t damaged_regions = 0;       // stretches of damage skipped
+  uint64_t first_damage_at = 0;       // offset of the first damage
+  std::string first_damage;           // why it was unreadable
+  uint64_t batches_undecodable = 0;   // intact records (valid checksum) whose batch does not decode
+  uint64_t batches_replayed = 0;      // whole, decodable batches applied
+  uint64_t batches_after_damage = 0;  // of those, batches after the first damage
+  std::string stopped;                // why reading stopped before the end; empty if it did not
+};
+
 // What Engine::repair did (rules: engine/doc/format.md, "Repair").
 struct RepairResult {
   uint64_t tables_kept = 0;     // existing tables verified and made live
@@ -163,7 +178,8 @@ struct RepairResult {
   std::vector<std::string> quarantined;
   // Intact files the new state replaces (old MANIFESTs), also kept in lost/.
   std::vector<std::string> replaced;
-  std::vector<std::string> notes;  // what was found and fixed (e.g. CURRENT missing)
+  std::vector<std::string> notes;            // what was found and fixed (e.g. CURRENT missing)
+  std::vector<WalSegmentRepair> wal_damage;  // per damaged WAL segment, in order
   bool clean() const { return quarantined.empty(); }
   uint64_t records_recovered() const { return records_in_tables + records_from_wal; }
   std::string summary() const;  // multi-line, for people
