@@ -1,6 +1,6 @@
 // Open-time validation: what the data directory holds and whether the
 // recovered manifest accounts for it. Rules: engine/doc/format.md ("What open
-// accepts"). Shared by open and (later) repair.
+// accepts"). Shared by open and repair.
 #pragma once
 
 #include <cstdint>

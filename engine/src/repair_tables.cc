@@ -2,7 +2,6 @@
 // SingleFile: the extents the MANIFEST records plus every footer found in
 // sst.pack), verify every block, and choose the live set.
 #include <algorithm>
-#include <cstring>
 
 #include "block.h"
 #include "coding.h"
@@ -96,9 +95,8 @@ void Repairer::find_tables() {
   }
 }
 
-// The extents the manifest records, then every "FlowSST\x01" footer magic in
-// the pack: the footer's index handle gives the table's size (its layout has
-// no gaps), so where it starts.
+// The extents the manifest records, then every table find_pack_footers
+// (db_validate.h, shared with open) finds in the pack.
 void Repairer::find_pack_tables() {
   if (inv_.pack_bytes == 0) return;
   // The store only reads here: slices of the pack (it creates staging/).
