@@ -224,11 +224,15 @@ uint64_t DBImpl::audit_files() {
   for (auto& p : audit_wal_segments(env_, dir, inv, *versions_, next)) {
     problems.push_back(std::move(p));
   }
-  if (problems.empty()) {
-    problems = cfg_.storage_backend == StorageBackendKind::MultiFile
-                   ? audit_unrecorded_tables(env_, dir, inv, next, versions_->last_sequence(),
-                                             versions_->log_number())
-                   : audit_pack_footers(env_, dir, *versions_->current());
+  if (problems.empty() && cfg_.storage_backend == StorageBackendKind::MultiFile) {
+    problems = audit_unrecorded_tables(env_, dir, inv, next, versions_->last_sequence(),
+                                       versions_->log_number());
+  } else if (problems.empty()) {
+    problems = audit_pack_footers(env_, dir, *versions_->current());
+    if (problems.empty()) {
+      problems = audit_pack_gaps(env_, dir, inv, *versions_->current(), versions_->last_sequence(),
+                                 versions_->log_number());
+    }
   }
   if (!problems.empty()) {
     std::string msg = dir + ": the manifest does not account for the files on disk (";

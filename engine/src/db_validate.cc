@@ -68,6 +68,36 @@ uint64_t wal_last_sequence(Env* env, const std::string& dir, const std::vector<u
   return last;
 }
 
+// The newest sequence of the table `file` holds, or 0 if it cannot be read
+// (not evidence either way).
+uint64_t newest_sequence(std::unique_ptr<RandomAccessFile> file, uint64_t size,
+                         const std::string& name) {
+  try {
+    return Table::open(std::move(file), size, 0, name, nullptr, nullptr)->properties().max_seq;
+  } catch (const Error&) {
+    return 0;
+  }
+}
+
+// Tables the manifest does not record, (name, newest sequence) past
+// `last_sequence`: the problems among them past what the WAL accounts for.
+std::vector<std::string> lost_edit_problems(
+    Env* env, const std::string& dir, const std::vector<uint64_t>& segments, uint64_t last_sequence,
+    uint64_t log_number, const std::vector<std::pair<std::string, uint64_t>>& newer) {
+  std::vector<std::string> problems;
+  if (newer.empty()) return problems;
+  const uint64_t covered =
+      std::max(last_sequence, wal_last_sequence(env, dir, segments, log_number));
+  for (const auto& [name, max_seq] : newer) {
+    if (max_seq <= covered) continue;
+    problems.push_back(
+        name + " that the manifest does not record holds sequence " + std::to_string(max_seq) +
+        ", past the last one the manifest and the WAL account for (" + std::to_string(covered) +
+        "): an edit that recorded it is lost (`flowdb repair` adopts it)");
+  }
+  return problems;
+}
+
 std::string count(size_t n, const char* what) {
   return std::to_string(n) + " " + what + (n == 1 ? "" : "s");
 }
@@ -164,33 +194,74 @@ std::vector<std::string> audit_wal_segments(Env* env, const std::string& dir,
 std::vector<std::string> audit_unrecorded_tables(Env* env, const std::string& dir,
                                                  const DirInventory& inv, uint64_t recovered_next,
                                                  uint64_t last_sequence, uint64_t log_number) {
-  std::vector<std::pair<uint64_t, uint64_t>> newer;  // (table, max_seq) past last_sequence
+  std::vector<std::pair<std::string, uint64_t>> newer;  // past last_sequence
   for (uint64_t n : inv.tables) {
     if (n < recovered_next) continue;
     const std::string path = dir + "/sst/" + table_file_name(n);
-    try {
-      auto t = Table::open(env->new_random_access_file(path), env->get_file_size(path), n, path,
-                           nullptr, nullptr);
-      if (t->properties().max_seq > last_sequence) newer.emplace_back(n, t->properties().max_seq);
-    } catch (const Error&) {
-      // Unreadable: not evidence either way; the file is kept.
+    const uint64_t max_seq =
+        newest_sequence(env->new_random_access_file(path), env->get_file_size(path), path);
+    if (max_seq > last_sequence) newer.emplace_back("table " + std::to_string(n), max_seq);
+  }
+  return lost_edit_problems(env, dir, inv.wal_segments, last_sequence, log_number, newer);
+}
+
+std::vector<PackExtent> find_pack_footers(const RandomAccessFile& pack, uint64_t from,
+                                          uint64_t to) {
+  constexpr size_t kChunk = 1 << 20;
+  std::string magic;
+  put_fixed64(&magic, kTableMagic);
+  std::vector<PackExtent> found;
+  std::string buf;
+  char footer[kFooterSize];
+  for (uint64_t pos = from; pos < to; pos += kChunk) {
+    // 7 bytes more: a magic that starts in this chunk is found here.
+    buf.resize(static_cast<size_t>(std::min<uint64_t>(kChunk + 7, to - pos)));
+    buf.resize(pack.read(pos, buf.size(), buf.data()));
+    const std::string_view view(buf);
+    for (size_t i = view.find(magic); i != std::string_view::npos && i < kChunk;
+         i = view.find(magic, i + 1)) {
+      const uint64_t end = pos + i + 8;
+      if (end - from < kFooterSize) continue;
+      if (pack.read(end - kFooterSize, kFooterSize, footer) != kFooterSize) continue;
+      const uint64_t index_off = decode_fixed64(footer + 32),
+                     index_size = decode_fixed64(footer + 40);
+      if (index_off > end || index_size > end) continue;
+      const uint64_t size = index_off + index_size + kBlockTrailerSize + kFooterSize;
+      if (size > end - from) continue;
+      found.push_back({end - size, size});
     }
   }
-  std::vector<std::string> problems;
-  if (newer.empty()) return problems;
-  const uint64_t covered =
-      std::max(last_sequence, wal_last_sequence(env, dir, inv.wal_segments, log_number));
-  for (auto [n, max_seq] : newer) {
-    if (max_seq <= covered) continue;
-    problems.push_back("table " + std::to_string(n) +
-                       " that the manifest does not record holds "
-                       "sequence " +
-                       std::to_string(max_seq) +
-                       ", past the last one the manifest "
-                       "and the WAL account for (" +
-                       std::to_string(covered) + "): an edit that recorded it is lost");
+  return found;
+}
+
+std::vector<std::string> audit_pack_gaps(Env* env, const std::string& dir, const DirInventory& inv,
+                                         const Version& live, uint64_t last_sequence,
+                                         uint64_t log_number) {
+  if (inv.pack_bytes == 0) return {};
+  std::vector<std::pair<uint64_t, uint64_t>> used;  // (offset, end) of the live tables
+  for (const auto& [bucket, files] : live.buckets) {
+    for (const auto& f : files)
+      used.emplace_back(f->container_offset, f->container_offset + f->file_size);
   }
-  return problems;
+  std::sort(used.begin(), used.end());
+  used.emplace_back(inv.pack_bytes, inv.pack_bytes);
+  auto store = FileStore::create(StorageBackendKind::SingleFile, env, dir, /*read_only=*/true);
+  auto pack = env->new_random_access_file(dir + "/sst.pack");
+  std::vector<std::pair<std::string, uint64_t>> newer;  // past last_sequence
+  uint64_t pos = 0;
+  for (const auto& [off, end] : used) {
+    for (const PackExtent& x : find_pack_footers(*pack, pos, std::min(off, inv.pack_bytes))) {
+      FileMeta m;
+      m.container_offset = x.offset;
+      m.file_size = x.size;
+      const std::string name =
+          "table at sst.pack@" + std::to_string(x.offset) + "+" + std::to_string(x.size);
+      const uint64_t max_seq = newest_sequence(store->open(m), x.size, name);
+      if (max_seq > last_sequence) newer.emplace_back(name, max_seq);
+    }
+    pos = std::max(pos, end);
+  }
+  return lost_edit_problems(env, dir, inv.wal_segments, last_sequence, log_number, newer);
 }
 
 std::vector<std::string> audit_pack_footers(Env* env, const std::string& dir, const Version& live) {

@@ -1,6 +1,6 @@
 // Open-time validation: what the data directory holds and whether the
 // recovered manifest accounts for it. Rules: engine/doc/format.md ("What open
-// accepts"). Shared by open and (later) repair.
+// accepts"). Shared by open and repair.
 #pragma once
 
 #include <cstdint>
@@ -47,6 +47,29 @@ std::vector<std::string> audit_wal_segments(Env* env, const std::string& dir,
 // footer (their space was punched out or reused: the state is older than
 // the pack, and reclaiming what it does not list would destroy tables).
 std::vector<std::string> audit_pack_footers(Env* env, const std::string& dir, const Version& live);
+
+// A table's extent in sst.pack.
+struct PackExtent {
+  uint64_t offset = 0, size = 0;
+};
+
+// The tables of sst.pack lying wholly in [from, to), found by their footer
+// magic ("FlowSST\x01"): the footer's index handle gives the table's size
+// (its layout has no gaps), so where it starts. Candidates only: the caller
+// opens and checks each. Reads the stretch in 1 MiB chunks (a punched hole
+// reads as zeros, which the magic search skips at memchr speed). Shared by
+// open (audit_pack_gaps) and repair.
+std::vector<PackExtent> find_pack_footers(const RandomAccessFile& pack, uint64_t from, uint64_t to);
+
+// SingleFile: tables found in sst.pack outside the live extents whose newest
+// sequence is past both `last_sequence` and the newest in the WAL segments
+// at or past `log_number`: the rule of audit_unrecorded_tables, for tables
+// that carry no number. Only lost edits explain them; a compaction input not
+// yet punched out, or a table copied in before a crash took its edit, is
+// accounted for (and open reclaims its space as usual).
+std::vector<std::string> audit_pack_gaps(Env* env, const std::string& dir, const DirInventory& inv,
+                                         const Version& live, uint64_t last_sequence,
+                                         uint64_t log_number);
 
 // MultiFile: tables numbered at or past `recovered_next` (not recorded by the
 // recovered state) whose newest sequence is past every sequence the state

@@ -174,7 +174,10 @@ void Repairer::read_manifest(const std::string& name) {
         }
       }
       RecoveredManifest& m = manifest_;
-      for (uint64_t n : deleted) m.live.erase(n);
+      for (uint64_t n : deleted) {
+        m.removed.push_back(m.live.at(n));
+        m.live.erase(n);
+      }
       for (const auto& f : e.added_files) {
         m.live[f.number] = f;
         m.next_file_number = std::max(m.next_file_number, f.number + 1);

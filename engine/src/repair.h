@@ -25,6 +25,7 @@ struct RecoveredManifest {
   size_t edits = 0;    // edits applied
   std::string damage;  // why reading stopped early; empty if read to its end
   std::map<uint64_t, FileMeta> live;
+  std::vector<FileMeta> removed;  // added, then deleted by a later edit
   std::vector<RangeTombstone> tombstones;
   uint64_t next_file_number = 0, last_sequence = 0;
   bool usable() const { return edits > 0; }
@@ -71,6 +72,7 @@ class Repairer {
   void find_pack_tables();
   void verify(TableCandidate& c, std::unique_ptr<RandomAccessFile> file);
   void choose_tables();
+  bool removed_by_manifest(const TableCandidate& c) const;
   void quarantine_tables();
   void copy_pack_gaps();
   uint64_t pack_end() const;

@@ -2,7 +2,6 @@
 // SingleFile: the extents the MANIFEST records plus every footer found in
 // sst.pack), verify every block, and choose the live set.
 #include <algorithm>
-#include <cstring>
 
 #include "block.h"
 #include "coding.h"
@@ -96,9 +95,8 @@ void Repairer::find_tables() {
   }
 }
 
-// The extents the manifest records, then every "FlowSST\x01" footer magic in
-// the pack: the footer's index handle gives the table's size (its layout has
-// no gaps), so where it starts.
+// The extents the manifest records, then every table find_pack_footers
+// (db_validate.h, shared with open) finds in the pack.
 void Repairer::find_pack_tables() {
   if (inv_.pack_bytes == 0) return;
   // The store only reads here: slices of the pack (it creates staging/).
@@ -114,31 +112,11 @@ void Repairer::find_pack_tables() {
     c.recorded = true;
     found.emplace(std::make_pair(f.container_offset, f.file_size), std::move(c));
   }
-  char magic[8];
-  std::string le;
-  put_fixed64(&le, kTableMagic);
-  std::memcpy(magic, le.data(), 8);
-  std::string buf;
-  for (uint64_t pos = 0; pos < size; pos += kChunk) {
-    const size_t want = static_cast<size_t>(std::min<uint64_t>(kChunk + 7, size - pos));
-    buf.resize(want);
-    buf.resize(pack->read(pos, want, buf.data()));
-    const std::string_view view(buf), needle(magic, 8);
-    for (size_t i = view.find(needle); i != std::string_view::npos; i = view.find(needle, i + 1)) {
-      const uint64_t end = pos + i + 8;
-      if (end < kFooterSize) continue;
-      char footer[kFooterSize];
-      if (pack->read(end - kFooterSize, kFooterSize, footer) != kFooterSize) continue;
-      const uint64_t index_off = decode_fixed64(footer + 32),
-                     index_size = decode_fixed64(footer + 40);
-      if (index_off > end || index_size > end) continue;
-      const uint64_t table_size = index_off + index_size + kBlockTrailerSize + kFooterSize;
-      if (table_size > end) continue;
-      TableCandidate c;
-      c.meta.container_offset = end - table_size;
-      c.meta.file_size = table_size;
-      found.emplace(std::make_pair(c.meta.container_offset, table_size), std::move(c));
-    }
+  for (const PackExtent& x : find_pack_footers(*pack, 0, size)) {
+    TableCandidate c;
+    c.meta.container_offset = x.offset;
+    c.meta.file_size = x.size;
+    found.emplace(std::make_pair(x.offset, x.size), std::move(c));
   }
   for (auto& [extent, c] : found) {
     c.where = extent_name(extent.first, extent.second);
@@ -174,6 +152,20 @@ void Repairer::verify(TableCandidate& c, std::unique_ptr<RandomAccessFile> file)
   }
 }
 
+// SingleFile: the pack's tables carry no number, so a table the readable
+// manifest removed (a compaction input, a dropped bucket) whose bytes were
+// never punched out is known by its extent and recorded properties.
+bool Repairer::removed_by_manifest(const TableCandidate& c) const {
+  const TableProperties& p = c.meta.props;
+  return std::any_of(manifest_.removed.begin(), manifest_.removed.end(), [&](const FileMeta& r) {
+    return r.container_offset == c.meta.container_offset && r.file_size == c.meta.file_size &&
+           r.props.min_seq == p.min_seq && r.props.max_seq == p.max_seq &&
+           r.props.num_entries == p.num_entries && r.props.min_ts == p.min_ts &&
+           r.props.max_ts == p.max_ts && r.props.smallest_user_key == p.smallest_user_key &&
+           r.props.largest_user_key == p.largest_user_key;
+  });
+}
+
 // Keeps, per bucket, tables whose sequence ranges do not overlap (live
 // tables never do): of overlapping ones -- a compaction's output and its
 // inputs -- the one spanning more sequences (the output), then the newer.
@@ -181,8 +173,9 @@ void Repairer::choose_tables() {
   std::vector<TableCandidate*> order;
   for (auto& c : tables_) {
     if (!c.readable) continue;
-    if (!single_file_ && manifest_.usable() && !c.recorded &&
-        c.meta.number < manifest_.next_file_number) {
+    if (!c.recorded &&
+        ((!single_file_ && manifest_.usable() && c.meta.number < manifest_.next_file_number) ||
+         (single_file_ && removed_by_manifest(c)))) {
       c.problem = "obsolete: not live in the manifest, which recorded its removal";
       continue;
     }
