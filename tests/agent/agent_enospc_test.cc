@@ -53,7 +53,7 @@ TEST_CASE("A full data_dir turns /ready 503 and the agent resumes without a rest
     WARN("tmpfs not mounted (" << m.error() << "): needs root; test skipped");
     return;
   }
-  AgentProcess agent(FLOWDB_AGENT_BIN, dir.path().string());
+  AgentProcess agent(FLOWDB_AGENT_BIN, dir.path());
   const int udp = free_port(SOCK_DGRAM);
   agent.start(
       "storage:\n  data_dir: " + mnt + "/data\n  sync: always\n  batch_window: 2ms\n" +

@@ -100,9 +100,9 @@ TEST_CASE("flowdb CLI: bare usage exits 2 - a missing data directory is named",
   out = run_capture(cli + " stats --data-dir " + (dir / "nope"), &rc);
   CHECK(rc == 1);
   CHECK_THAT(out, Contains("no FlowDB data directory at " + (dir / "nope")));
-  out = run_capture(cli + " query --data-dir " + dir.path().string(), &rc);
+  out = run_capture(cli + " query --data-dir " + dir.path(), &rc);
   CHECK(rc == 1);
-  CHECK_THAT(out, Contains("no FlowDB data directory at " + dir.path().string()));
+  CHECK_THAT(out, Contains("no FlowDB data directory at " + dir.path()));
 }
 
 TEST_CASE("flowdb CLI: the held-by-an-agent hint names the configured HTTP address",
@@ -257,7 +257,7 @@ TEST_CASE("kill -9 during UDP ingest loses nothing the agent stored",
 TEST_CASE("MQTT QoS 1 persistent session: kill -9 of the agent mid-stream",
           "[agent][process][integration][mqtt]") {
   AgentFixture f;
-  Mosquitto broker(f.dir.path().string());
+  Mosquitto broker(f.dir.path());
   std::string mqtt_in =
       "  mqtt:\n    - name: m\n      brokers: [\"" + broker.uri() +
       "\"]\n      topics: [\"kill/#\"]\n      qos: 1\n      client_id: kill9-agent\n"
@@ -320,7 +320,7 @@ TEST_CASE("the retention thread runs in the agent - reject_new refuses ingest ov
 TEST_CASE("SIGHUP keeps unchanged MQTT clients connected and unsubscribes removed filters",
           "[agent][process][integration][mqtt]") {
   AgentFixture f;
-  Mosquitto broker(f.dir.path().string());
+  Mosquitto broker(f.dir.path());
   auto with_mqtt = [&](const std::string& topics, const std::string& retention = "", int http = 0) {
     std::string mqtt_in = "  mqtt:\n    - name: m\n      brokers: [\"" + broker.uri() +
                           "\"]\n      topics: " + topics +

@@ -18,6 +18,7 @@
 #include "flowdb/engine.h"
 #include "ingest/series_key.h"
 #include "ingest/value_codec.h"
+#include "temp_dir.h"
 
 using namespace flowdb;
 using Catch::Matchers::Contains;
@@ -27,15 +28,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-  fs::path path = fs::temp_directory_path() /
-                  ("flowdb-cli-ro-" + std::to_string(::getpid()) + "-" + std::to_string(rand()));
-  TempDir() { fs::create_directories(path); }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+using flowdb::testing::TempDir;
 
 std::string run_capture(const std::string& cmd, int* rc) {
   std::string out;
@@ -123,9 +116,9 @@ void for_each_backend(const std::function<void(const fs::path&)>& damage) {
   for (auto backend : {StorageBackendKind::MultiFile, StorageBackendKind::SingleFile}) {
     INFO((backend == StorageBackendKind::MultiFile ? "MultiFile" : "SingleFile"));
     TempDir tmp;
-    make_store(tmp.path / "live", tmp.path / "db", backend);
-    damage(tmp.path / "db");
-    check_commands_change_nothing(tmp.path / "db", 4 * kHosts * kPerHour);
+    make_store(tmp / "live", tmp / "db", backend);
+    damage(tmp / "db");
+    check_commands_change_nothing(tmp / "db", 4 * kHosts * kPerHour);
   }
 }
 
@@ -144,9 +137,9 @@ TEST_CASE("flowdb stats, check and query change no file of a store with a torn W
 TEST_CASE("flowdb stats refuses a directory an open engine holds and changes nothing",
           "[agent][cli][read_only]") {
   TempDir tmp;
-  make_store(tmp.path / "live", tmp.path / "db", StorageBackendKind::MultiFile);
+  make_store(tmp / "live", tmp / "db", StorageBackendKind::MultiFile);
   Config c;
-  c.data_dir = (tmp.path / "db").string();
+  c.data_dir = tmp / "db";
   c.auto_background = false;
   auto holder = Engine::open(c);
   const auto before = snapshot_dir(c.data_dir);

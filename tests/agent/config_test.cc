@@ -211,7 +211,7 @@ size_t lines(const std::string& s) {
 
 TEST_CASE("a directory, an empty file or a file of comments is not a config", "[config]") {
   flowdb::testing::TempDir dir;
-  CHECK_THAT(load_error(dir.path().string()), Catch::Contains("is a directory"));
+  CHECK_THAT(load_error(dir.path()), Catch::Contains("is a directory"));
   flowdb::testing::write_file(dir / "empty.yaml", "");
   CHECK_THAT(load_error(dir / "empty.yaml"), Catch::Contains("no settings"));
   flowdb::testing::write_file(dir / "comments.yaml", "# storage:\n#   data_dir: /x\n\n   # more\n");
@@ -267,7 +267,7 @@ TEST_CASE("check_environment refuses a data_dir that cannot be made", "[config]"
   REQUIRE(p.size() == 1);
   CHECK_THAT(p[0], Catch::Contains("no existing parent directory"));
   CHECK(flowdb::agent::check_environment(with_dir(dir / "new/data")).empty());
-  CHECK(flowdb::agent::check_environment(with_dir(dir.path().string())).empty());
+  CHECK(flowdb::agent::check_environment(with_dir(dir.path())).empty());
 }
 
 TEST_CASE("log.format is text - logfmt or json and nothing else", "[config][log]") {

@@ -22,7 +22,7 @@ constexpr const char* kPublisherPassword = "Pub-pw-30a8f2";
 // One PKI for the whole run (key generation is the slow part).
 const TestPki& pki() {
   static TempDir dir;
-  static TestPki p(dir.path().string());
+  static TestPki p(dir.path());
   return p;
 }
 
@@ -42,7 +42,7 @@ BrokerOptions tls_broker(bool require_certificate = false,
 // agent's password is in its environment as FLOWDB_TEST_MQTT_PASSWORD.
 struct Agent {
   TempDir dir;
-  AgentProcess proc{FLOWDB_AGENT_BIN, dir.path().string()};
+  AgentProcess proc{FLOWDB_AGENT_BIN, dir.path()};
 
   // `inputs`: YAML list items under inputs.mqtt (each starting "    - ").
   void start(const std::string& inputs) {
@@ -144,7 +144,7 @@ void check_refused(Agent& a, const Mosquitto& broker, const std::string& keys) {
 TEST_CASE("MQTT over TLS with the password from password_file stores the published points",
           "[agent][mqtt][tls][integration]") {
   TempDir bdir;
-  Mosquitto broker(bdir.path().string(), tls_broker());
+  Mosquitto broker(bdir.path(), tls_broker());
   Agent a;
   write_file(a.dir / "mqtt.pw", std::string(kAgentPassword) + "\n");
   a.start(mqtt_input("m", broker.uri(), file_auth(a.dir / "mqtt.pw") + tls_keys(pki().ca)));
@@ -159,7 +159,7 @@ TEST_CASE("MQTT over TLS with the password from password_file stores the publish
 TEST_CASE("MQTT over TLS with the password from password_env stores the published points",
           "[agent][mqtt][tls][integration]") {
   TempDir bdir;
-  Mosquitto broker(bdir.path().string(), tls_broker());
+  Mosquitto broker(bdir.path(), tls_broker());
   Agent a;
   a.start(mqtt_input("m", broker.uri(), env_auth() + tls_keys(pki().ca)));
   REQUIRE(wait_until([&] { return a.metric(connected_metric("m", broker)) == 1; }));
@@ -171,7 +171,7 @@ TEST_CASE("MQTT over TLS with the password from password_env stores the publishe
 TEST_CASE("mutual TLS: the client certificate is required and cert_file - key_file provide it",
           "[agent][mqtt][tls][integration]") {
   TempDir bdir;
-  Mosquitto broker(bdir.path().string(), tls_broker(/*require_certificate=*/true));
+  Mosquitto broker(bdir.path(), tls_broker(/*require_certificate=*/true));
   Agent a;
   // Input "mtls" presents the client certificate; "nocert" does not.
   const std::string client_keys =
@@ -191,7 +191,7 @@ TEST_CASE("mutual TLS: the client certificate is required and cert_file - key_fi
 TEST_CASE("MQTT wrong password: not connected - logged and counted - the password is never logged",
           "[agent][mqtt][tls][integration]") {
   TempDir bdir;
-  Mosquitto broker(bdir.path().string(), tls_broker());
+  Mosquitto broker(bdir.path(), tls_broker());
   Agent a;
   const std::string wrong = "Wrong-pw-5c33b1";
   write_file(a.dir / "mqtt.pw", wrong + "\n");
@@ -206,14 +206,13 @@ TEST_CASE("MQTT over TLS with tls verify on refuses an untrusted or mismatched c
   TempDir bdir;
   Agent a;
   SECTION("a CA that did not sign the broker certificate") {
-    Mosquitto broker(bdir.path().string(), tls_broker());
+    Mosquitto broker(bdir.path(), tls_broker());
     check_refused(a, broker, env_auth() + tls_keys(pki().other_ca));
     CHECK_THAT(a.proc.log(), Contains("TLS handshake / certificate check failed"));
     CHECK_THAT(read_file(bdir / "mosquitto.log"), Contains("unknown ca"));
   }
   SECTION("a certificate from the right CA for another host name") {
-    Mosquitto broker(bdir.path().string(),
-                     tls_broker(false, pki().other_host_cert, pki().other_host_key));
+    Mosquitto broker(bdir.path(), tls_broker(false, pki().other_host_cert, pki().other_host_key));
     check_refused(a, broker, env_auth() + tls_keys(pki().ca));
   }
 }
@@ -222,8 +221,7 @@ TEST_CASE("MQTT over TLS with tls verify false connects to an untrusted certific
           "[agent][mqtt][tls][integration]") {
   TempDir bdir;
   // Signed by a CA the agent is not given, for a host name that is not 127.0.0.1.
-  Mosquitto broker(bdir.path().string(),
-                   tls_broker(false, pki().other_host_cert, pki().other_host_key));
+  Mosquitto broker(bdir.path(), tls_broker(false, pki().other_host_cert, pki().other_host_key));
   Agent a;
   a.start(mqtt_input("m", broker.uri(),
                      env_auth() + tls_keys(pki().other_ca, "        verify: false\n")));

@@ -57,7 +57,7 @@ TEST_CASE("the agent notifies readiness, watchdog keep-alives, reload and stop",
           "[agent][systemd][integration]") {
   TempDir dir;
   NotifySocket sock(dir / "notify");
-  AgentProcess agent(FLOWDB_AGENT_BIN, dir.path().string());
+  AgentProcess agent(FLOWDB_AGENT_BIN, dir.path());
   const int udp = free_port(SOCK_DGRAM);
   const std::string yaml =
       "storage:\n  data_dir: " + (dir / "data") +
@@ -78,7 +78,7 @@ TEST_CASE("the agent notifies readiness, watchdog keep-alives, reload and stop",
 
 TEST_CASE("without NOTIFY_SOCKET the agent runs as a plain process", "[agent][systemd]") {
   TempDir dir;
-  AgentProcess agent(FLOWDB_AGENT_BIN, dir.path().string());
+  AgentProcess agent(FLOWDB_AGENT_BIN, dir.path());
   agent.start("storage:\n  data_dir: " + (dir / "data") +
               "\ninputs:\n  udp: []\n  mqtt: []\nhttp:\n  listen: 127.0.0.1:" +
               std::to_string(agent.http_port()) + "\n");

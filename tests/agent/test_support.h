@@ -30,29 +30,13 @@
 #include <utility>
 #include <vector>
 
+#include "temp_dir.h"
+
 extern char** environ;
 
 namespace flowdb::testing {
 
 namespace fs = std::filesystem;
-
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "flowdb-agent-test-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-  std::string operator/(const std::string& s) const { return (path_ / s).string(); }
-
- private:
-  fs::path path_;
-};
 
 inline void write_file(const std::string& path, const std::string& text) {
   std::ofstream(path) << text;

@@ -335,7 +335,7 @@ TEST_CASE("a damaged table in the single-file container is Corruption", "[engine
   TempDir dir;
   ManualClock clock;
   Config cfg = make_sst_db(dir, clock, Compression::lz4(), StorageBackendKind::SingleFile);
-  const std::string pack = dir.sub("sst.pack");
+  const std::string pack = (dir / "sst.pack");
   REQUIRE(fs::exists(pack));
   flip(pack, 40);
   auto e = Engine::open(cfg);
@@ -431,7 +431,7 @@ TEST_CASE("a garbage or dangling CURRENT is Corruption", "[engine][corruption]")
       TempDir dir;
       ManualClock clock;
       make_manifest_db(dir, clock);
-      write_bytes(dir.sub("CURRENT"), contents);
+      write_bytes((dir / "CURRENT"), contents);
       std::string msg = expect_corruption([&] { Engine::open(test_config(dir.path(), clock)); });
       CHECK_THAT(msg, Catch::Contains("CURRENT"));
     }
@@ -459,7 +459,7 @@ TEST_CASE("a truncated single-file container is Corruption", "[engine][corruptio
   TempDir dir;
   ManualClock clock;
   Config cfg = make_sst_db(dir, clock, Compression::lz4(), StorageBackendKind::SingleFile);
-  write_bytes(dir.sub("sst.pack"), "");
+  write_bytes((dir / "sst.pack"), "");
   std::unique_ptr<Engine> e;
   try {
     e = Engine::open(cfg);

@@ -42,7 +42,7 @@ struct Outcome {
 void trial(const Pristine& p, const std::string& what,
            const std::function<void(const std::string&)>& damage, Outcome& out) {
   TempDir work;
-  const std::string dir = work.sub("db");
+  const std::string dir = (work / "db");
   fs::copy(p.path(), dir, fs::copy_options::recursive);
   const Tables before = tables_of(p.path());
   damage(dir);

@@ -64,7 +64,7 @@ struct Pristine {
   Config cfg;
   Model model;
   std::vector<Write> ledger;  // every write, in order
-  std::string path() const { return dir.sub("db"); }
+  std::string path() const { return (dir / "db"); }
 };
 
 inline void put_range(Engine& e, Pristine& p, int unit, int from, int to, int version) {

@@ -19,7 +19,7 @@ TEST_CASE("an unrecorded table is reported only past the sequences the state acc
           "[engine][validate]") {
   TempDir tmp;
   ManualClock clock;
-  Config cfg = test_config(tmp.sub("db"), clock);
+  Config cfg = test_config((tmp / "db"), clock);
   cfg.wal_sync_mode = SyncMode::always();
   uint64_t last = 0;
   {
@@ -49,7 +49,7 @@ TEST_CASE("an unrecorded table whose sequences are in the WAL is accounted for",
           "[engine][validate]") {
   TempDir tmp;
   ManualClock clock;
-  Config cfg = test_config(tmp.sub("db"), clock);
+  Config cfg = test_config((tmp / "db"), clock);
   cfg.wal_sync_mode = SyncMode::always();
   auto e = Engine::open(cfg);
   e->write_batch(std::vector<Record>{Record("a", 1, "v")});

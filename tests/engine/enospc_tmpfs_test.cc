@@ -67,7 +67,7 @@ bool wait_for(const std::function<bool()>& cond) {
 TEST_CASE("A full tmpfs stops writes, and freeing space resumes them in the same process",
           "[engine][enospc][tmpfs][slow]") {
   TempDir dir;
-  const std::string mnt = dir.sub("mnt");
+  const std::string mnt = (dir / "mnt");
   std::filesystem::create_directories(mnt);
   TmpfsMount m(mnt, "4m");
   if (!m.ok()) {

@@ -14,32 +14,14 @@
 
 #include "flowdb/error.h"
 #include "flowdb/fault_injection_env.h"
+#include "temp_dir.h"
 
 namespace flowdb {
 namespace {
 
+using flowdb::testing::TempDir;
+
 namespace fs = std::filesystem;
-
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path_ = (fs::temp_directory_path() /
-             ("flowdb_env_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++) +
-              "_" + std::to_string(std::random_device{}())))
-                .string();
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
 
 void write_file(Env* env, const std::string& path, std::string_view contents) {
   auto f = env->new_writable_file(path);
@@ -90,7 +72,7 @@ TEST_CASE("Error carries its code and exactly the caller's message", "[error]") 
 TEST_CASE("a written file reads back through a random-access file", "[env]") {
   TempDir dir;
   Env* env = Env::posix();
-  const std::string path = dir.file("data");
+  const std::string path = (dir / "data");
   auto w = env->new_writable_file(path);
   REQUIRE(w->size() == 0);
   w->append("hello ");
@@ -115,7 +97,7 @@ TEST_CASE("a written file reads back through a random-access file", "[env]") {
 TEST_CASE("appended bytes are visible to readers before sync or close", "[env]") {
   TempDir dir;
   Env* env = Env::posix();
-  const std::string path = dir.file("log");
+  const std::string path = (dir / "log");
   auto w = env->new_writable_file(path);
   w->append("abc");
   // No user-space buffering: another handle sees the bytes immediately.
@@ -128,7 +110,7 @@ TEST_CASE("appended bytes are visible to readers before sync or close", "[env]")
 TEST_CASE("new_writable_file truncates an existing file", "[env]") {
   TempDir dir;
   Env* env = Env::posix();
-  const std::string path = dir.file("f");
+  const std::string path = (dir / "f");
   write_file(env, path, "old contents");
   auto w = env->new_writable_file(path);
   REQUIRE(w->size() == 0);
@@ -141,7 +123,7 @@ TEST_CASE("new_writable_file truncates an existing file", "[env]") {
 TEST_CASE("new_appendable_file continues at the end of the file", "[env]") {
   TempDir dir;
   Env* env = Env::posix();
-  const std::string path = dir.file("f");
+  const std::string path = (dir / "f");
   write_file(env, path, "12345");
   auto a = env->new_appendable_file(path);
   REQUIRE(a->size() == 5);
@@ -155,7 +137,7 @@ TEST_CASE("new_appendable_file continues at the end of the file", "[env]") {
 TEST_CASE("random-access reads are short only at end of file", "[env]") {
   TempDir dir;
   Env* env = Env::posix();
-  const std::string path = dir.file("f");
+  const std::string path = (dir / "f");
   write_file(env, path, "0123456789");
   auto r = env->new_random_access_file(path);
   char buf[16];
@@ -169,7 +151,7 @@ TEST_CASE("random-access reads are short only at end of file", "[env]") {
 TEST_CASE("a random-access file serves concurrent readers", "[env]") {
   TempDir dir;
   Env* env = Env::posix();
-  const std::string path = dir.file("f");
+  const std::string path = (dir / "f");
   std::string data(256 * 1024, '\0');
   for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i * 131 + 7);
   write_file(env, path, data);
@@ -191,7 +173,7 @@ TEST_CASE("a random-access file serves concurrent readers", "[env]") {
 
 TEST_CASE("opening a missing file for reading throws NotFound naming the path", "[env]") {
   TempDir dir;
-  const std::string path = dir.file("missing");
+  const std::string path = (dir / "missing");
   const Error e = catch_error([&] { Env::posix()->new_random_access_file(path); });
   REQUIRE(e.code() == Errc::NotFound);
   REQUIRE_THAT(e.what(), Catch::Contains(path));
@@ -201,7 +183,7 @@ TEST_CASE("opening a missing file for reading throws NotFound naming the path", 
 TEST_CASE("missing files are NotFound for append, size and remove", "[env]") {
   TempDir dir;
   Env* env = Env::posix();
-  const std::string path = dir.file("missing");
+  const std::string path = (dir / "missing");
   REQUIRE_FALSE(env->file_exists(path));
   REQUIRE(catch_error([&] { env->new_appendable_file(path); }).code() == Errc::NotFound);
   REQUIRE(catch_error([&] { env->get_file_size(path); }).code() == Errc::NotFound);
@@ -214,7 +196,7 @@ TEST_CASE("missing files are NotFound for append, size and remove", "[env]") {
 TEST_CASE("other OS errors map to Io with the path and strerror text", "[env]") {
   TempDir dir;
   Env* env = Env::posix();
-  const std::string file = dir.file("plain");
+  const std::string file = (dir / "plain");
   write_file(env, file, "x");
   // A regular file used as a directory: ENOTDIR.
   const Error e = catch_error([&] { env->new_writable_file(file + "/child"); });
@@ -227,9 +209,9 @@ TEST_CASE("get_children lists entries without . and ..", "[env]") {
   TempDir dir;
   Env* env = Env::posix();
   REQUIRE(env->get_children(dir.path()).empty());
-  write_file(env, dir.file("a"), "");
-  write_file(env, dir.file("b.log"), "");
-  env->create_dir(dir.file("sub"));
+  write_file(env, (dir / "a"), "");
+  write_file(env, (dir / "b.log"), "");
+  env->create_dir((dir / "sub"));
   auto names = env->get_children(dir.path());
   std::sort(names.begin(), names.end());
   REQUIRE(names == std::vector<std::string>{"a", "b.log", "sub"});
@@ -238,42 +220,42 @@ TEST_CASE("get_children lists entries without . and ..", "[env]") {
 TEST_CASE("create_dir creates missing parents and accepts existing directories", "[env]") {
   TempDir dir;
   Env* env = Env::posix();
-  const std::string deep = dir.file("x/y/z");
+  const std::string deep = (dir / "x/y/z");
   env->create_dir(deep);
   REQUIRE(fs::is_directory(deep));
   env->create_dir(deep);  // idempotent
-  env->create_dir(dir.file("x/y/z/"));
+  env->create_dir((dir / "x/y/z/"));
   REQUIRE(fs::is_directory(deep));
 
-  write_file(env, dir.file("file"), "x");
-  const Error e = catch_error([&] { env->create_dir(dir.file("file/sub")); });
+  write_file(env, (dir / "file"), "x");
+  const Error e = catch_error([&] { env->create_dir((dir / "file/sub")); });
   REQUIRE(e.code() == Errc::Io);
-  const Error e2 = catch_error([&] { env->create_dir(dir.file("file")); });
+  const Error e2 = catch_error([&] { env->create_dir((dir / "file")); });
   REQUIRE(e2.code() == Errc::Io);
-  REQUIRE_THAT(e2.what(), Catch::Contains(dir.file("file")));
+  REQUIRE_THAT(e2.what(), Catch::Contains((dir / "file")));
 }
 
 TEST_CASE("rename_file replaces the destination and remove_file deletes", "[env]") {
   TempDir dir;
   Env* env = Env::posix();
-  write_file(env, dir.file("a"), "new");
-  write_file(env, dir.file("b"), "old");
-  env->rename_file(dir.file("a"), dir.file("b"));
-  REQUIRE_FALSE(env->file_exists(dir.file("a")));
-  REQUIRE(read_file_to_string(env, dir.file("b")) == "new");
+  write_file(env, (dir / "a"), "new");
+  write_file(env, (dir / "b"), "old");
+  env->rename_file((dir / "a"), (dir / "b"));
+  REQUIRE_FALSE(env->file_exists((dir / "a")));
+  REQUIRE(read_file_to_string(env, (dir / "b")) == "new");
   env->sync_dir(dir.path());
 
-  env->remove_file(dir.file("b"));
-  REQUIRE_FALSE(env->file_exists(dir.file("b")));
-  const Error e = catch_error([&] { env->rename_file(dir.file("a"), dir.file("c")); });
+  env->remove_file((dir / "b"));
+  REQUIRE_FALSE(env->file_exists((dir / "b")));
+  const Error e = catch_error([&] { env->rename_file((dir / "a"), (dir / "c")); });
   REQUIRE(e.code() == Errc::NotFound);
-  REQUIRE_THAT(e.what(), Catch::Contains(dir.file("a")));
+  REQUIRE_THAT(e.what(), Catch::Contains((dir / "a")));
 }
 
 TEST_CASE("truncate_file shrinks and extends with zeros", "[env]") {
   TempDir dir;
   Env* env = Env::posix();
-  const std::string path = dir.file("f");
+  const std::string path = (dir / "f");
   write_file(env, path, "0123456789");
   env->truncate_file(path, 4);
   REQUIRE(read_file_to_string(env, path) == "0123");
@@ -284,7 +266,7 @@ TEST_CASE("truncate_file shrinks and extends with zeros", "[env]") {
 TEST_CASE("a read-write file supports positional writes, truncate and sync", "[env]") {
   TempDir dir;
   Env* env = Env::posix();
-  const std::string path = dir.file("container");
+  const std::string path = (dir / "container");
   {
     auto f = env->new_read_write_file(path);  // created
     REQUIRE(f->size() == 0);
@@ -307,7 +289,7 @@ TEST_CASE("a read-write file supports positional writes, truncate and sync", "[e
 TEST_CASE("punch_hole keeps the size and releases the range", "[env]") {
   TempDir dir;
   Env* env = Env::posix();
-  const std::string path = dir.file("container");
+  const std::string path = (dir / "container");
   const std::string data(64 * 1024, 'q');
   auto f = env->new_read_write_file(path);
   f->write_at(0, data);
@@ -326,7 +308,7 @@ TEST_CASE("punch_hole keeps the size and releases the range", "[env]") {
 
 TEST_CASE("a closed writable file rejects further use", "[env]") {
   TempDir dir;
-  auto w = Env::posix()->new_writable_file(dir.file("f"));
+  auto w = Env::posix()->new_writable_file((dir / "f"));
   w->append("x");
   w->close();
   w->close();  // harmless
@@ -337,7 +319,7 @@ TEST_CASE("a closed writable file rejects further use", "[env]") {
 TEST_CASE("a second lock on the same file in one process is Busy", "[env][lock]") {
   TempDir dir;
   Env* env = Env::posix();
-  const std::string path = dir.file("LOCK");
+  const std::string path = (dir / "LOCK");
   auto lock = env->lock_file(path);
   REQUIRE(env->file_exists(path));
   const Error e = catch_error([&] { env->lock_file(path); });
@@ -352,7 +334,7 @@ TEST_CASE("a second lock on the same file in one process is Busy", "[env][lock]"
 TEST_CASE("shared locks coexist and exclude an exclusive one, which excludes them", "[env][lock]") {
   TempDir dir;
   Env* env = Env::posix();
-  const std::string path = dir.file("LOCK");
+  const std::string path = (dir / "LOCK");
   REQUIRE(catch_error([&] { env->lock_file_shared(path); }).code() == Errc::NotFound);
   REQUIRE_FALSE(env->file_exists(path));  // a shared lock never creates the file
   auto exclusive = env->lock_file(path);
@@ -374,7 +356,7 @@ TEST_CASE("shared locks coexist and exclude an exclusive one, which excludes the
 TEST_CASE("a lock held by another process is Busy until it exits", "[env][lock]") {
   TempDir dir;
   Env* env = Env::posix();
-  const std::string path = dir.file("LOCK");
+  const std::string path = (dir / "LOCK");
   int ready[2], release[2];
   REQUIRE(::pipe(ready) == 0);
   REQUIRE(::pipe(release) == 0);
@@ -429,7 +411,7 @@ TEST_CASE("writes to a full device throw NoSpace", "[env][nospace]") {
 TEST_CASE("write_file_atomic replaces contents and leaves no temp file", "[env]") {
   TempDir dir;
   Env* env = Env::posix();
-  const std::string path = dir.file("CURRENT");
+  const std::string path = (dir / "CURRENT");
   write_file_atomic(env, path, "MANIFEST-000001\n");
   REQUIRE(read_file_to_string(env, path) == "MANIFEST-000001\n");
   write_file_atomic(env, path, "MANIFEST-000002\n");
@@ -442,7 +424,7 @@ TEST_CASE("write_file_atomic replaces contents and leaves no temp file", "[env]"
 TEST_CASE("write_file_atomic keeps the old file when the rename fails", "[env]") {
   TempDir dir;
   FaultInjectionEnv env(Env::posix());
-  const std::string path = dir.file("CURRENT");
+  const std::string path = (dir / "CURRENT");
   write_file_atomic(&env, path, "old");
   env.fail_after(FaultInjectionEnv::Op::Rename, 0);
   const Error e = catch_error([&] { write_file_atomic(&env, path, "new"); });
@@ -454,7 +436,7 @@ TEST_CASE("write_file_atomic keeps the old file when the rename fails", "[env]")
 TEST_CASE("write_file_atomic reports NoSpace from the underlying write", "[env][nospace]") {
   TempDir dir;
   FaultInjectionEnv env(Env::posix());
-  const std::string path = dir.file("OPTIONS");
+  const std::string path = (dir / "OPTIONS");
   env.fail_after(FaultInjectionEnv::Op::Write, 0, /*no_space=*/true);
   const Error e = catch_error([&] { write_file_atomic(&env, path, "contents"); });
   REQUIRE(e.code() == Errc::NoSpace);
@@ -468,13 +450,13 @@ TEST_CASE("read_file_to_string reads files spanning many chunks", "[env]") {
   std::string data(300 * 1024 + 17, '\0');
   std::mt19937 rng(3);
   for (auto& ch : data) ch = static_cast<char>(rng());
-  write_file(env, dir.file("big"), data);
-  REQUIRE(read_file_to_string(env, dir.file("big")) == data);
-  write_file(env, dir.file("empty"), "");
-  REQUIRE(read_file_to_string(env, dir.file("empty")).empty());
+  write_file(env, (dir / "big"), data);
+  REQUIRE(read_file_to_string(env, (dir / "big")) == data);
+  write_file(env, (dir / "empty"), "");
+  REQUIRE(read_file_to_string(env, (dir / "empty")).empty());
   // Exactly one chunk: the reader must still find the end.
-  write_file(env, dir.file("chunk"), std::string(64 * 1024, 'c'));
-  REQUIRE(read_file_to_string(env, dir.file("chunk")) == std::string(64 * 1024, 'c'));
+  write_file(env, (dir / "chunk"), std::string(64 * 1024, 'c'));
+  REQUIRE(read_file_to_string(env, (dir / "chunk")) == std::string(64 * 1024, 'c'));
 }
 
 }  // namespace

@@ -21,7 +21,7 @@ constexpr uint64_t kBlock = log::kBlockSize;
 // A log file written by log::Writer, and where each record starts and ends.
 struct LogFile {
   TempDir dir;
-  std::string path = dir.sub("x.log");
+  std::string path = (dir / "x.log");
   std::vector<std::string> records;
   std::vector<uint64_t> starts, ends;
 

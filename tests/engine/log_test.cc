@@ -14,9 +14,12 @@
 #include "flowdb/env.h"
 #include "flowdb/error.h"
 #include "flowdb/fault_injection_env.h"
+#include "temp_dir.h"
 
 namespace flowdb::log {
 namespace {
+
+using flowdb::testing::TempDir;
 
 namespace fs = std::filesystem;
 
@@ -128,30 +131,10 @@ std::string random_string(std::mt19937_64& rng, size_t n) {
   return s;
 }
 
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path_ = (fs::temp_directory_path() /
-             ("flowdb_log_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++) +
-              "_" + std::to_string(std::random_device{}())))
-                .string();
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
-
 TEST_CASE("records of every size round-trip through a log file on disk", "[log]") {
   TempDir dir;
   Env* env = Env::posix();
-  const std::string path = dir.file("000001.log");
+  const std::string path = (dir / "000001.log");
   const std::vector<std::string> records = {
       "",
       "small",
@@ -464,10 +447,10 @@ TEST_CASE("a tail that is only a block trailer counts as torn", "[log][torn]") {
 TEST_CASE("a torn log on disk is repaired by truncating at last_record_end", "[log][torn]") {
   TempDir dir;
   FaultInjectionEnv env(Env::posix());
-  const std::string path = dir.file("000003.log");
+  const std::string path = (dir / "000003.log");
   {
     auto file = env.new_writable_file(path);
-    env.sync_dir(dir.file(""));
+    env.sync_dir((dir / ""));
     Writer w(file.get());
     w.add_record("durable-1");
     w.add_record(pattern(70000, 1));

@@ -20,7 +20,7 @@ namespace {
 
 struct PackStore {
   TempDir work;
-  std::string dir = work.sub("db");
+  std::string dir = (work / "db");
   ManualClock clock;
   Config cfg = single_file(test_config(dir, clock));
   Model model;

@@ -39,7 +39,7 @@ std::vector<PackExtent> scan(const std::string& path, uint64_t from, uint64_t to
 TEST_CASE("the pack scanner finds a table once, only when it lies wholly in the stretch",
           "[engine][validate][pack]") {
   TempDir tmp;
-  const std::string table = small_table(tmp.sub("t.sst"));
+  const std::string table = small_table((tmp / "t.sst"));
   constexpr uint64_t kChunk = 1 << 20;
   // The table ends 4 bytes into the second chunk: its magic straddles the
   // boundary. Non-zero junk before it, zeros (a punched hole) after.
@@ -47,7 +47,7 @@ TEST_CASE("the pack scanner finds a table once, only when it lies wholly in the 
   std::string pack(off, 'j');
   pack += table;
   pack += std::string(4096, '\0');
-  const std::string path = tmp.sub("sst.pack");
+  const std::string path = (tmp / "sst.pack");
   write_bytes(path, pack);
 
   const auto all = scan(path, 0, pack.size());

@@ -39,10 +39,10 @@ struct CrashedStore {
   ManualClock clock;
   Config cfg;
   Model model;
-  std::string dir() const { return tmp.sub("db"); }
+  std::string dir() const { return (tmp / "db"); }
 
   explicit CrashedStore(StorageBackendKind backend) {
-    cfg = test_config(tmp.sub("live"), clock);
+    cfg = test_config((tmp / "live"), clock);
     cfg.storage_backend = backend;
     cfg.wal_sync_mode = SyncMode::always();
     cfg.memtable_size_mb = 8;
@@ -171,13 +171,13 @@ TEST_CASE(
     "[engine][read_only]") {
   TempDir tmp;
   ManualClock clock;
-  Config c = test_config(tmp.sub("absent"), clock);
+  Config c = test_config((tmp / "absent"), clock);
   c.read_only = true;
   c.create_if_missing = true;  // ignored by a read-only open
   CHECK(error_of([&] { Engine::open(c); }).code() == Errc::NotFound);
   CHECK_FALSE(fs::exists(c.data_dir));
 
-  c.data_dir = tmp.sub("empty");
+  c.data_dir = (tmp / "empty");
   fs::create_directories(c.data_dir);
   const Error empty = error_of([&] { Engine::open(c); });
   CHECK(empty.code() == Errc::NotFound);

@@ -19,7 +19,7 @@ namespace {
 // A fresh store directory with a test config and its model.
 struct Scratch {
   TempDir work;
-  std::string dir = work.sub("db");
+  std::string dir = (work / "db");
   ManualClock clock;
   Config cfg = test_config(dir, clock);
   Model model;
@@ -50,15 +50,17 @@ TEST_CASE(
     e->flush();
     inputs = table_files(dir);
     REQUIRE(inputs.size() == 2);
-    for (const auto& t : inputs) fs::copy_file(dir + "/" + t, work.sub(fs::path(t).filename()));
+    for (const auto& t : inputs)
+      fs::copy_file(dir + "/" + t, (work / fs::path(t).filename().string()));
     pre_manifest = manifest_name(dir);
-    fs::copy_file(dir + "/" + pre_manifest, work.sub("pre-manifest"));
+    fs::copy_file(dir + "/" + pre_manifest, (work / "pre-manifest"));
     REQUIRE(e->compact_bucket(0));  // drops the deletes and the overwritten versions
     for (int i = 10; i < 100; ++i) model[{key_of(i), 1}] = value_of(i, i < 20 ? 2 : 1);
   }
   // A crash after the compaction's output was written, before its inputs
   // were removed: the inputs (with the deleted records) are back in sst/.
-  for (const auto& t : inputs) fs::copy_file(work.sub(fs::path(t).filename()), dir + "/" + t);
+  for (const auto& t : inputs)
+    fs::copy_file((work / fs::path(t).filename().string()), dir + "/" + t);
   const std::string manifest = manifest_name(dir);
   std::string reason;
   uint64_t adopted = 0;
@@ -71,7 +73,7 @@ TEST_CASE(
   }
   SECTION("the compaction's edit never became durable: its output is adopted") {
     fs::remove(dir + "/" + manifest);
-    fs::copy_file(work.sub("pre-manifest"), dir + "/" + pre_manifest,
+    fs::copy_file((work / "pre-manifest"), dir + "/" + pre_manifest,
                   fs::copy_options::overwrite_existing);
     write_bytes(dir + "/CURRENT", pre_manifest + "\n");
     reason = "superseded";
@@ -103,7 +105,7 @@ struct LayeredStore : Scratch {
       model[{key_of(i), 1}] = value_of(i, version);
     }
     e.write_batch_sync(rs);
-    if (!save_as.empty()) fs::copy_file(dir + "/" + wal_segments(dir).back(), work.sub(save_as));
+    if (!save_as.empty()) fs::copy_file(dir + "/" + wal_segments(dir).back(), (work / save_as));
     e.flush();
   }
   LayeredStore() {
@@ -123,7 +125,7 @@ struct LayeredStore : Scratch {
     for (const char* s : {"s1", "s3"}) {
       char name[32];
       std::snprintf(name, sizeof name, "/wal/%06lu.log", ++n);
-      fs::copy_file(work.sub(s), dir + name);
+      fs::copy_file((work / s), dir + name);
     }
   }
 };
@@ -177,14 +179,14 @@ TEST_CASE("a range delete survives repair: from the MANIFEST, or from its WAL se
     e->flush();
     e->delete_range(key_of(10), key_of(20));  // hides keys 10..19 of the table
     e->write_batch_sync(std::span<const Record>(rs).subspan(100));
-    fs::copy_file(dir + "/" + wal_segments(dir).back(), work.sub("saved.log"));
+    fs::copy_file(dir + "/" + wal_segments(dir).back(), (work / "saved.log"));
   }  // close flushes: the tombstone is recorded in the MANIFEST
   const std::string manifest = manifest_name(dir);
   fs::remove(dir + "/CURRENT");
   SECTION("the MANIFEST is kept") {}
   SECTION("the MANIFEST is lost but the segment holding the range delete is not") {
     fs::remove(dir + "/" + manifest);
-    fs::copy_file(work.sub("saved.log"), dir + "/wal/000900.log");
+    fs::copy_file((work / "saved.log"), dir + "/wal/000900.log");
   }
   const RepairResult r = Engine::repair(cfg);
   INFO(r.summary());
@@ -208,7 +210,7 @@ std::optional<Errc> repair_error(const Config& cfg) {
 TEST_CASE("repair refuses a directory an engine holds, one without FlowDB files, the wrong backend",
           "[engine][repair]") {
   TempDir work;
-  const std::string dir = work.sub("db");
+  const std::string dir = (work / "db");
   ManualClock clock;
   Config cfg = test_config(dir, clock);
   auto e = Engine::open(cfg);
@@ -224,7 +226,7 @@ TEST_CASE("repair refuses a directory an engine holds, one without FlowDB files,
   CHECK(repair_error(single) == Errc::InvalidArgument);
   CHECK(snapshot(dir) == closed);  // refused before anything was written
   Config empty = cfg;
-  empty.data_dir = work.sub("empty");
+  empty.data_dir = (work / "empty");
   fs::create_directories(empty.data_dir);
   CHECK(repair_error(empty) == Errc::NotFound);
   CHECK(fs::is_empty(empty.data_dir));

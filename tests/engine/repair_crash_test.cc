@@ -29,7 +29,7 @@ int damaged_unit(StorageBackendKind b) { return b == StorageBackendKind::MultiFi
 // How many operations of kind `op` an uninterrupted repair makes.
 uint64_t ops_of_repair(const Pristine& p, StorageBackendKind b, Op op) {
   TempDir work;
-  const std::string dir = work.sub("db");
+  const std::string dir = (work / "db");
   fs::copy(p.path(), dir, fs::copy_options::recursive);
   damage(b, dir);
   FaultInjectionEnv env(Env::posix());
@@ -43,7 +43,7 @@ uint64_t ops_of_repair(const Pristine& p, StorageBackendKind b, Op op) {
 // Empty if the trial holds up, else what went wrong.
 std::string interrupted_trial(const Pristine& p, StorageBackendKind b, Op op, uint64_t n) {
   TempDir work;
-  const std::string dir = work.sub("db");
+  const std::string dir = (work / "db");
   fs::copy(p.path(), dir, fs::copy_options::recursive);
   damage(b, dir);
   const Files before = snapshot(dir);

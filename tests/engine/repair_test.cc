@@ -53,7 +53,7 @@ struct Trial {
 
 void run_trial(const Pristine& p, const Trial& t, Outcome& out) {
   TempDir work;
-  const std::string dir = work.sub("db");
+  const std::string dir = (work / "db");
   fs::copy(p.path(), dir, fs::copy_options::recursive);
   t.damage(dir);
   const Files before = snapshot(dir);
@@ -224,7 +224,7 @@ TEST_CASE("repair adopts the tables a MANIFEST cut back to its opening snapshot 
   for (auto b : kBackends) {
     const Pristine& p = pristine(b);
     TempDir work;
-    const std::string dir = work.sub("db");
+    const std::string dir = (work / "db");
     fs::copy(p.path(), dir, fs::copy_options::recursive);
     const std::string name = manifest_name(dir);
     const std::string data = read_bytes(dir + "/" + name);
@@ -267,7 +267,7 @@ TEST_CASE(
   const std::string cli = FLOWDB_CLI_BIN;
   const Pristine& p = pristine(StorageBackendKind::MultiFile);
   TempDir work;
-  const std::string dir = work.sub("db");
+  const std::string dir = (work / "db");
   fs::copy(p.path(), dir, fs::copy_options::recursive);
   const std::string t = table_files(dir).at(1);
   flip(dir + "/" + t, 100);
@@ -293,7 +293,7 @@ TEST_CASE(
     CHECK(compare_with_model(*e, model_without(p, {1})).empty());
   }
   // SingleFile: the backend is read off the directory (sst.pack).
-  const std::string single = work.sub("single");
+  const std::string single = (work / "single");
   fs::copy(pristine(StorageBackendKind::SingleFile).path(), single, fs::copy_options::recursive);
   flip(single + "/sst.pack", 100);
   out = run_capture(cli + " repair --data-dir " + single, &rc);
@@ -303,7 +303,7 @@ TEST_CASE(
   out = run_capture(cli + " repair", &rc);
   CHECK(rc == 2);
   CHECK_THAT(out, Contains("--data-dir"));
-  out = run_capture(cli + " repair --data-dir " + work.sub("empty-dir-that-does-not-exist"), &rc);
+  out = run_capture(cli + " repair --data-dir " + (work / "empty-dir-that-does-not-exist"), &rc);
   CHECK(rc == 2);
 }
 #endif  // FLOWDB_CLI_BIN

@@ -60,7 +60,7 @@ std::string noise(uint64_t seed, size_t n) {
 // "crashes": every file operation fails at close, so nothing is flushed).
 struct WalStore {
   TempDir work;
-  std::string dir = work.sub("db");
+  std::string dir = (work / "db");
   ManualClock clock;
   Config cfg = test_config(dir, clock);
   std::vector<std::vector<WalOp>> batches;  // in write order: WAL record i is batch i
@@ -326,7 +326,7 @@ TEST_CASE("flowdb repair prints the bytes it skipped in a damaged WAL segment",
   std::fill(d.begin() + block * kBlock, d.begin() + (block + 1) * kBlock, '\0');
   const Expected x = expect_for(s, block * kBlock);
   write_bytes(s.dir + "/" + s.segment, d);
-  const std::string out = s.work.sub("repair.out");
+  const std::string out = (s.work / "repair.out");
   const int st = std::system(
       (std::string(FLOWDB_CLI_BIN) + " repair --data-dir " + s.dir + " > " + out + " 2>&1")
           .c_str());

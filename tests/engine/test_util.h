@@ -12,32 +12,9 @@
 
 #include "flowdb/config.h"
 #include "flowdb/env.h"
+#include "temp_dir.h"
 
 namespace flowdb::testing {
-
-// A unique temporary directory, removed on destruction.
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path_ = (std::filesystem::temp_directory_path() /
-             ("flowdb-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-" +
-              std::to_string(std::random_device{}())))
-                .string();
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-  std::string sub(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
 
 // The whole content of a file; throws std::runtime_error naming the path.
 inline std::string read_bytes(const std::string& path) {

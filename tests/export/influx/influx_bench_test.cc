@@ -78,7 +78,7 @@ TEST_CASE("influx encoder and gzip throughput", "[.][bench]") {
 
 TEST_CASE("influx sends to VictoriaMetrics: end-to-end rate", "[.][bench]") {
   flowdb::testing::TempDir dir;
-  flowdb::testing::VictoriaMetrics vm(dir.path().string());
+  flowdb::testing::VictoriaMetrics vm(dir.path());
   for (const char* api : {"v1", "v2"}) {
     for (size_t batch_size : {10'000, 50'000}) {
       const std::string target = std::string(api) == "v1" ? "database: d" : "bucket: b";

@@ -49,7 +49,7 @@ std::vector<std::map<std::string, json::value>> influx_rows(const std::string& b
 TEST_CASE("influx v1 delivers every sample with its series, type and timestamp",
           "[export][influx][influxd]") {
   TempDir dir;
-  Influxd influx(dir.path().string());
+  Influxd influx(dir.path());
   influx.create_database("db1");
   auto sink = make_sink("{url: '" + influx.url() + "', database: db1}");
   const int64_t t0 = flowdb::testing::recent_ts_us();
@@ -104,7 +104,7 @@ TEST_CASE("influx v1 delivers every sample with its series, type and timestamp",
 
 TEST_CASE("influx v1 answers a field-type conflict with kReject", "[export][influx][influxd]") {
   TempDir dir;
-  Influxd influx(dir.path().string());
+  Influxd influx(dir.path());
   influx.create_database("db1");
   auto sink = make_sink("{url: '" + influx.url() + "', database: db1}");
   const int64_t t0 = flowdb::testing::recent_ts_us();
@@ -127,7 +127,7 @@ TEST_CASE("influx v1 answers a field-type conflict with kReject", "[export][infl
 TEST_CASE("influx v1 with auth: a wrong password is kRetry, the right one kOk",
           "[export][influx][influxd]") {
   TempDir dir;
-  Influxd influx(dir.path().string(), "admin", "right-pw");
+  Influxd influx(dir.path(), "admin", "right-pw");
   influx.create_database("db1");
   const std::vector<Sample> batch = {
       make_sample("m", {}, "f", 1.0, flowdb::testing::recent_ts_us())};
@@ -149,7 +149,7 @@ TEST_CASE("influx v1 with auth: a wrong password is kRetry, the right one kOk",
 TEST_CASE("influx v1 to a stopped server is kRetry and after a restart it is delivered",
           "[export][influx][influxd]") {
   TempDir dir;
-  Influxd influx(dir.path().string());
+  Influxd influx(dir.path());
   influx.create_database("db1");
   auto sink = make_sink("{url: '" + influx.url() + "', database: db1, timeout: 2s}");
   const std::vector<Sample> batch = {
@@ -169,7 +169,7 @@ TEST_CASE("influx v1 to a stopped server is kRetry and after a restart it is del
 
 TEST_CASE("influx v1 and v2 with gzip arrive in VictoriaMetrics", "[export][influx][vm]") {
   TempDir dir;
-  VictoriaMetrics vm(dir.path().string());
+  VictoriaMetrics vm(dir.path());
   const int64_t t0 = flowdb::testing::recent_ts_us();
   const std::vector<Tag> tags = {{"host", "gw 1"}};
   const std::vector<Sample> batch = {
@@ -203,7 +203,7 @@ TEST_CASE("influx v1 and v2 with gzip arrive in VictoriaMetrics", "[export][infl
 
 TEST_CASE("influx over TLS verifies the server certificate", "[export][influx][vm][tls]") {
   TempDir dir;
-  const auto [cert, key] = flowdb::testing::make_self_signed_cert(dir.path().string(), "vm");
+  const auto [cert, key] = flowdb::testing::make_self_signed_cert(dir.path(), "vm");
   VictoriaMetrics vm(dir / "vm", cert, key);
   const std::vector<Sample> batch = {
       make_sample("tls", {}, "f", 1.0, flowdb::testing::recent_ts_us())};

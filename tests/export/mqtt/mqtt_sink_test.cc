@@ -40,8 +40,8 @@ std::vector<Sample> mixed_batch(int64_t t0) {
 TEST_CASE("mqtt export lp: the subscriber receives exactly the batch - one topic per measurement",
           "[export][mqtt][integration]") {
   TempDir dir;
-  Mosquitto broker(dir.path().string());
-  Subscriber sub(broker.port(), dir.path().string(), {"flowdb/#"});
+  Mosquitto broker(dir.path());
+  Subscriber sub(broker.port(), dir.path(), {"flowdb/#"});
   auto sink = make_mqtt_sink(*sink_table(broker.uri(), ""));
   const std::vector<Sample> batch = mixed_batch(1700000000000000);
   exporter::SendResult r = sink->send(batch);
@@ -69,8 +69,8 @@ TEST_CASE("mqtt export lp: the subscriber receives exactly the batch - one topic
 TEST_CASE("mqtt export json: arrays of objects with microsecond timestamps",
           "[export][mqtt][integration]") {
   TempDir dir;
-  Mosquitto broker(dir.path().string());
-  Subscriber sub(broker.port(), dir.path().string(), {"j/#"});
+  Mosquitto broker(dir.path());
+  Subscriber sub(broker.port(), dir.path(), {"j/#"});
   auto sink = make_mqtt_sink(*sink_table(broker.uri(), "format: json, topic: 'j/{measurement}'"));
   const std::vector<Sample> batch = mixed_batch(1700000000000000);
   exporter::SendResult r = sink->send(batch);
@@ -87,13 +87,13 @@ TEST_CASE("mqtt export json: arrays of objects with microsecond timestamps",
 TEST_CASE("mqtt export qos 2 and retain: a later subscriber gets each topic's last message",
           "[export][mqtt][integration]") {
   TempDir dir;
-  Mosquitto broker(dir.path().string());
+  Mosquitto broker(dir.path());
   auto sink = make_mqtt_sink(
       *sink_table(broker.uri(), "qos: 2, retain: true, topic: 'r/{measurement}', format: json"));
   REQUIRE(sink->send(mixed_batch(1)).status == SendStatus::kOk);
   const std::vector<Sample> last = counter_batch(3, 50);
   REQUIRE(sink->send(last).status == SendStatus::kOk);
-  Subscriber sub(broker.port(), dir.path().string(), {"r/#"}, 2);
+  Subscriber sub(broker.port(), dir.path(), {"r/#"}, 2);
   std::map<std::string, Received> by_topic;
   for (Received& m : sub.drain()) by_topic[m.topic] = m;
   REQUIRE(by_topic.size() == 3);
@@ -109,8 +109,8 @@ TEST_CASE("mqtt export qos 2 and retain: a later subscriber gets each topic's la
 TEST_CASE("mqtt export topic template: samples land on the topics of their tags and fields",
           "[export][mqtt][integration]") {
   TempDir dir;
-  Mosquitto broker(dir.path().string());
-  Subscriber sub(broker.port(), dir.path().string(), {"plant/#"});
+  Mosquitto broker(dir.path());
+  Subscriber sub(broker.port(), dir.path(), {"plant/#"});
   auto sink =
       make_mqtt_sink(*sink_table(broker.uri(), "topic: 'plant/{tag:site}/{measurement}/{field}'"));
   const std::vector<Sample> batch = {
@@ -136,8 +136,8 @@ TEST_CASE("mqtt export topic template: samples land on the topics of their tags 
 TEST_CASE("mqtt export lz4: FDZ1 frames decode to the uncompressed text - MQTT 3.1.1 too",
           "[export][mqtt][integration]") {
   TempDir dir;
-  Mosquitto broker(dir.path().string());
-  Subscriber sub(broker.port(), dir.path().string(), {"plain/#", "z5/#", "z3/#"});
+  Mosquitto broker(dir.path());
+  Subscriber sub(broker.port(), dir.path(), {"plain/#", "z5/#", "z3/#"});
   std::vector<Sample> batch = mixed_batch(1700000000000000);
   for (const Sample& s : counter_batch(100, 1700000000000000)) batch.push_back(s);
   // One sink at a time (see Subscriber).
@@ -179,11 +179,11 @@ TEST_CASE("mqtt export lz4: FDZ1 frames decode to the uncompressed text - MQTT 3
 TEST_CASE("mqtt export max_message_bytes splits a batch into messages whose union is the batch",
           "[export][mqtt][integration]") {
   TempDir dir;
-  Mosquitto broker(dir.path().string());
+  Mosquitto broker(dir.path());
   const std::vector<Sample> batch = counter_batch(300, 1700000000000000);
   for (std::string opts : {"format: lp", "format: json, compression: lz4"}) {
     DYNAMIC_SECTION(opts) {
-      Subscriber sub(broker.port(), dir.path().string(), {"split/#"});
+      Subscriber sub(broker.port(), dir.path(), {"split/#"});
       auto sink = make_mqtt_sink(*sink_table(
           broker.uri(), opts + ", topic: 'split/{measurement}', max_message_bytes: 1KiB"));
       exporter::SendResult r = sink->send(batch);
@@ -214,8 +214,8 @@ TEST_CASE("mqtt export max_message_bytes splits a batch into messages whose unio
 TEST_CASE("mqtt export: a sample larger than max_message_bytes rejects the batch unpublished",
           "[export][mqtt][integration]") {
   TempDir dir;
-  Mosquitto broker(dir.path().string());
-  Subscriber sub(broker.port(), dir.path().string(), {"flowdb/#"});
+  Mosquitto broker(dir.path());
+  Subscriber sub(broker.port(), dir.path(), {"flowdb/#"});
   auto sink = make_mqtt_sink(*sink_table(broker.uri(), "max_message_bytes: 256"));
   std::vector<Sample> batch = counter_batch(5, 1);
   batch.push_back(make_sample("big", {}, "s", std::string(300, 'x'), 9));
@@ -245,7 +245,7 @@ TEST_CASE("mqtt export: broker down gives kRetry quickly - after a restart the n
   CHECK(since(t0) < std::chrono::seconds(3));
 
   TempDir dir;
-  Mosquitto broker(dir.path().string());
+  Mosquitto broker(dir.path());
   auto sink = make_mqtt_sink(*sink_table(broker.uri(), "timeout: 3s"));
   REQUIRE(sink->send(counter_batch(3, 1)).status == SendStatus::kOk);
   broker.stop();
@@ -254,7 +254,7 @@ TEST_CASE("mqtt export: broker down gives kRetry quickly - after a restart the n
   CHECK(r.status == SendStatus::kRetry);
   CHECK(since(t0) < std::chrono::seconds(4));
   broker.start();
-  Subscriber sub(broker.port(), dir.path().string(), {"flowdb/#"});
+  Subscriber sub(broker.port(), dir.path(), {"flowdb/#"});
   r = sink->send(counter_batch(4, 200));
   INFO(r.message);
   REQUIRE(r.status == SendStatus::kOk);
@@ -295,7 +295,7 @@ TEST_CASE("mqtt export: a frozen broker (SIGSTOP) gives kRetry after the timeout
   testing::Process broker({"mosquitto", "-c", dir / "m.conf"}, dir / "m.log");
   REQUIRE(testing::wait_until([&] { return testing::tcp_accepts(port); }));
   const std::string uri = "tcp://127.0.0.1:" + std::to_string(port);
-  Subscriber sub(port, dir.path().string(), {"flowdb/#"});
+  Subscriber sub(port, dir.path(), {"flowdb/#"});
   // 3 s, not 1 s: Paho C 1.3's send thread can miss a wake-up and sit out its
   // 1 s poll (paho.mqtt.c #1039, #1457), so a healthy publish may take 1 s.
   auto sink = make_mqtt_sink(*sink_table(uri, "timeout: 3s"));

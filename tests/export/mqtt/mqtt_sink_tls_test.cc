@@ -16,7 +16,7 @@ namespace {
 // One PKI for the run (key generation is the slow part).
 const testing::TestPki& test_pki() {
   static testing::TempDir dir;
-  static const testing::TestPki pki(dir.path().string());
+  static const testing::TestPki pki(dir.path());
   return pki;
 }
 }  // namespace
@@ -30,10 +30,10 @@ TEST_CASE("mqtt export over TLS with a password file: delivered - wrong password
   o.cert_file = pki.server_cert;
   o.key_file = pki.server_key;
   o.users = {{"exporter", "Exp-pw-5b0c"}, {"reader", "Read-pw-91fa"}};
-  testing::Mosquitto broker(dir.path().string(), o);
+  testing::Mosquitto broker(dir.path(), o);
   REQUIRE(broker.uri().starts_with("ssl://"));
   testing::write_file(dir / "pw", "Exp-pw-5b0c\n");
-  Subscriber sub(broker.port(), dir.path().string(), {"flowdb/#"}, 1,
+  Subscriber sub(broker.port(), dir.path(), {"flowdb/#"}, 1,
                  {"--cafile", pki.ca, "-u", "reader", "-P", "Read-pw-91fa"});
   const std::string auth = "username: exporter, password_file: '" + (dir / "pw") + "'";
   const std::vector<Sample> batch = counter_batch(5, 1700000000000000);

@@ -56,7 +56,7 @@ std::map<std::string, Points> prom_matrix(const std::string& body) {
 TEST_CASE("remote write to Prometheus stores values at millisecond timestamps",
           "[export][prometheus][promserver]") {
   TempDir dir;
-  Prometheus prom(dir.path().string());
+  Prometheus prom(dir.path());
   auto sink = make_sink(prom.remote_write_url());
   const int64_t t0 = flowdb::testing::recent_ts_us();
   const std::vector<Tag> tags = {{"host", "gw 1"}, {"zone.id", "z"}};
@@ -88,7 +88,7 @@ TEST_CASE("remote write to Prometheus stores values at millisecond timestamps",
 TEST_CASE("Prometheus refuses an out-of-order sample: kReject",
           "[export][prometheus][promserver]") {
   TempDir dir;
-  Prometheus prom(dir.path().string());
+  Prometheus prom(dir.path());
   auto sink = make_sink(prom.remote_write_url());
   const int64_t t0 = flowdb::testing::recent_ts_us();
   REQUIRE(sink->send(std::vector<Sample>{make_sample("m", {}, "f", 1.0, t0 + 5000)}).status ==
@@ -102,7 +102,7 @@ TEST_CASE("Prometheus refuses an out-of-order sample: kReject",
 TEST_CASE("remote write to a stopped Prometheus is kRetry and after a restart it is delivered",
           "[export][prometheus][promserver]") {
   TempDir dir;
-  Prometheus prom(dir.path().string());
+  Prometheus prom(dir.path());
   auto sink = make_sink(prom.remote_write_url());
   const int64_t t0 = flowdb::testing::recent_ts_us();
   const std::vector<Sample> batch = {make_sample("up2", {}, "v", 1.0, t0)};
@@ -122,7 +122,7 @@ TEST_CASE("remote write to a stopped Prometheus is kRetry and after a restart it
 
 TEST_CASE("remote write to VictoriaMetrics /api/v1/write", "[export][prometheus][vm]") {
   TempDir dir;
-  VictoriaMetrics vm(dir.path().string());
+  VictoriaMetrics vm(dir.path());
   auto sink = make_sink(vm.url() + "/api/v1/write");
   const int64_t t0 = flowdb::testing::recent_ts_us();
   const std::vector<Sample> batch = {
@@ -165,7 +165,7 @@ TEST_CASE("remote write encoder and VictoriaMetrics send rate", "[.][bench]") {
   std::printf("remote write encode+snappy: %.2f M samples/s, %.1f B/sample\n",
               20 * 50'000 / s / 1e6, double(body.size()) / 50'000);
   TempDir dir;
-  VictoriaMetrics vm(dir.path().string());
+  VictoriaMetrics vm(dir.path());
   auto sink = make_sink(vm.url() + "/api/v1/write");
   t0 = std::chrono::steady_clock::now();
   for (const auto& b : batches) REQUIRE(sink->send(b).status == SendStatus::kOk);

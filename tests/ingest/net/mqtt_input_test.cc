@@ -46,7 +46,7 @@ struct Publisher {
 TEST_CASE("MQTT: QoS 0 - 1 and 2 line protocol read back value for value",
           "[mqtt][net][integration]") {
   TempDir dir;
-  Mosquitto broker(dir.path().string());
+  Mosquitto broker(dir.path());
   for (int qos = 0; qos <= 2; ++qos) {
     DYNAMIC_SECTION("qos " << qos) {
       Pipeline p;
@@ -79,7 +79,7 @@ TEST_CASE("MQTT: QoS 0 - 1 and 2 line protocol read back value for value",
 TEST_CASE("MQTT: JSON arrays with topic parsing - bad payloads counted - never fatal",
           "[mqtt][net][integration]") {
   TempDir dir;
-  Mosquitto broker(dir.path().string());
+  Mosquitto broker(dir.path());
   Pipeline p;
   auto c = config(broker, {"sensors/#"}, 1);
   c.payload.format = agent::PayloadOptions::Format::kJson;
@@ -121,7 +121,7 @@ TEST_CASE("MQTT: JSON arrays with topic parsing - bad payloads counted - never f
 TEST_CASE("MQTT: broker restart mid-stream - QoS 1 persistent session loses nothing",
           "[mqtt][net][integration][slow]") {
   TempDir dir;
-  auto broker = std::make_unique<Mosquitto>(dir.path().string());
+  auto broker = std::make_unique<Mosquitto>(dir.path());
   Pipeline p;
   auto c = config(*broker, {"stream/#"}, 1);
   c.clean_session = false;
