@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <set>
 
-#include "export/sinks.h"
+#include "agent/registry.h"
 
 namespace flowdb::agent {
 
@@ -64,148 +64,101 @@ void Agent::start() {
   running_ = true;
 }
 
+IngestContext Agent::ingest_context() {
+  return IngestContext{batcher_.get(), &metrics_, &ttl_, &bad_input_log_};
+}
+
 void Agent::start_inputs(const AgentConfig& c) {
-  IngestContext ctx{batcher_.get(), &metrics_, &ttl_, &bad_input_log_};
-  std::vector<std::unique_ptr<ingest_udp::UdpInput>> udp;
-  std::vector<std::unique_ptr<ingest_mqtt::MqttInput>> mqtt;
-  // On failure the local vectors stop what they started.
-  for (const auto& u : c.udp) {
-    udp.push_back(std::make_unique<ingest_udp::UdpInput>(u, ctx));
-    udp.back()->start();
-  }
-  for (const auto& m : c.mqtt) {
-    mqtt.push_back(std::make_unique<ingest_mqtt::MqttInput>(m, ctx));
-    mqtt.back()->start();
+  const IngestContext ctx = ingest_context();
+  std::vector<Running> started;  // on failure, destroying it stops what started
+  for (const InputConfig& ic : c.inputs) {
+    started.push_back({ic.type, ic.settings, ic.type->make(*ic.settings, ctx, {})});
+    started.back().input->start();
   }
   std::lock_guard lock(inputs_mu_);
-  udp_ = std::move(udp);
-  mqtt_ = std::move(mqtt);
+  inputs_ = std::move(started);
 }
 
 namespace {
 
-// Moves each running input whose fingerprint a `next` config has into that
-// config's slot; the slots of new or changed inputs stay empty.
-template <typename Input, typename Cfg>
-std::vector<std::unique_ptr<Input>> take_unchanged(std::vector<std::unique_ptr<Input>>* running,
-                                                   const std::vector<Cfg>& next) {
-  std::vector<std::unique_ptr<Input>> slots(next.size());
-  for (size_t i = 0; i < next.size(); ++i) {
-    for (auto& r : *running) {
-      if (r && r->config().fingerprint == next[i].fingerprint) {
-        slots[i] = std::move(r);
-        break;
-      }
-    }
+// The settings of the retired inputs of `type`.
+template <typename R>
+std::vector<const InputSettings*> settings_of_type(const std::vector<R>& retired,
+                                                   const InputType* type) {
+  std::vector<const InputSettings*> out;
+  for (const R& r : retired) {
+    if (r.type == type) out.push_back(r.settings.get());
   }
-  return slots;
-}
-
-// Starts an input in every empty slot; `fresh` marks the ones started here.
-template <typename Input, typename Cfg>
-void start_missing(std::vector<std::unique_ptr<Input>>* slots, const std::vector<Cfg>& cfgs,
-                   const IngestContext& ctx, std::vector<bool>* fresh) {
-  fresh->assign(slots->size(), false);
-  for (size_t i = 0; i < slots->size(); ++i) {
-    if ((*slots)[i]) continue;
-    auto in = std::make_unique<Input>(cfgs[i], ctx);
-    in->start();
-    (*slots)[i] = std::move(in);
-    (*fresh)[i] = true;
-  }
-}
-
-// Moves the inputs not started by a failed reload into `back`, stopping the
-// ones it started.
-template <typename Input>
-void keep_old(std::vector<std::unique_ptr<Input>>* slots, const std::vector<bool>& fresh,
-              std::vector<std::unique_ptr<Input>>* back) {
-  for (size_t i = 0; i < slots->size(); ++i) {
-    if (!(*slots)[i]) continue;
-    if (i < fresh.size() && fresh[i]) {
-      (*slots)[i]->stop();
-    } else {
-      back->push_back(std::move((*slots)[i]));
-    }
-  }
-}
-
-// The filters a persistent session of `c`'s client still holds from the
-// retired inputs but `c` no longer subscribes to.
-std::vector<std::string> removed_filters(const std::vector<ingest_mqtt::MqttInputConfig>& retired,
-                                         const ingest_mqtt::MqttInputConfig& c) {
-  std::set<std::string> out;
-  if (c.clean_session) return {};  // a clean session starts with no subscriptions
-  for (const auto& r : retired) {
-    if (r.client_id != c.client_id || r.brokers != c.brokers || r.clean_session) continue;
-    for (const auto* list : {&r.topics, &r.unsubscribe}) {
-      for (const std::string& t : *list) {
-        if (std::find(c.topics.begin(), c.topics.end(), t) == c.topics.end()) out.insert(t);
-      }
-    }
-  }
-  return {out.begin(), out.end()};
+  return out;
 }
 
 }  // namespace
 
 void Agent::reconcile_inputs(const AgentConfig& next) {
-  IngestContext ctx{batcher_.get(), &metrics_, &ttl_, &bad_input_log_};
-  Inputs old;
+  const IngestContext ctx = ingest_context();
+  std::vector<Running> old;
   {
     std::lock_guard lock(inputs_mu_);
-    old.udp.swap(udp_);
-    old.mqtt.swap(mqtt_);
+    old.swap(inputs_);
   }
-  Inputs now{take_unchanged(&old.udp, next.udp), take_unchanged(&old.mqtt, next.mqtt)};
+  // Each running input whose type and fingerprint `next` has moves into that
+  // entry's slot; the slots of new or changed inputs stay empty.
+  std::vector<Running> now(next.inputs.size());
+  for (size_t i = 0; i < next.inputs.size(); ++i) {
+    for (Running& r : old) {
+      if (r.input && r.type == next.inputs[i].type &&
+          r.settings->fingerprint == next.inputs[i].settings->fingerprint) {
+        now[i] = std::move(r);
+        break;
+      }
+    }
+  }
   // Retire the rest first: a changed UDP input frees its port for the new one.
-  Retired retired;
-  for (auto& u : old.udp) {
-    if (!u) continue;
-    retired.udp.push_back(u->config());
-    u->stop();
+  std::vector<Running> retired;
+  for (Running& r : old) {
+    if (!r.input) continue;
+    r.input->stop();
+    retired.push_back(std::move(r));
   }
-  for (auto& m : old.mqtt) {
-    if (!m) continue;
-    retired.mqtt.push_back(m->config());
-    m->stop();
-  }
-  std::vector<ingest_mqtt::MqttInputConfig> mqtt_cfgs = next.mqtt;
-  for (auto& c : mqtt_cfgs) c.unsubscribe = removed_filters(retired.mqtt, c);
-  std::vector<bool> fresh_udp, fresh_mqtt;
+  std::vector<bool> fresh(now.size(), false);
   try {
-    start_missing(&now.udp, next.udp, ctx, &fresh_udp);
-    start_missing(&now.mqtt, mqtt_cfgs, ctx, &fresh_mqtt);
+    for (size_t i = 0; i < now.size(); ++i) {
+      if (now[i].input) continue;
+      const InputConfig& ic = next.inputs[i];
+      auto in = ic.type->make(*ic.settings, ctx, settings_of_type(retired, ic.type));
+      in->start();
+      now[i] = {ic.type, ic.settings, std::move(in)};
+      fresh[i] = true;
+    }
   } catch (...) {
-    Inputs back;
-    keep_old(&now.udp, fresh_udp, &back.udp);
-    keep_old(&now.mqtt, fresh_mqtt, &back.mqtt);
+    // Keep the inputs this reload did not start, stop the ones it started.
+    std::vector<Running> back;
+    for (size_t i = 0; i < now.size(); ++i) {
+      if (!now[i].input) continue;
+      if (fresh[i]) {
+        now[i].input->stop();
+      } else {
+        back.push_back(std::move(now[i]));
+      }
+    }
     restart_retired(retired, &back);
     std::lock_guard lock(inputs_mu_);
-    udp_ = std::move(back.udp);
-    mqtt_ = std::move(back.mqtt);
+    inputs_ = std::move(back);
     throw;
   }
-  const size_t kept = std::count(fresh_udp.begin(), fresh_udp.end(), false) +
-                      std::count(fresh_mqtt.begin(), fresh_mqtt.end(), false);
+  const size_t kept = std::count(fresh.begin(), fresh.end(), false);
   log_info("agent", "reload: " + std::to_string(kept) + " unchanged input(s) kept running, " +
-                        std::to_string(retired.udp.size() + retired.mqtt.size()) +
-                        " stopped for new settings");
+                        std::to_string(retired.size()) + " stopped for new settings");
   std::lock_guard lock(inputs_mu_);
-  udp_ = std::move(now.udp);
-  mqtt_ = std::move(now.mqtt);
+  inputs_ = std::move(now);
 }
 
-void Agent::restart_retired(const Retired& retired, Inputs* back) {
-  IngestContext ctx{batcher_.get(), &metrics_, &ttl_, &bad_input_log_};
+void Agent::restart_retired(const std::vector<Running>& retired, std::vector<Running>* back) {
+  const IngestContext ctx = ingest_context();
   try {
-    for (const auto& c : retired.udp) {
-      back->udp.push_back(std::make_unique<ingest_udp::UdpInput>(c, ctx));
-      back->udp.back()->start();
-    }
-    for (const auto& c : retired.mqtt) {
-      back->mqtt.push_back(std::make_unique<ingest_mqtt::MqttInput>(c, ctx));
-      back->mqtt.back()->start();
+    for (const Running& r : retired) {
+      back->push_back({r.type, r.settings, r.type->make(*r.settings, ctx, {})});
+      back->back().input->start();
     }
   } catch (const std::exception& e) {
     log_error("agent", std::string("reload: restoring the old inputs failed: ") + e.what());
@@ -216,7 +169,7 @@ void Agent::start_exports(const AgentConfig& c) {
   std::vector<std::unique_ptr<exporter::Exporter>> started;  // stops them on failure
   std::set<std::string> names;
   for (const ExportConfig& e : c.exports) {
-    auto sink = exporter::find_sink_type(e.type)->make(*e.table);
+    auto sink = find_sink_type(e.type)->make(*e.table);
     started.push_back(std::make_unique<exporter::Exporter>(
         e.options, engine_->open_feed(e.options.name), std::move(sink), &export_metrics_));
     started.back()->start();
@@ -241,15 +194,12 @@ void Agent::stop_exports() {
 }
 
 void Agent::stop_inputs() {
-  std::vector<std::unique_ptr<ingest_udp::UdpInput>> udp;
-  std::vector<std::unique_ptr<ingest_mqtt::MqttInput>> mqtt;
+  std::vector<Running> inputs;
   {
     std::lock_guard lock(inputs_mu_);
-    udp.swap(udp_);
-    mqtt.swap(mqtt_);
+    inputs.swap(inputs_);
   }
-  for (auto& u : udp) u->stop();
-  for (auto& m : mqtt) m->stop();
+  for (Running& r : inputs) r.input->stop();
 }
 
 void Agent::stop() {
@@ -318,8 +268,7 @@ bool Agent::reload(const AgentConfig& next) {
   config_ = next;
   config_.engine = engine;  // the running engine keeps its settings
   metrics_.config_reload(true);
-  log_info("agent", "reloaded " + next.file + ": " + std::to_string(next.udp.size()) + " udp and " +
-                        std::to_string(next.mqtt.size()) + " mqtt input(s), " +
+  log_info("agent", "reloaded " + next.file + ": " + count_inputs(next) + " input(s), " +
                         std::to_string(next.exports.size()) + " export(s), " +
                         std::to_string(next.ttl.rules().size()) + " retention rule(s)");
   return true;
@@ -337,17 +286,8 @@ bool Agent::ready(std::string* why) const {
     return false;
   }
   std::lock_guard lock(inputs_mu_);
-  for (const auto& u : udp_) {
-    if (!u->running()) {
-      *why = "udp input " + u->config().name + " is not running";
-      return false;
-    }
-  }
-  for (const auto& m : mqtt_) {
-    if (m->connected() < m->config().brokers.size()) {
-      *why = "mqtt input " + m->config().name + " is not connected to every broker";
-      return false;
-    }
+  for (const Running& r : inputs_) {
+    if (!r.input->ready(why)) return false;
   }
   return true;
 }

@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -12,9 +13,10 @@
 #include <set>
 #include <sstream>
 
+#include "agent/core/net_address.h"
 #include "agent/default_config.h"
+#include "agent/registry.h"
 #include "export/core/exporter_config.h"
-#include "export/sinks.h"
 
 namespace flowdb::agent {
 namespace {
@@ -215,11 +217,15 @@ constexpr KeySpec kLogKeys[] = {
      kSec},
 };
 
+// One list per registered input type, by name.
 std::vector<KeySpec> inputs_keys() {
-  return {
-      {"mqtt", KeyKind::kTableList, "", "MQTT inputs", {}, ingest_mqtt::mqtt_config_keys()},
-      {"udp", KeyKind::kTableList, "", "UDP inputs", {}, ingest_udp::udp_config_keys()},
-  };
+  std::vector<KeySpec> keys;
+  for (const InputType* t : input_types()) {
+    keys.push_back({t->type, KeyKind::kTableList, "", t->doc, {}, t->keys()});
+  }
+  std::sort(keys.begin(), keys.end(),
+            [](const KeySpec& a, const KeySpec& b) { return a.name < b.name; });
+  return keys;
 }
 
 std::vector<KeySpec> top_keys(const std::vector<KeySpec>& inputs) {
@@ -246,7 +252,7 @@ std::string mark_of(const YAML::Node& n, const std::string& file) {
 
 std::string sink_type_names() {
   std::string out;
-  for (const exporter::SinkType& t : exporter::sink_types()) {
+  for (const exporter::SinkType& t : sink_types()) {
     out += (out.empty() ? "" : ", ") + std::string(t.name);
   }
   return out;
@@ -286,12 +292,12 @@ void parse_export(const YAML::Node& n, size_t i, const std::string& file,
     throw ConfigError(mark_of(n, file) + ": " + path + ".type: missing; expected one of " +
                       sink_type_names());
   }
-  const exporter::SinkType* st = exporter::find_sink_type(type.Scalar());
+  const exporter::SinkType* st = find_sink_type(type.Scalar());
   if (st == nullptr) {
     throw ConfigError(mark_of(type, file) + ": " + path + ".type: unknown sink '" + type.Scalar() +
                       "'; expected one of " + sink_type_names());
   }
-  const std::vector<KeySpec> keys = exporter::export_keys(*st);
+  const std::vector<KeySpec> keys = export_keys(*st);
   std::shared_ptr<ParsedTable> t = parse_table(n, keys, file, path);
   ExportConfig e;
   e.type = std::string(st->name);
@@ -312,58 +318,6 @@ const std::string& default_config_text() {
 }
 
 namespace {
-
-bool is_wildcard(const sockaddr_storage& a) {
-  if (a.ss_family == AF_INET) {
-    return reinterpret_cast<const sockaddr_in&>(a).sin_addr.s_addr == htonl(INADDR_ANY);
-  }
-  const auto& a6 = reinterpret_cast<const sockaddr_in6&>(a);
-  return IN6_IS_ADDR_UNSPECIFIED(&a6.sin6_addr);
-}
-
-// Two UDP listen addresses that would collide at bind(): same family and port,
-// and the same address or a wildcard on either side. IPv4 and IPv6 never
-// collide (the UDP input sets IPV6_V6ONLY); port 0 never does.
-bool same_socket(const sockaddr_storage& a, const sockaddr_storage& b) {
-  auto port = [](const sockaddr_storage& x) {
-    return x.ss_family == AF_INET ? reinterpret_cast<const sockaddr_in&>(x).sin_port
-                                  : reinterpret_cast<const sockaddr_in6&>(x).sin6_port;
-  };
-  if (port(a) != port(b) || port(a) == 0 || a.ss_family != b.ss_family) return false;
-  if (is_wildcard(a) || is_wildcard(b)) return true;
-  if (a.ss_family == AF_INET) {
-    return reinterpret_cast<const sockaddr_in&>(a).sin_addr.s_addr ==
-           reinterpret_cast<const sockaddr_in&>(b).sin_addr.s_addr;
-  }
-  return std::memcmp(&reinterpret_cast<const sockaddr_in6&>(a).sin6_addr,
-                     &reinterpret_cast<const sockaddr_in6&>(b).sin6_addr, 16) == 0;
-}
-
-void check_udp_ports(const ParsedTable& in, const AgentConfig& c, ConfigErrors* errs) {
-  struct Seen {
-    sockaddr_storage addr;
-    std::string owner;  // "input 'udp' (127.0.0.1:8089)"
-  };
-  std::vector<Seen> seen;
-  const auto& tables = in.tables("udp");
-  for (size_t i = 0; i < c.udp.size() && i < tables.size(); ++i) {
-    for (const std::string& l : c.udp[i].listen) {
-      Seen s{};
-      unsigned len = 0;
-      std::string err;
-      if (!ingest_udp::parse_host_port(l, &s.addr, &len, &err)) continue;  // reported already
-      s.owner = "input '" + c.udp[i].name + "' (" + l + ")";
-      for (const Seen& other : seen) {
-        if (!same_socket(s.addr, other.addr)) continue;
-        errs->collect([&] {
-          tables[i]->fail("listen",
-                          l + " is also taken by " + other.owner + "; expected each UDP port once");
-        });
-      }
-      seen.push_back(std::move(s));
-    }
-  }
-}
 
 void parse_storage(const ParsedTable& s, AgentConfig* c) {
   c->engine.data_dir = s.str("data_dir");
@@ -397,39 +351,34 @@ void parse_storage(const ParsedTable& s, AgentConfig* c) {
 // Every input on its own, so each bad one is reported.
 void parse_inputs(const ParsedTable& in, AgentConfig* c, ConfigErrors* errs) {
   std::set<std::string> names;
-  auto unique_name = [&](const ParsedTable& it, const std::string& name) {
-    if (!names.insert(name).second) it.fail("name", "duplicate input name '" + name + "'");
-  };
-  int i = 0;
-  for (const auto& u : in.tables("udp")) {
-    const std::string fallback = "udp" + std::to_string(i++);
-    errs->collect([&] {
-      c->udp.push_back(ingest_udp::udp_config_from(*u, fallback));
-      c->udp.back().fingerprint = fingerprint(*u);
-      unique_name(*u, c->udp.back().name);
-    });
+  for (const InputType* type : input_types()) {
+    std::vector<const InputSettings*> built;
+    std::vector<const ParsedTable*> entries;
+    int i = 0;
+    for (const auto& entry : in.tables(type->type)) {
+      const std::string fallback = std::string(type->type) + std::to_string(i++);
+      errs->collect([&] {
+        InputConfig ic{type, type->settings(*entry, fallback)};
+        if (!names.insert(ic.settings->name).second) {
+          entry->fail("name", "duplicate input name '" + ic.settings->name + "'");
+        }
+        built.push_back(ic.settings.get());
+        entries.push_back(entry.get());
+        c->inputs.push_back(std::move(ic));
+      });
+    }
+    if (type->check != nullptr) type->check(built, entries, errs);
   }
-  i = 0;
-  for (const auto& m : in.tables("mqtt")) {
-    const std::string fallback = "mqtt" + std::to_string(i++);
-    errs->collect([&] {
-      c->mqtt.push_back(ingest_mqtt::mqtt_config_from(*m, fallback));
-      // A changed password file or variable changes the fingerprint too.
-      c->mqtt.back().fingerprint = fingerprint(*m) + "password=" + c->mqtt.back().password;
-      unique_name(*m, c->mqtt.back().name);
-    });
-  }
-  check_udp_ports(in, *c, errs);
 }
 
 void parse_retention(const ParsedTable& r, AgentConfig* c) {
-  std::vector<retention::TtlRule> rules;
+  std::vector<ingest::TtlRule> rules;
   for (const auto& rule : r.tables("rules")) {
     rules.push_back({rule->str("match"), static_cast<uint64_t>(rule->integer("ttl") / kSec)});
   }
   std::optional<uint64_t> def;
   if (auto d = r.opt_integer("default_ttl")) def = static_cast<uint64_t>(*d / kSec);
-  c->ttl = retention::TtlRules(std::move(rules), def);
+  c->ttl = ingest::TtlRules(std::move(rules), def);
   c->retention.interval = std::chrono::milliseconds(r.integer("interval") / 1000);
   c->retention.max_disk_bytes = static_cast<uint64_t>(r.integer("max_disk"));
   c->retention.min_free_bytes = static_cast<uint64_t>(r.integer("min_free"));
@@ -444,7 +393,7 @@ void parse_http(const ParsedTable& h, AgentConfig* c) {
   sockaddr_storage ss;
   unsigned len;
   std::string err;
-  if (!ingest_udp::parse_host_port(c->http_listen, &ss, &len, &err)) h.fail("listen", err);
+  if (!parse_host_port(c->http_listen, &ss, &len, &err)) h.fail("listen", err);
   c->http_query_max_points = static_cast<size_t>(h.integer("query_max_points"));
 }
 
@@ -546,16 +495,26 @@ std::vector<std::string> check_environment(const AgentConfig& c) {
   return problems;
 }
 
+std::string count_inputs(const AgentConfig& c) {
+  std::string out;
+  for (const InputType* t : input_types()) {
+    size_t n = 0;
+    for (const InputConfig& ic : c.inputs) n += ic.type == t ? 1 : 0;
+    out += (out.empty() ? "" : ", ") + std::to_string(n) + " " + std::string(t->type);
+  }
+  return out;
+}
+
 std::string config_reference() {
   const std::vector<KeySpec> inputs = inputs_keys();
   std::string out;
   out += render_reference("storage", kStorageKeys);
-  out += render_reference("inputs.udp[]", ingest_udp::udp_config_keys());
-  out += render_reference("inputs.mqtt[]", ingest_mqtt::mqtt_config_keys());
+  for (const InputType* t : input_types()) {
+    out += render_reference("inputs." + std::string(t->type) + "[]", t->keys());
+  }
   out += render_reference("retention", kRetentionKeys);
-  for (const exporter::SinkType& st : exporter::sink_types()) {
-    out +=
-        render_reference("exports[] with type: " + std::string(st.name), exporter::export_keys(st));
+  for (const exporter::SinkType& st : sink_types()) {
+    out += render_reference("exports[] with type: " + std::string(st.name), export_keys(st));
   }
   out += render_reference("http", kHttpKeys);
   out += render_reference("log", kLogKeys);

@@ -14,7 +14,7 @@
 
 #include "agent/agent.h"
 #include "agent/agent_config.h"
-#include "agent/log.h"
+#include "agent/core/log.h"
 #include "agent/systemd_notify.h"
 
 using namespace flowdb::agent;
@@ -76,8 +76,8 @@ int main(int argc, char** argv) {
     const std::vector<std::string> problems = check_environment(config);
     for (const std::string& p : problems) std::fprintf(stderr, "ERROR config: %s\n", p.c_str());
     if (!problems.empty()) return 2;
-    std::printf("%s: OK (%zu udp, %zu mqtt input(s), %zu export(s))\n", config.file.c_str(),
-                config.udp.size(), config.mqtt.size(), config.exports.size());
+    std::printf("%s: OK (%s input(s), %zu export(s))\n", config.file.c_str(),
+                count_inputs(config).c_str(), config.exports.size());
     return 0;
   }
 

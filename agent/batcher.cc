@@ -1,7 +1,7 @@
 #include "agent/batcher.h"
 
-#include "agent/log.h"
-#include "agent/metrics.h"
+#include "agent/core/log.h"
+#include "agent/core/metrics.h"
 
 namespace flowdb::agent {
 

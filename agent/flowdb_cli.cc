@@ -16,7 +16,7 @@
 
 #include "agent/agent_config.h"
 #include "agent/cli_repair.h"
-#include "agent/ingest_context.h"
+#include "agent/core/ingest_context.h"
 #include "agent/query_format.h"
 #include "flowdb/engine.h"
 #include "ingest/rfc3339.h"

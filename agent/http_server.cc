@@ -12,9 +12,9 @@
 #include <stdexcept>
 #include <thread>
 
-#include "agent/ingest_context.h"
+#include "agent/core/ingest_context.h"
+#include "agent/core/net_address.h"
 #include "agent/query_format.h"
-#include "ingest/udp/udp_input.h"
 
 namespace flowdb::agent {
 namespace {
@@ -25,7 +25,7 @@ void poke(const std::string& listen, int port) {
   sockaddr_storage ss;
   unsigned len;
   std::string err;
-  if (!ingest_udp::parse_host_port(listen, &ss, &len, &err)) return;
+  if (!parse_host_port(listen, &ss, &len, &err)) return;
   if (ss.ss_family == AF_INET) {
     auto* a = reinterpret_cast<sockaddr_in*>(&ss);
     if (a->sin_addr.s_addr == htonl(INADDR_ANY)) a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);

@@ -2,7 +2,7 @@
 
 #include <charconv>
 
-#include "agent/config_schema.h"
+#include "agent/core/config_schema.h"
 #include "ingest/line_protocol.h"
 #include "ingest/rfc3339.h"
 #include "ingest/series_key.h"

@@ -1,7 +1,7 @@
 // Parameters of the query API (see query_format.h).
 #include <charconv>
 
-#include "agent/config_schema.h"
+#include "agent/core/config_schema.h"
 #include "agent/query_format.h"
 #include "ingest/rfc3339.h"
 

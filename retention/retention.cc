@@ -1,6 +1,5 @@
-#include "retention.h"
+#include "retention/retention.h"
 
-#include <fnmatch.h>
 #include <sys/statvfs.h>
 
 #include <algorithm>
@@ -21,14 +20,6 @@ enum Reason { kTtl = 0, kQuota = 1, kFreeSpace = 2 };
 constexpr double kResumeFraction = 0.95;
 
 }  // namespace
-
-std::optional<uint64_t> TtlRules::ttl_for(std::string_view measurement) const {
-  std::string m(measurement);
-  for (const auto& r : rules_) {
-    if (::fnmatch(r.match.c_str(), m.c_str(), 0) == 0) return r.ttl_secs;
-  }
-  return default_ttl_;
-}
 
 RetentionThread::RetentionThread(Engine* engine, Policy policy,
                                  std::function<uint64_t()> free_space,

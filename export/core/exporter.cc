@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <random>
 
-#include "agent/log.h"
+#include "agent/core/log.h"
 #include "flowdb/error.h"
 #include "ingest/value_codec.h"
 

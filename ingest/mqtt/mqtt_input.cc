@@ -3,11 +3,13 @@
 #include <mqtt/async_client.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <fstream>
 #include <functional>
 #include <mutex>
 #include <random>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -238,7 +240,48 @@ MqttInputConfig mqtt_config_from(const agent::ParsedTable& t, const std::string&
   c.topic_tag = t.str("topic_tag");
   c.payload = agent::payload_options_from(t);
   c.max_payload = static_cast<size_t>(t.integer("max_payload"));
+  // A changed password file or variable changes the fingerprint too.
+  c.fingerprint = agent::fingerprint(t) + "password=" + c.password;
   return c;
+}
+
+std::vector<std::string> removed_filters(std::span<const agent::InputSettings* const> retired,
+                                         const MqttInputConfig& c) {
+  if (c.clean_session) return {};  // a clean session starts with no subscriptions
+  std::set<std::string> out;
+  auto removed = [&](const std::vector<std::string>& list) {
+    for (const std::string& t : list) {
+      if (std::find(c.topics.begin(), c.topics.end(), t) == c.topics.end()) out.insert(t);
+    }
+  };
+  removed(c.unsubscribe);  // an input restored after a failed reload keeps its list
+  for (const agent::InputSettings* s : retired) {
+    const auto& r = static_cast<const MqttInputConfig&>(*s);
+    if (r.client_id != c.client_id || r.brokers != c.brokers || r.clean_session) continue;
+    removed(r.topics);
+    removed(r.unsubscribe);
+  }
+  return {out.begin(), out.end()};
+}
+
+const agent::InputType& mqtt_input_type() {
+  static const agent::InputType type{
+      .type = "mqtt",
+      .doc = "MQTT inputs",
+      .keys = mqtt_config_keys,
+      .settings = [](const agent::ParsedTable& t, const std::string& default_name)
+          -> std::shared_ptr<const agent::InputSettings> {
+        return std::make_shared<MqttInputConfig>(mqtt_config_from(t, default_name));
+      },
+      .make = [](const agent::InputSettings& s, const agent::IngestContext& ctx,
+                 std::span<const agent::InputSettings* const> retired)
+          -> std::unique_ptr<agent::Input> {
+        MqttInputConfig c = static_cast<const MqttInputConfig&>(s);
+        c.unsubscribe = removed_filters(retired, c);
+        return std::make_unique<MqttInput>(std::move(c), ctx);
+      },
+  };
+  return type;
 }
 
 // One broker connection: a Paho async client plus its manager thread.
@@ -509,7 +552,7 @@ class MqttInput::Connection {
       if (records_.empty()) return;
       const size_t stored_points = records_.points();
       // Blocks while the queue is full (flow control) and until written.
-      ctx_.batcher->submit_wait(cfg_.name, records_.take(), stored_points);
+      ctx_.sink->submit_wait(cfg_.name, records_.take(), stored_points);
     } catch (const std::exception& e) {
       // Never let an exception unwind into Paho's C thread.
       records_.take();  // a half-built chunk must not join the next message's
@@ -565,6 +608,12 @@ void MqttInput::start() {
 void MqttInput::stop() {
   for (auto& c : connections_) c->stop();
   connections_.clear();
+}
+
+bool MqttInput::ready(std::string* why) const {
+  if (connected() >= config_.brokers.size()) return true;
+  *why = "mqtt input " + config_.name + " is not connected to every broker";
+  return false;
 }
 
 size_t MqttInput::connected() const {

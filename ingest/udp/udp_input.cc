@@ -11,6 +11,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "agent/core/net_address.h"
+
 namespace flowdb::ingest_udp {
 namespace {
 
@@ -63,53 +65,6 @@ std::span<const KeySpec> udp_config_keys() {
   return keys;
 }
 
-bool parse_host_port(const std::string& s, sockaddr_storage* out, unsigned* len,
-                     std::string* error) {
-  std::string host, port;
-  if (!s.empty() && s[0] == '[') {
-    size_t close = s.find(']');
-    if (close == std::string::npos || close + 1 >= s.size() || s[close + 1] != ':') {
-      *error = "bad address '" + s + "'; expected [ipv6]:port";
-      return false;
-    }
-    host = s.substr(1, close - 1);
-    port = s.substr(close + 2);
-  } else {
-    size_t colon = s.rfind(':');
-    if (colon == std::string::npos) {
-      *error = "bad address '" + s + "'; expected host:port or [ipv6]:port";
-      return false;
-    }
-    host = s.substr(0, colon);
-    port = s.substr(colon + 1);
-  }
-  char* end = nullptr;
-  long p = std::strtol(port.c_str(), &end, 10);
-  if (port.empty() || *end != '\0' || p < 0 || p > 65535) {
-    *error = "bad port in '" + s + "'; expected 0..65535";
-    return false;
-  }
-  std::memset(out, 0, sizeof(*out));
-  if (host.empty()) host = "0.0.0.0";
-  if (host == "localhost") host = "127.0.0.1";
-  auto* v4 = reinterpret_cast<sockaddr_in*>(out);
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(out);
-  if (inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons(static_cast<uint16_t>(p));
-    *len = sizeof(sockaddr_in);
-    return true;
-  }
-  if (inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons(static_cast<uint16_t>(p));
-    *len = sizeof(sockaddr_in6);
-    return true;
-  }
-  *error = "bad host in '" + s + "'; expected an IPv4 or IPv6 literal";
-  return false;
-}
-
 UdpInputConfig udp_config_from(const agent::ParsedTable& t, const std::string& default_name) {
   UdpInputConfig c;
   c.name = t.str("name").empty() ? default_name : t.str("name");
@@ -119,14 +74,65 @@ UdpInputConfig udp_config_from(const agent::ParsedTable& t, const std::string& d
     sockaddr_storage ss;
     unsigned len;
     std::string err;
-    if (!parse_host_port(a, &ss, &len, &err)) t.fail("listen", err);
+    if (!agent::parse_host_port(a, &ss, &len, &err)) t.fail("listen", err);
   }
   c.payload = agent::payload_options_from(t);
   c.read_buffer = static_cast<size_t>(t.integer("read_buffer"));
   c.batch_messages = static_cast<size_t>(t.integer("batch_messages"));
   c.max_datagram = static_cast<size_t>(t.integer("max_datagram"));
   c.payload.lp.max_line_bytes = c.max_datagram;
+  c.fingerprint = agent::fingerprint(t);
   return c;
+}
+
+namespace {
+
+// Each UDP port once across all udp inputs.
+void check_ports(std::span<const agent::InputSettings* const> all,
+                 std::span<const agent::ParsedTable* const> entries, agent::ConfigErrors* errs) {
+  struct Seen {
+    sockaddr_storage addr;
+    std::string owner;  // "input 'udp' (127.0.0.1:8089)"
+  };
+  std::vector<Seen> seen;
+  for (size_t i = 0; i < all.size(); ++i) {
+    const auto& c = static_cast<const UdpInputConfig&>(*all[i]);
+    for (const std::string& l : c.listen) {
+      Seen s{};
+      unsigned len = 0;
+      std::string err;
+      if (!agent::parse_host_port(l, &s.addr, &len, &err)) continue;  // reported already
+      s.owner = "input '" + c.name + "' (" + l + ")";
+      for (const Seen& other : seen) {
+        if (!agent::same_socket(s.addr, other.addr)) continue;
+        errs->collect([&] {
+          entries[i]->fail(
+              "listen", l + " is also taken by " + other.owner + "; expected each UDP port once");
+        });
+      }
+      seen.push_back(std::move(s));
+    }
+  }
+}
+
+}  // namespace
+
+const agent::InputType& udp_input_type() {
+  static const agent::InputType type{
+      .type = "udp",
+      .doc = "UDP inputs",
+      .keys = udp_config_keys,
+      .settings = [](const agent::ParsedTable& t, const std::string& default_name)
+          -> std::shared_ptr<const agent::InputSettings> {
+        return std::make_shared<UdpInputConfig>(udp_config_from(t, default_name));
+      },
+      .make = [](const agent::InputSettings& s, const agent::IngestContext& ctx,
+                 std::span<const agent::InputSettings* const>) -> std::unique_ptr<agent::Input> {
+        return std::make_unique<UdpInput>(static_cast<const UdpInputConfig&>(s), ctx);
+      },
+      .check = check_ports,
+  };
+  return type;
 }
 
 UdpInput::UdpInput(UdpInputConfig config, agent::IngestContext ctx)
@@ -143,7 +149,7 @@ void UdpInput::start() {
     sockaddr_storage ss;
     unsigned len;
     std::string err;
-    if (!parse_host_port(a, &ss, &len, &err)) {
+    if (!agent::parse_host_port(a, &ss, &len, &err)) {
       cleanup();
       throw std::runtime_error(err);
     }
@@ -187,6 +193,12 @@ std::vector<int> UdpInput::bound_ports() const {
                                            : ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port));
   }
   return out;
+}
+
+bool UdpInput::ready(std::string* why) const {
+  if (running_.load()) return true;
+  *why = "udp input " + config_.name + " is not running";
+  return false;
 }
 
 void UdpInput::stop() {
@@ -285,7 +297,7 @@ void UdpInput::run() {
         im.bytes->Increment(static_cast<double>(bytes));
         if (!records.empty()) {
           const size_t chunk_points = records.points();
-          ctx_.batcher->try_submit(config_.name, records.take(), chunk_points);
+          ctx_.sink->try_submit(config_.name, records.take(), chunk_points);
         }
         if (static_cast<size_t>(got) < vlen) break;
       }

@@ -11,8 +11,8 @@
 #include <iostream>
 #include <random>
 
-#include "../tmpfs_mount.h"
-#include "test_support.h"
+#include "agent_util.h"
+#include "tmpfs_mount.h"
 
 using namespace flowdb::testing;
 using Catch::Matchers::Contains;

@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "agent/agent.h"
+#include "agent_util.h"
 #include "flowdb/engine.h"
-#include "test_support.h"
 
 using namespace flowdb;
 using Catch::Matchers::Contains;

@@ -4,9 +4,9 @@
 #include <catch2/catch.hpp>
 
 #include "agent/batcher.h"
-#include "agent/metrics.h"
+#include "agent/core/metrics.h"
+#include "agent_util.h"
 #include "flowdb/fault_injection_env.h"
-#include "test_support.h"
 
 using namespace flowdb;
 using namespace flowdb::agent;

@@ -6,9 +6,9 @@
 #include <mutex>
 #include <thread>
 
-#include "agent/metrics.h"
+#include "agent/core/metrics.h"
+#include "agent_util.h"
 #include "stderr_capture.h"
-#include "test_support.h"
 
 using namespace flowdb;
 using namespace flowdb::agent;

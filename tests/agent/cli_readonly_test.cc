@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "../dir_snapshot.h"
+#include "dir_snapshot.h"
 #include "flowdb/engine.h"
 #include "ingest/series_key.h"
 #include "ingest/value_codec.h"

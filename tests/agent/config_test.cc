@@ -4,12 +4,24 @@
 #include <cstdlib>
 
 #include "agent/agent_config.h"
-#include "test_support.h"
+#include "agent_util.h"
+#include "ingest/mqtt/mqtt_input.h"
+#include "ingest/udp/udp_input.h"
 
 using flowdb::agent::ConfigError;
 using flowdb::agent::parse_config;
 
 namespace {
+using flowdb::agent::AgentConfig;
+using flowdb::agent::inputs_of;
+
+std::vector<const flowdb::ingest_udp::UdpInputConfig*> udp(const AgentConfig& c) {
+  return inputs_of<flowdb::ingest_udp::UdpInputConfig>(c, "udp");
+}
+std::vector<const flowdb::ingest_mqtt::MqttInputConfig*> mqtt(const AgentConfig& c) {
+  return inputs_of<flowdb::ingest_mqtt::MqttInputConfig>(c, "mqtt");
+}
+
 // Returns the ConfigError message of `yaml` (fails the test if it parses).
 std::string reject(const std::string& yaml) {
   try {
@@ -24,11 +36,11 @@ std::string reject(const std::string& yaml) {
 
 TEST_CASE("embedded default config parses", "[config]") {
   auto c = parse_config(flowdb::agent::default_config_text(), "<default>");
-  REQUIRE(c.udp.size() == 1);
-  CHECK(c.udp[0].listen == std::vector<std::string>{"127.0.0.1:8089"});
-  REQUIRE(c.mqtt.size() == 1);
-  CHECK(c.mqtt[0].brokers == std::vector<std::string>{"tcp://127.0.0.1:1883"});
-  CHECK(c.mqtt[0].topics == std::vector<std::string>{"#"});
+  REQUIRE(udp(c).size() == 1);
+  CHECK(udp(c)[0]->listen == std::vector<std::string>{"127.0.0.1:8089"});
+  REQUIRE(mqtt(c).size() == 1);
+  CHECK(mqtt(c)[0]->brokers == std::vector<std::string>{"tcp://127.0.0.1:1883"});
+  CHECK(mqtt(c)[0]->topics == std::vector<std::string>{"#"});
   CHECK(c.http_listen == "127.0.0.1:9108");
   CHECK(c.engine.memtable_size_mb == 16);
   CHECK(c.engine.block_cache_capacity_mb == 8);
@@ -37,8 +49,8 @@ TEST_CASE("embedded default config parses", "[config]") {
 
 TEST_CASE("empty file gives all defaults and no inputs", "[config]") {
   auto c = parse_config("", "t.yaml");
-  CHECK(c.udp.empty());
-  CHECK(c.mqtt.empty());
+  CHECK(udp(c).empty());
+  CHECK(mqtt(c).empty());
   CHECK(c.engine.data_dir == "./flowdb-data");
   CHECK(c.engine.time_bucket_secs == 3600);
   CHECK(!c.engine.wal_sync_mode.is_always());
@@ -72,11 +84,11 @@ retention:
   CHECK(c.engine.wal_sync_mode.is_always());
   CHECK(c.engine.memtable_size_mb == 32);
   CHECK(c.batcher.window == std::chrono::milliseconds(5));
-  REQUIRE(c.mqtt.size() == 1);
-  CHECK(c.mqtt[0].name == "mqtt0");
-  CHECK(c.mqtt[0].username == "anon");
-  CHECK(c.mqtt[0].qos == 2);
-  CHECK(c.mqtt[0].clean_session);
+  REQUIRE(mqtt(c).size() == 1);
+  CHECK(mqtt(c)[0]->name == "mqtt0");
+  CHECK(mqtt(c)[0]->username == "anon");
+  CHECK(mqtt(c)[0]->qos == 2);
+  CHECK(mqtt(c)[0]->clean_session);
   CHECK(c.ttl.ttl_for("debug_x") == 2u * 86400);
   CHECK(c.ttl.ttl_for("cpu") == 7u * 86400);
 }
@@ -85,10 +97,10 @@ TEST_CASE("password from a file or the environment", "[config]") {
   flowdb::testing::TempDir dir;
   flowdb::testing::write_file(dir / "pw", "s3cret\n");
   auto c = parse_config("inputs:\n  mqtt:\n    - password_file: " + (dir / "pw") + "\n", "t.yaml");
-  CHECK(c.mqtt[0].password == "s3cret");
+  CHECK(mqtt(c)[0]->password == "s3cret");
   ::setenv("FLOWDB_TEST_PW", "envpw", 1);
   c = parse_config("inputs:\n  mqtt:\n    - password_env: FLOWDB_TEST_PW\n", "t.yaml");
-  CHECK(c.mqtt[0].password == "envpw");
+  CHECK(mqtt(c)[0]->password == "envpw");
 }
 
 TEST_CASE("every rejection names file - line - column and the expected form", "[config]") {

@@ -3,12 +3,12 @@
 // times, order=desc, /api/v1/series and streaming in bounded pieces.
 #include <catch2/catch.hpp>
 
+#include "agent/core/ingest_context.h"
 #include "agent/http_server.h"
-#include "agent/ingest_context.h"
 #include "agent/query_format.h"
+#include "agent_util.h"
 #include "ingest/series_key.h"
 #include "ingest/value_codec.h"
-#include "test_support.h"
 
 using namespace flowdb::testing;
 using Catch::Matchers::Contains;

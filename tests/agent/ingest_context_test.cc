@@ -1,16 +1,16 @@
 // PayloadRecords: expired points and microsecond collisions are dropped at the
 // input, counted and logged with the sender; nothing dropped counts as stored.
-#include "agent/ingest_context.h"
+#include "agent/core/ingest_context.h"
 
 #include <netinet/in.h>
 
 #include <catch2/catch.hpp>
 
-#include "agent/payload.h"
+#include "agent/core/payload.h"
+#include "agent_util.h"
 #include "ingest/series_key.h"
 #include "ingest/value_codec.h"
 #include "stderr_capture.h"
-#include "test_support.h"
 
 using namespace flowdb;
 using namespace flowdb::agent;
@@ -21,7 +21,7 @@ constexpr int64_t kDay = 86400LL * 1000000;
 
 struct Input {
   Metrics metrics;
-  TtlPolicy ttl;
+  LiveTtlRules ttl;
   RateLimiter log{std::chrono::milliseconds(0)};
   IngestContext ctx{nullptr, &metrics, &ttl, &log};
   PayloadRecords records{ctx, "in"};
@@ -43,7 +43,7 @@ struct Input {
 
 TEST_CASE("points older than their TTL are dropped as expired - not stored", "[ingest_context]") {
   Input in;
-  in.ttl.set(retention::TtlRules({}, 30u * 86400));
+  in.ttl.set(ingest::TtlRules({}, 30u * 86400));
   const int64_t now = 1000 * kDay;
   const std::string old31 = std::to_string((now - 31 * kDay) * 1000);
   const std::string new1 = std::to_string((now - 1 * kDay) * 1000);

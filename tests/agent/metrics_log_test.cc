@@ -3,10 +3,10 @@
 #include <catch2/catch.hpp>
 
 #include "agent/agent.h"
-#include "agent/log.h"
-#include "agent/metrics.h"
+#include "agent/core/log.h"
+#include "agent/core/metrics.h"
+#include "agent_util.h"
 #include "stderr_capture.h"
-#include "test_support.h"
 
 using namespace flowdb;
 using namespace flowdb::agent;

@@ -1,7 +1,7 @@
 // A real Prometheus server (Debian package `prometheus`) scrapes the agent.
 #include <catch2/catch.hpp>
 
-#include "test_support.h"
+#include "agent_util.h"
 
 using namespace flowdb::testing;
 using Catch::Matchers::Contains;

@@ -10,10 +10,10 @@
 #include <catch2/catch.hpp>
 #include <thread>
 
+#include "agent_util.h"
 #include "flowdb/engine.h"
 #include "ingest/series_key.h"
 #include "ingest/value_codec.h"
-#include "test_support.h"
 
 using namespace flowdb::testing;
 

@@ -7,7 +7,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "test_support.h"
+#include "agent_util.h"
 
 using namespace flowdb::testing;
 

@@ -4,9 +4,9 @@
 #include <filesystem>
 #include <thread>
 
+#include "engine_util.h"
 #include "flowdb/engine.h"
 #include "flowdb/fault_injection_env.h"
-#include "test_util.h"
 
 namespace flowdb {
 namespace {

@@ -17,8 +17,8 @@
 #include <tuple>
 #include <vector>
 
+#include "engine_util.h"
 #include "flowdb/engine.h"
-#include "test_util.h"
 
 using namespace flowdb;
 using flowdb::testing::ManualClock;

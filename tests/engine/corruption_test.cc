@@ -12,9 +12,9 @@
 #include <string>
 #include <vector>
 
+#include "engine_util.h"
 #include "flowdb/engine.h"
 #include "flowdb/fault_injection_env.h"
-#include "test_util.h"
 
 using namespace flowdb;
 using flowdb::testing::ManualClock;

@@ -23,9 +23,9 @@
 #include <vector>
 
 #include "damage_util.h"
+#include "engine_util.h"
 #include "flowdb/engine.h"
 #include "flowdb/fault_injection_env.h"
-#include "test_util.h"
 
 using namespace flowdb;
 using flowdb::testing::write_bytes;

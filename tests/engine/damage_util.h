@@ -17,9 +17,9 @@
 #include <utility>
 #include <vector>
 
+#include "engine_util.h"
 #include "flowdb/engine.h"
 #include "flowdb/fault_injection_env.h"
-#include "test_util.h"
 
 namespace flowdb::damage {
 

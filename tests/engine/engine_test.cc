@@ -6,7 +6,7 @@
 #include <optional>
 #include <random>
 
-#include "test_util.h"
+#include "engine_util.h"
 
 using namespace flowdb;
 using flowdb::testing::ManualClock;

@@ -11,9 +11,9 @@
 #include <thread>
 #include <vector>
 
-#include "../tmpfs_mount.h"
+#include "engine_util.h"
 #include "flowdb/engine.h"
-#include "test_util.h"
+#include "tmpfs_mount.h"
 
 using namespace flowdb;
 using flowdb::testing::fill_leaving;

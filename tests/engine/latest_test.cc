@@ -4,8 +4,8 @@
 #include <optional>
 #include <random>
 
+#include "engine_util.h"
 #include "flowdb/engine.h"
-#include "test_util.h"
 
 using namespace flowdb;
 using flowdb::testing::ManualClock;

@@ -6,10 +6,10 @@
 #include <string>
 #include <vector>
 
+#include "engine_util.h"
 #include "flowdb/env.h"
 #include "flowdb/error.h"
 #include "log.h"
-#include "test_util.h"
 
 using namespace flowdb;
 using flowdb::testing::TempDir;

@@ -18,8 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "engine_util.h"
 #include "flowdb/engine.h"
-#include "test_util.h"
 
 using namespace flowdb;
 using namespace flowdb::testing;

@@ -7,8 +7,8 @@
 
 #include "db_validate.h"
 #include "dbformat.h"
+#include "engine_util.h"
 #include "table.h"
-#include "test_util.h"
 
 using namespace flowdb;
 using flowdb::testing::read_bytes;

@@ -8,9 +8,9 @@
 #include <utility>
 #include <vector>
 
-#include "../dir_snapshot.h"
+#include "dir_snapshot.h"
+#include "engine_util.h"
 #include "flowdb/engine.h"
-#include "test_util.h"
 
 using namespace flowdb;
 using flowdb::testing::diff_snapshots;

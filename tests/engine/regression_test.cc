@@ -7,9 +7,9 @@
 #include <utility>
 #include <vector>
 
+#include "engine_util.h"
 #include "flowdb/engine.h"
 #include "model.h"
-#include "test_util.h"
 
 using namespace flowdb;
 using namespace flowdb::testing;

@@ -4,7 +4,7 @@
 #include <string>
 
 #include "agent/agent_config.h"
-#include "agent/config_schema.h"
+#include "agent/core/config_schema.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);

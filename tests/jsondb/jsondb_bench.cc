@@ -8,8 +8,8 @@
 #include <cstdlib>
 #include <random>
 
+#include "engine_util.h"
 #include "flowdb/jsondb.h"
-#include "test_util.h"
 
 using namespace flowdb;
 using namespace flowdb::jsondb;

@@ -6,8 +6,8 @@
 #include <memory>
 #include <string>
 
+#include "engine_util.h"
 #include "flowdb/jsondb.h"
-#include "test_util.h"
 
 namespace flowdb::jsondb::testing {
 

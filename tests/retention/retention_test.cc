@@ -1,6 +1,6 @@
 // Retention: TTL expiry by bucket drop, quotas, compaction, crash safety and
 // write amplification.
-#include "retention.h"
+#include "retention/retention.h"
 
 #include <fcntl.h>
 #include <sys/wait.h>
@@ -12,16 +12,15 @@
 #include <fstream>
 #include <sstream>
 
+#include "engine_util.h"
 #include "flowdb/engine.h"
 #include "flowdb/fault_injection_env.h"
-#include "test_util.h"
 
 using namespace flowdb;
 using flowdb::retention::LogSeverity;
 using flowdb::retention::Policy;
 using flowdb::retention::QuotaPolicy;
 using flowdb::retention::RetentionThread;
-using flowdb::retention::TtlRules;
 using flowdb::testing::ManualClock;
 using flowdb::testing::TempDir;
 
@@ -49,15 +48,6 @@ void ingest(Engine* e, int64_t t, int series, int n, std::optional<uint64_t> ttl
 }
 
 }  // namespace
-
-TEST_CASE("TTL rules pick the first matching glob, else the default", "[retention]") {
-  TtlRules rules({{"vibration*", 2 * 86400}, {"temp?", 3600}}, 7 * 86400);
-  CHECK(rules.ttl_for("vibration_x") == 2 * 86400);
-  CHECK(rules.ttl_for("temp1") == 3600);
-  CHECK(rules.ttl_for("temp12") == 7 * 86400);
-  CHECK(rules.ttl_for("") == 7 * 86400);
-  CHECK_FALSE(TtlRules({}, std::nullopt).ttl_for("x"));
-}
 
 TEST_CASE("disk usage plateaus under continuous ingest with a TTL", "[retention][ttl]") {
   TempDir dir;

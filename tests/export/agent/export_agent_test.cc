@@ -7,7 +7,7 @@
 #include <catch2/catch.hpp>
 #include <map>
 
-#include "../servers.h"
+#include "servers.h"
 
 using namespace flowdb::testing;
 namespace json = boost::json;

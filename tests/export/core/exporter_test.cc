@@ -8,7 +8,7 @@
 #include <mutex>
 #include <set>
 
-#include "../../agent/test_support.h"
+#include "agent_util.h"
 #include "flowdb/engine.h"
 #include "ingest/series_key.h"
 #include "ingest/value_codec.h"

@@ -7,7 +7,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "tests/export/servers.h"
+#include "servers.h"
 
 using flowdb::export_http::GzipEncoder;
 using flowdb::export_http::HttpClient;

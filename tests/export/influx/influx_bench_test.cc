@@ -10,7 +10,7 @@
 #include "export/http/http_client.h"
 #include "export/influx/influx_http_sink.h"
 #include "export/influx/influx_line_encoder.h"
-#include "tests/export/servers.h"
+#include "servers.h"
 
 using flowdb::exporter::Sample;
 using flowdb::exporter::SendStatus;

@@ -7,7 +7,7 @@
 #include <map>
 
 #include "export/influx/influx_http_sink.h"
-#include "tests/export/servers.h"
+#include "servers.h"
 
 using flowdb::exporter::Sample;
 using flowdb::exporter::SendStatus;

@@ -7,7 +7,7 @@
 #include <cstdlib>
 
 #include "export/influx/influx_http_sink.h"
-#include "tests/export/servers.h"
+#include "servers.h"
 
 using flowdb::export_influx::influx_http_config_keys;
 using flowdb::export_influx::make_influx_http_sink;
@@ -38,8 +38,7 @@ const std::vector<Sample> kBatch = {
 }  // namespace
 
 TEST_CASE("influx_http config errors name the key", "[export][influx][config]") {
-  CHECK_THAT(config_error("{}"),
-             Catch::Contains("exports[0].url: missing; expected a string"));
+  CHECK_THAT(config_error("{}"), Catch::Contains("exports[0].url: missing; expected a string"));
   CHECK_THAT(config_error("{url: 'ftp://x', database: d}"),
              Catch::Contains("url: 'ftp://x' must start with http:// or https://"));
   CHECK_THAT(config_error("{url: 'http://x/?db=1', database: d}"),

@@ -4,9 +4,9 @@
 #include <catch2/catch.hpp>
 #include <cstdlib>
 
+#include "agent_util.h"
 #include "export/mqtt/mqtt_sink.h"
 #include "mqtt_test_util.h"
-#include "test_support.h"
 
 using namespace flowdb;
 using namespace flowdb::export_mqtt;

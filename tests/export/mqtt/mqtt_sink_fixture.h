@@ -8,8 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "agent_util.h"
 #include "mqtt_test_util.h"
-#include "test_support.h"
 
 namespace flowdb::export_mqtt_test {
 

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "agent/config_schema.h"
+#include "agent/core/config_schema.h"
 #include "export/core/sink.h"
 #include "export/mqtt/mqtt_sink.h"
 #include "ingest/line_protocol.h"

@@ -9,7 +9,7 @@
 
 #include "export/prometheus/remote_write_encoder.h"
 #include "export/prometheus/remote_write_sink.h"
-#include "tests/export/servers.h"
+#include "servers.h"
 
 using flowdb::exporter::Sample;
 using flowdb::exporter::SendStatus;

@@ -8,7 +8,7 @@
 
 #include "export/prometheus/remote_write_encoder.h"
 #include "export/prometheus/remote_write_sink.h"
-#include "tests/export/servers.h"
+#include "servers.h"
 
 using flowdb::export_prometheus::make_prometheus_remote_write_sink;
 using flowdb::export_prometheus::prometheus_remote_write_config_keys;

@@ -2,12 +2,12 @@
 #pragma once
 
 #include "agent/batcher.h"
-#include "agent/ingest_context.h"
-#include "agent/metrics.h"
+#include "agent/core/ingest_context.h"
+#include "agent/core/metrics.h"
+#include "agent_util.h"
 #include "flowdb/engine.h"
 #include "ingest/series_key.h"
 #include "ingest/value_codec.h"
-#include "test_support.h"
 
 namespace flowdb::testing {
 
@@ -15,7 +15,7 @@ struct Pipeline {
   TempDir dir;
   std::unique_ptr<Engine> engine;
   agent::Metrics metrics;
-  agent::TtlPolicy ttl;
+  agent::LiveTtlRules ttl;
   agent::RateLimiter log;
   std::unique_ptr<agent::Batcher> batcher;
 

@@ -134,7 +134,7 @@ TEST_CASE("UDP: a full queue drops whole points and counts them in points", "[ud
 TEST_CASE("UDP: expired and colliding points are dropped - logged with the peer address",
           "[udp][net]") {
   Pipeline p;
-  p.ttl.set(retention::TtlRules({}, 30u * 86400));
+  p.ttl.set(ingest::TtlRules({}, 30u * 86400));
   ingest_udp::UdpInput in(config({"127.0.0.1:0"}), p.ctx());
   in.start();
   StderrCapture err;
