@@ -35,13 +35,11 @@ class CappedFile : public RandomAccessFile {
 // ------------------------------------------------------------ DBImpl: feeds
 
 std::shared_ptr<FeedState> DBImpl::open_feed(const std::string& name) {
-  uint64_t start;
   {
     MutexLock l(&mu_);
     check_open_locked();
-    start = visible_seq_.load(std::memory_order_acquire);
   }
-  return feeds_->open(name, start);
+  return feeds_->open(name, visible_seq_);
 }
 
 void DBImpl::drop_feed(const std::string& name) {

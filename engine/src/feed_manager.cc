@@ -196,7 +196,8 @@ std::optional<std::pair<uint64_t, uint64_t>> FeedManager::segment_after(uint64_t
   return *it;
 }
 
-std::shared_ptr<FeedState> FeedManager::open(const std::string& name, uint64_t start_seq) {
+std::shared_ptr<FeedState> FeedManager::open(const std::string& name,
+                                             const std::atomic<uint64_t>& visible_seq) {
   if (!valid_feed_name(name)) {
     throw Error(Errc::InvalidArgument,
                 "feed name '" + name + "': expected 1-64 characters of [A-Za-z0-9_.-]");
@@ -212,7 +213,7 @@ std::shared_ptr<FeedState> FeedManager::open(const std::string& name, uint64_t s
     f = std::make_shared<FeedState>();
     f->name = name;
     f->path = data_dir_ + "/feeds/" + name + std::string(kCursorSuffix);
-    f->acked = start_seq;
+    f->acked = visible_seq.load(std::memory_order_acquire);
     open_.insert(name);
     feeds_[name] = f;
   }

@@ -72,9 +72,12 @@ class FeedManager {
   std::optional<std::pair<uint64_t, uint64_t>> segment_after(uint64_t number) EXCLUDES(mu_);
 
   // --- Feeds.
-  // Marks the feed open, registering it (cursor at start_seq) if new.
+  // Marks the feed open, registering it if new with its cursor at the
+  // engine's visible sequence, read under mu_: a segment deletion is then
+  // either before it (and took only sequences <= that) or sees the feed.
   // Throws Errc::InvalidArgument for a bad name, Errc::Busy if it is open.
-  std::shared_ptr<FeedState> open(const std::string& name, uint64_t start_seq) EXCLUDES(mu_);
+  std::shared_ptr<FeedState> open(const std::string& name, const std::atomic<uint64_t>& visible_seq)
+      EXCLUDES(mu_);
   void release(FeedState* f) EXCLUDES(mu_);
   // Unregisters a closed feed and deletes its cursor (no-op if unknown).
   // Throws Errc::Busy if it is open. The caller then deletes obsolete segments.
