@@ -86,20 +86,20 @@ std::chrono::milliseconds DBImpl::bg_retry_wait_locked() const {
   return std::clamp(left, std::chrono::milliseconds(1), interval);
 }
 
-void DBImpl::maybe_auto_resume(std::unique_lock<std::mutex>& lock) {
+void DBImpl::maybe_auto_resume() {
   if (!cfg_.auto_background || bg_severity_ != BackgroundError::Severity::Soft) return;
   if (std::chrono::steady_clock::now() < bg_next_retry_) return;
-  lock.unlock();
+  mu_.unlock();
   try {
     WriteBatch none;
     write(none, WriteOptions{}, WriteMode::kResume);
   } catch (const Error&) {
     // Still full (or closing): resume_locked() scheduled the next attempt.
   }
-  lock.lock();
+  mu_.lock();
 }
 
-void DBImpl::resume_locked(std::unique_lock<std::mutex>& lock) {
+void DBImpl::resume_locked() {
   if (!bg_error_) return;
   if (bg_severity_ == BackgroundError::Severity::Fatal) {
     throw Error(bg_error_->code(),
@@ -107,7 +107,7 @@ void DBImpl::resume_locked(std::unique_lock<std::mutex>& lock) {
                     bg_error_->what());
   }
   // A flush started before the error may still run; let it end first.
-  cv_.wait(lock, [this] { return flush_in_progress_ == 0 || closed_; });
+  while (flush_in_progress_ != 0 && !closed_) cv_.wait(mu_);
   check_open_locked();
   ++bg_resume_attempts_;
   try {
@@ -127,8 +127,8 @@ void DBImpl::resume_locked(std::unique_lock<std::mutex>& lock) {
 void DBImpl::roll_wal_after_error_locked() {
   const bool empty = active_.mem->num_entries() == 0 && active_tombstones_.empty();
   const std::string old_path = wal_path(log_file_number_);
-  std::lock_guard<std::mutex> wl(wal_mu_);
-  auto install = [this](std::unique_ptr<WritableFile> file) {
+  MutexLock wl(&wal_mu_);
+  auto install = [this](std::unique_ptr<WritableFile> file) REQUIRES(wal_mu_) {
     try {
       log_file_->close();
     } catch (const Error&) {  // the old segment's state is settled already
@@ -166,7 +166,7 @@ void DBImpl::roll_wal_after_error_locked() {
 }
 
 BackgroundError DBImpl::background_error() {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   BackgroundError b;
   if (!bg_error_) return b;
   b.severity = bg_severity_;
@@ -180,9 +180,9 @@ void DBImpl::resume() {
   WriteBatch none;
   write(none, WriteOptions{}, WriteMode::kResume);
   // Like flush(): the memtables the error held back are durable on return.
-  std::unique_lock<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   cv_.notify_all();
-  cv_.wait(lock, [this] { return frozen_.empty() || bg_error_ || stop_threads_; });
+  while (!frozen_.empty() && !bg_error_ && !stop_threads_) cv_.wait(mu_);
   if (bg_error_) throw_bg_error_locked();
 }
 

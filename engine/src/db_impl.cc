@@ -27,15 +27,6 @@ int64_t system_clock_us() {
 
 }  // namespace
 
-bool parse_log_name(const std::string& name, uint64_t* n) {
-  if (name.size() < 5 || name.compare(name.size() - 4, 4, ".log") != 0) return false;
-  std::string digits = name.substr(0, name.size() - 4);
-  if (digits.empty() || digits.size() > 19) return false;
-  if (!std::all_of(digits.begin(), digits.end(), ::isdigit)) return false;
-  *n = std::stoull(digits);
-  return true;
-}
-
 // ---------------------------------------------------------------- TableCache
 
 TableCache::TableCache(FileStore* store, BlockCache* blocks, ReadCounters* counters,
@@ -44,7 +35,7 @@ TableCache::TableCache(FileStore* store, BlockCache* blocks, ReadCounters* count
 
 std::shared_ptr<Table> TableCache::get(const FileMeta& f) {
   {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     auto it = map_.find(f.number);
     if (it != map_.end()) {
       lru_.splice(lru_.begin(), lru_, it->second);
@@ -54,7 +45,7 @@ std::shared_ptr<Table> TableCache::get(const FileMeta& f) {
   // Opened outside the lock: it reads the footer, index and filter.
   auto table =
       Table::open(store_->open(f), f.file_size, f.number, store_->describe(f), blocks_, counters_);
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   auto it = map_.find(f.number);
   if (it != map_.end()) return it->second->second;  // another thread won the race
   lru_.emplace_front(f.number, table);
@@ -70,7 +61,7 @@ std::shared_ptr<Table> TableCache::get(const FileMeta& f) {
 }
 
 void TableCache::evict(uint64_t number) {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   auto it = map_.find(number);
   if (it == map_.end()) return;
   usage_ -= it->second->second->memory_usage();
@@ -86,6 +77,7 @@ DBImpl::DBImpl(Config config) : cfg_(std::move(config)) {
   if (!cfg_.clock) cfg_.clock = system_clock_us;
   bucket_width_us_ = static_cast<int64_t>(cfg_.time_bucket_secs) * 1'000'000;
   block_cache_ = std::make_unique<BlockCache>(cfg_.block_cache_capacity_mb << 20);
+  feeds_ = std::make_unique<FeedManager>(env_, cfg_.data_dir, cfg_.read_only);
 }
 
 DBImpl::~DBImpl() {
@@ -96,11 +88,7 @@ DBImpl::~DBImpl() {
   }
 }
 
-std::string DBImpl::wal_path(uint64_t number) const {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "/wal/%06llu.log", static_cast<unsigned long long>(number));
-  return cfg_.data_dir + buf;
-}
+std::string DBImpl::wal_path(uint64_t number) const { return wal_file_path(cfg_.data_dir, number); }
 
 void DBImpl::check_open_locked() const {
   if (closed_) throw Error(Errc::Closed, "engine at " + cfg_.data_dir + " is closed");
@@ -147,7 +135,7 @@ void DBImpl::open() {
   lock_ = env_->lock_file(dir + "/LOCK");
   recover_versions();
   const uint64_t recovered_next = audit_files();
-  load_feeds();
+  feeds_->load();
   // The segments replayed below are recorded (format.md, "What open accepts").
   versions_->note_wal_segments(inventory_dir(env_, dir).wal_segments);
   // Every session starts a fresh MANIFEST (compacting the edit history).
@@ -166,10 +154,10 @@ void DBImpl::open() {
   const bool kept_recovered = active_.mem->num_entries() > 0 || !active_tombstones_.empty();
   if (!kept_recovered) active_.mem->log_number = log_number;
   {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     active_clock_bucket_ = bucket_of(now(), bucket_width_us_);
     log_file_number_ = log_number;
-    wal_segments_[log_number] = last_seq_ + 1;
+    feeds_->add_segment(log_number, last_seq_ + 1);
     wal_tail_bytes_ = 0;
   }
   VersionEdit edit;
@@ -183,7 +171,7 @@ void DBImpl::open() {
   visible_seq_.store(last_seq_, std::memory_order_release);
   open_time_us_ = system_clock_us();
   {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     install_super_version_locked();
     closed_ = false;
     stop_threads_ = false;
@@ -207,11 +195,8 @@ void DBImpl::recover_memtable() {
   replay_logs();
   // A feed may have shipped (and acknowledged) a group that a power loss then
   // took from the WAL: new writes must still get sequences past its cursor.
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    for (const auto& [name, f] : feeds_) last_seq_ = std::max(last_seq_, f->acked.load());
-  }
-  register_wal_segments();
+  last_seq_ = std::max(last_seq_, feeds_->max_acked());
+  feeds_->register_segments(last_seq_);
 }
 
 uint64_t DBImpl::audit_files() {
@@ -270,7 +255,7 @@ void DBImpl::replay_logs() {
   auto mem = std::make_shared<MemTable>();
   std::vector<RangeTombstone> rts;
   bool flushed_during_replay = false;
-  auto flush_recovered = [&] {
+  auto flush_recovered = [&]() NO_THREAD_SAFETY_ANALYSIS {  // part of replay_logs()
     if (mem->num_entries() == 0 && rts.empty()) return;
     std::vector<RangeTombstone> all = versions_->current()->tombstones;
     all.insert(all.end(), rts.begin(), rts.end());
@@ -352,7 +337,7 @@ void DBImpl::torn_tail(const std::string& path, uint64_t offset, bool last) {
 
 void DBImpl::close() {
   {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     if (closed_) return;
     if (cfg_.read_only) {  // no thread, no WAL, nothing to flush or delete
       closed_ = true;
@@ -365,7 +350,7 @@ void DBImpl::close() {
   try {
     bool healthy;
     {
-      std::lock_guard<std::mutex> l(mu_);
+      MutexLock l(&mu_);
       healthy = !bg_error_;
     }
     if (!healthy) {
@@ -379,7 +364,7 @@ void DBImpl::close() {
     err = e;
   }
   {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     closed_ = true;
     stop_threads_ = true;
     cv_.notify_all();
@@ -388,7 +373,7 @@ void DBImpl::close() {
   if (flush_thread_.joinable()) flush_thread_.join();
   if (sync_thread_.joinable()) sync_thread_.join();
   try {
-    std::lock_guard<std::mutex> wl(wal_mu_);
+    MutexLock wl(&wal_mu_);
     if (log_file_) {
       log_file_->sync();
       log_file_->close();
@@ -398,12 +383,12 @@ void DBImpl::close() {
   }
   delete_obsolete_files();
   if (err) throw *err;
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   if (bg_error_) throw *bg_error_;
 }
 
 void DBImpl::release_lock() {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   lock_.reset();
 }
 
@@ -450,7 +435,7 @@ EngineStats DBImpl::stats() {
   s.write_stalls = counters_.write_stalls.load();
   std::shared_ptr<const SuperVersion> sv;
   {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     sv = sv_;
     s.last_sequence = visible_seq_.load();
     s.background_errors = bg_errors_total_;
@@ -477,7 +462,7 @@ EngineStats DBImpl::stats() {
     s.compression_ratio = stored > 0 ? static_cast<double>(raw) / static_cast<double>(stored) : 1.0;
   }
   {
-    std::lock_guard<std::mutex> wl(wal_mu_);
+    MutexLock wl(&wal_mu_);
     s.wal_bytes = log_file_ ? log_file_->size() : replayed_wal_bytes_;
   }
   s.block_cache_bytes = block_cache_->usage();

@@ -10,16 +10,22 @@
 // Read path: a read pins a SuperVersion (memtables + file version + range
 // tombstones) and a sequence number; entries newer than that sequence are
 // skipped, so every read is snapshot-consistent.
+//
+// Change feeds and WAL segment retention: FeedManager (feed_manager.h).
+// WAL batch format: wal_batch.h.
+//
+// Locks, in the order they may nest: maintenance_mu_ / patch_mu_ (serialize
+// whole operations), mu_ (the state below), wal_mu_ (the active WAL file),
+// then the leaves (TableCache, FeedManager, VersionSet). Each member names
+// its mutex with GUARDED_BY; `thread-safety` (CMakePresets.json) checks it.
 #pragma once
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <deque>
 #include <list>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -28,13 +34,16 @@
 
 #include "block_cache.h"
 #include "dbformat.h"
+#include "feed_manager.h"
 #include "file_store.h"
 #include "flowdb/engine.h"
 #include "flowdb/env.h"
 #include "log.h"
 #include "memtable.h"
+#include "mutex.h"
 #include "stats.h"
 #include "table.h"
+#include "thread_annotations.h"
 #include "version.h"
 
 namespace flowdb {
@@ -51,18 +60,6 @@ struct SuperVersion {
   std::vector<MemState> frozen;  // newest first
   std::shared_ptr<const Version> version;
   std::vector<RangeTombstone> tombstones;  // all of the above, ordered by seq
-};
-
-// A registered change feed (db_feed.cc).
-struct FeedState {
-  std::string name, path;
-  std::atomic<uint64_t> acked{0};
-  std::mutex mu;  // serializes cursor writes
-  // Guarded by mu.
-  std::unique_ptr<WritableFile> file;
-  uint64_t file_bytes = 0;
-  // Guarded by DBImpl::mu_.
-  bool open = false;
 };
 
 struct SnapshotState {
@@ -85,11 +82,11 @@ class TableCache {
   ReadCounters* const counters_;
   const size_t budget_;
 
-  std::mutex mu_;
-  // Guarded by mu_.
-  std::list<std::pair<uint64_t, std::shared_ptr<Table>>> lru_;  // front = most recent
-  std::unordered_map<uint64_t, decltype(lru_)::iterator> map_;
-  size_t usage_ = 0;
+  Mutex mu_;
+  std::list<std::pair<uint64_t, std::shared_ptr<Table>>> lru_
+      GUARDED_BY(mu_);  // front = most recent
+  std::unordered_map<uint64_t, decltype(lru_)::iterator> map_ GUARDED_BY(mu_);
+  size_t usage_ GUARDED_BY(mu_) = 0;
 };
 
 class DBImpl : public std::enable_shared_from_this<DBImpl> {
@@ -97,7 +94,10 @@ class DBImpl : public std::enable_shared_from_this<DBImpl> {
   explicit DBImpl(Config config);
   ~DBImpl();
 
-  void open();  // recovery; throws
+  // Recovery; throws. The open steps below touch guarded members without
+  // their mutexes: no other thread can see this DBImpl before open()
+  // returns, so they are NO_THREAD_SAFETY_ANALYSIS.
+  void open() NO_THREAD_SAFETY_ANALYSIS;
   // Throws Errc::ReadOnlyError naming `what` if opened with Config::read_only.
   void require_writable(const char* what) const;
   void close();
@@ -132,9 +132,9 @@ class DBImpl : public std::enable_shared_from_this<DBImpl> {
   void start_maintenance();
   void stop_maintenance();
 
-  // Change feeds (db_feed.cc).
+  // Change feeds (db_feed.cc): checks that the engine is open and hands the
+  // engine's sequence numbers and log number to feeds().
   std::shared_ptr<FeedState> open_feed(const std::string& name);
-  void release_feed(FeedState* f);
   void drop_feed(const std::string& name);
   std::vector<FeedInfo> list_feeds();
   uint64_t trim_feed_backlog(uint64_t bytes);
@@ -147,11 +147,7 @@ class DBImpl : public std::enable_shared_from_this<DBImpl> {
     uint64_t visible_seq = 0;
   };
   WalTail wal_tail();
-  // The kept WAL segment holding `seq` (the newest one whose first sequence
-  // is <= seq), else the oldest one: (number, first_seq). nullopt if none.
-  std::optional<std::pair<uint64_t, uint64_t>> wal_segment_for(uint64_t seq);
-  // The kept segment after `number`: (number, first_seq).
-  std::optional<std::pair<uint64_t, uint64_t>> wal_segment_after(uint64_t number);
+  FeedManager* feeds() { return feeds_.get(); }
   std::string wal_path(uint64_t number) const;
   // Waits until visible sequence > seq, timeout or close; true if > seq.
   bool wait_visible_after(uint64_t seq, std::chrono::milliseconds timeout);
@@ -175,48 +171,51 @@ class DBImpl : public std::enable_shared_from_this<DBImpl> {
  private:
   struct Writer;
 
-  void check_open_locked() const;
+  void check_open_locked() const REQUIRES(mu_);
   // The state a read sees: opts.snapshot's, else the current one (pinned).
   struct ReadState {
     std::shared_ptr<const SuperVersion> pinned;
     uint64_t seq = 0;
   };
   ReadState pin_read_state(const ReadOptions& opts);
-  void make_room_for_write(std::unique_lock<std::mutex>& lock, bool force);
+  // Waits (releasing mu_) while the frozen memtables are at their limit.
+  void make_room_for_write(bool force) REQUIRES(mu_);
   // REQUIRES: `w` heads writers_. Runs its group, answers every writer in it
   // (sets their error) and hands the queue to the next head.
-  void lead_write_group_locked(std::unique_lock<std::mutex>& lock, Writer* w);
+  void lead_write_group_locked(Writer* w) REQUIRES(mu_);
   // The writers behind the head that share its WAL record; *need_sync if
   // any of them (or the sync mode) wants an fsync.
-  std::vector<Writer*> collect_write_group_locked(bool* need_sync);
+  std::vector<Writer*> collect_write_group_locked(bool* need_sync) REQUIRES(mu_);
   // Appends the group's record to the WAL (mu_ released meanwhile) and, if
   // that succeeded, publishes it; else sets the background error.
-  std::optional<Error> append_write_group_locked(std::unique_lock<std::mutex>& lock,
-                                                 const std::vector<Writer*>& group, bool need_sync);
-  void switch_memtable_locked();
-  void freeze_active_locked(uint64_t new_log_number);
+  std::optional<Error> append_write_group_locked(const std::vector<Writer*>& group, bool need_sync)
+      REQUIRES(mu_);
+  void switch_memtable_locked() REQUIRES(mu_);
+  void freeze_active_locked(uint64_t new_log_number) REQUIRES(mu_);
   // The number of the next WAL segment: a spare one left by a failed
   // record_wal_segment_locked(), else a new file number.
-  uint64_t take_wal_number_locked();
+  uint64_t take_wal_number_locked() REQUIRES(mu_);
   // Durably records a new WAL segment in the MANIFEST before it is used.
-  void record_wal_segment_locked(uint64_t number);
+  void record_wal_segment_locked(uint64_t number) REQUIRES(mu_);
+  // The active WAL segment's size, read by the write leader.
+  uint64_t log_file_size_locked() const REQUIRES(mu_);
 
   // Background errors (db_error.cc). The first error wins until resumed.
-  void set_bg_error_locked(const Error& e, const char* what);
-  [[noreturn]] void throw_bg_error_locked() const;
+  void set_bg_error_locked(const Error& e, const char* what) REQUIRES(mu_);
+  [[noreturn]] void throw_bg_error_locked() const REQUIRES(mu_);
   // REQUIRES: the caller leads the writer queue. Cuts the WAL back to the
   // published bytes, starts a new segment and clears the error; throws (and
   // schedules the next automatic attempt) if that fails.
-  void resume_locked(std::unique_lock<std::mutex>& lock);
-  void roll_wal_after_error_locked();
+  void resume_locked() REQUIRES(mu_);
+  void roll_wal_after_error_locked() REQUIRES(mu_);
   // After a successful resume_locked(): completes the resume writers queued
   // behind the leader (db_write.cc).
-  void answer_resume_writers_locked();
-  // The flush thread's automatic retry of a Soft error; REQUIRES: mu_ held
-  // through `lock`, which it releases while resuming.
-  void maybe_auto_resume(std::unique_lock<std::mutex>& lock);
-  std::chrono::milliseconds bg_retry_wait_locked() const;
-  void install_super_version_locked();
+  void answer_resume_writers_locked() REQUIRES(mu_);
+  // The flush thread's automatic retry of a Soft error; releases mu_ while
+  // resuming.
+  void maybe_auto_resume() REQUIRES(mu_);
+  std::chrono::milliseconds bg_retry_wait_locked() const REQUIRES(mu_);
+  void install_super_version_locked() REQUIRES(mu_);
   std::shared_ptr<const SuperVersion> super_version();
   std::string encode_group(const std::vector<Writer*>& group, uint64_t first_seq, uint64_t* count);
   void apply_to_memtable(MemTable* mem, std::string_view record, std::vector<RangeTombstone>* rts);
@@ -239,26 +238,22 @@ class DBImpl : public std::enable_shared_from_this<DBImpl> {
   // Without CURRENT: throws Corruption if the directory holds data, else
   // NotFound unless `may_create`.
   void check_new_database_allowed(bool may_create);
-  void open_read_only();  // db_readonly.cc
+  void open_read_only() NO_THREAD_SAFETY_ANALYSIS;  // db_readonly.cc; see open()
   // Opens the table store and recovers the MANIFEST (read_only: creating nothing).
   void recover_versions();
   // Replays the WAL into the active memtable and registers the segments.
-  void recover_memtable();
+  void recover_memtable() NO_THREAD_SAFETY_ANALYSIS;  // see open()
   // Refuses (Corruption) a recovered state that does not account for the
   // files on disk; returns the recovered next file number.
   uint64_t audit_files();
-  void replay_logs();
+  void replay_logs() NO_THREAD_SAFETY_ANALYSIS;  // see open()
   // A damaged record at `offset`: Corruption unless in the `last` segment,
   // whose tail is then cut (left alone when read-only).
   void torn_tail(const std::string& path, uint64_t offset, bool last);
 
-  // WAL segment lifetime (db_feed.cc). A segment is deleted once it is older
-  // than the manifest's log_number (flushed) and every feed acknowledged it.
-  void load_feeds();             // read_only: reads the cursors and changes nothing
-  void register_wal_segments();  // at open: first sequence of each segment
-  void delete_obsolete_logs();
-  uint64_t segment_last_seq_locked(std::map<uint64_t, uint64_t>::const_iterator it) const;
-  void write_feed_cursor(FeedState* f, uint64_t seq);  // REQUIRES: f->mu held
+  // Deletes the WAL segments that neither the memtables nor a feed need
+  // (FeedManager::delete_obsolete_segments).
+  void delete_obsolete_logs() EXCLUDES(mu_);
 
   // --- Immutable after construction.
   Config cfg_;
@@ -271,54 +266,58 @@ class DBImpl : public std::enable_shared_from_this<DBImpl> {
   std::unique_ptr<TableCache> table_cache_;
   std::unique_ptr<VersionSet> versions_;
   int64_t open_time_us_ = 0;
-
-  // Held by the leader while appending to the WAL (not by readers).
-  std::mutex wal_mu_;
-  std::unique_ptr<WritableFile> log_file_;  // guarded by mu_ for swaps, wal_mu_ for use
-  std::unique_ptr<log::Writer> log_;
-  std::atomic<bool> log_dirty_{false};  // appended but not synced (interval mode)
+  std::unique_ptr<FeedManager> feeds_;
 
   // Serializes compaction, GC and bucket drops; held across file I/O.
-  std::mutex maintenance_mu_;
+  Mutex maintenance_mu_;
   // Serializes patch_record's read-modify-write.
-  std::mutex patch_mu_;
+  Mutex patch_mu_;
 
-  mutable std::mutex mu_;
-  std::condition_variable cv_;  // flush progress, writer queue, shutdown
-  // Guarded by mu_.
-  std::unique_ptr<FileLock> lock_;
-  MemState active_;
-  int64_t active_clock_bucket_ = 0;  // bucket of the clock when active_ was started
-  std::deque<MemState> frozen_;      // oldest first
-  std::vector<RangeTombstone> active_tombstones_;
-  std::shared_ptr<const SuperVersion> sv_;
-  std::deque<Writer*> writers_;
-  std::optional<Error> bg_error_;
-  BackgroundError::Severity bg_severity_ = BackgroundError::Severity::None;
-  uint64_t bg_resume_attempts_ = 0;
-  uint64_t bg_errors_total_ = 0, bg_resumes_total_ = 0;
-  std::chrono::milliseconds bg_backoff_{0};  // the wait before the next automatic resume
-  std::chrono::steady_clock::time_point bg_next_retry_;
-  bool closed_ = true;
-  bool stop_threads_ = false;
-  bool maintenance_running_ = false;
-  bool gc_requested_ = false;  // a flush completed: look for expired files now
-  uint64_t flush_in_progress_ = 0;
-  std::vector<std::shared_ptr<const FileMeta>>
-      pending_deletion_;  // unreferenced when use_count()==1
+  mutable Mutex mu_;
+  CondVar cv_;  // flush progress, writer queue, shutdown
+  std::unique_ptr<FileLock> lock_ GUARDED_BY(mu_);
+  MemState active_ GUARDED_BY(mu_);
+  // Bucket of the clock when active_ was started.
+  int64_t active_clock_bucket_ GUARDED_BY(mu_) = 0;
+  std::deque<MemState> frozen_ GUARDED_BY(mu_);  // oldest first
+  std::vector<RangeTombstone> active_tombstones_ GUARDED_BY(mu_);
+  std::shared_ptr<const SuperVersion> sv_ GUARDED_BY(mu_);
+  std::deque<Writer*> writers_ GUARDED_BY(mu_);
+  std::optional<Error> bg_error_ GUARDED_BY(mu_);
+  BackgroundError::Severity bg_severity_ GUARDED_BY(mu_) = BackgroundError::Severity::None;
+  uint64_t bg_resume_attempts_ GUARDED_BY(mu_) = 0;
+  uint64_t bg_errors_total_ GUARDED_BY(mu_) = 0;
+  uint64_t bg_resumes_total_ GUARDED_BY(mu_) = 0;
+  // The wait before the next automatic resume.
+  std::chrono::milliseconds bg_backoff_ GUARDED_BY(mu_){0};
+  std::chrono::steady_clock::time_point bg_next_retry_ GUARDED_BY(mu_);
+  bool closed_ GUARDED_BY(mu_) = true;
+  bool stop_threads_ GUARDED_BY(mu_) = false;
+  bool maintenance_running_ GUARDED_BY(mu_) = false;
+  bool gc_requested_ GUARDED_BY(mu_) = false;  // a flush completed: look for expired files now
+  uint64_t flush_in_progress_ GUARDED_BY(mu_) = 0;
+  // Unreferenced when use_count()==1.
+  std::vector<std::shared_ptr<const FileMeta>> pending_deletion_ GUARDED_BY(mu_);
   std::thread flush_thread_, sync_thread_, maintenance_thread_;
-  std::condition_variable maintenance_cv_;
+  CondVar maintenance_cv_;  // waits on mu_
 
-  std::map<uint64_t, uint64_t> wal_segments_;  // number -> first sequence
-  uint64_t wal_tail_bytes_ = 0;                // published bytes of the active segment
-  uint64_t log_file_number_ = 0;               // number of the active segment
-  uint64_t replayed_wal_bytes_ = 0;            // read_only: bytes of the replayed segments
-  uint64_t spare_wal_number_ = 0;              // an empty segment whose record failed
-  std::map<std::string, std::shared_ptr<FeedState>, std::less<>> feeds_;
-  std::condition_variable feed_cv_;  // a group was published, or close
+  uint64_t wal_tail_bytes_ GUARDED_BY(mu_) = 0;    // published bytes of the active segment
+  uint64_t log_file_number_ GUARDED_BY(mu_) = 0;   // number of the active segment
+  uint64_t spare_wal_number_ GUARDED_BY(mu_) = 0;  // an empty segment whose record failed
+  CondVar feed_cv_;                                // waits on mu_: a group was published, or close
 
-  std::atomic<uint64_t> visible_seq_{0};  // readers see sequences <= this
-  uint64_t last_seq_ = 0;                 // guarded by mu_: last assigned
+  // Held by the leader while appending to the WAL (not by readers). The
+  // file is swapped only with mu_ held too, so the leader may read its size
+  // under mu_ alone (log_file_size_locked()).
+  Mutex wal_mu_;
+  std::unique_ptr<WritableFile> log_file_ GUARDED_BY(wal_mu_);
+  std::unique_ptr<log::Writer> log_ GUARDED_BY(wal_mu_);
+  std::atomic<bool> log_dirty_{false};  // appended but not synced (interval mode)
+  // read_only: bytes of the replayed segments.
+  uint64_t replayed_wal_bytes_ GUARDED_BY(wal_mu_) = 0;
+
+  std::atomic<uint64_t> visible_seq_{0};   // readers see sequences <= this
+  uint64_t last_seq_ GUARDED_BY(mu_) = 0;  // last assigned
   std::atomic<uint64_t> frozen_count_{0};
 };
 

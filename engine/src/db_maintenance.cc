@@ -102,7 +102,7 @@ void DBImpl::flush_frozen(const MemState& m) {
   edit.added_files = build_tables(it.get(), max_tombstone_seq(rts), false, rts, cfg_.clock());
   edit.added_tombstones = *m.tombstones;
   {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     // The oldest WAL still needed is that of the next unflushed memtable.
     edit.log_number = frozen_.size() > 1 ? frozen_[1].mem->log_number : active_.mem->log_number;
     edit.last_sequence = visible_seq_.load(std::memory_order_acquire);
@@ -114,12 +114,14 @@ void DBImpl::flush_frozen(const MemState& m) {
 }
 
 void DBImpl::flush_thread_main() {
-  std::unique_lock<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   while (true) {
-    cv_.wait_for(lock, bg_retry_wait_locked(),
-                 [this] { return stop_threads_ || (!frozen_.empty() && !bg_error_); });
+    const auto deadline = std::chrono::steady_clock::now() + bg_retry_wait_locked();
+    while (!stop_threads_ && (frozen_.empty() || bg_error_)) {
+      if (cv_.wait_until(mu_, deadline) == std::cv_status::timeout) break;
+    }
     if (stop_threads_ && (frozen_.empty() || bg_error_)) return;
-    if (bg_error_) maybe_auto_resume(lock);
+    if (bg_error_) maybe_auto_resume();
     if (frozen_.empty() || bg_error_) continue;
     MemState m = frozen_.front();
     ++flush_in_progress_;
@@ -155,20 +157,20 @@ void DBImpl::flush_thread_main() {
 }
 
 void DBImpl::sync_thread_main() {
-  std::unique_lock<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   const auto period = std::chrono::milliseconds(cfg_.wal_sync_mode.interval());
   while (!stop_threads_) {
-    cv_.wait_for(lock, period);
+    cv_.wait_for(mu_, period);
     if (stop_threads_ || bg_error_) continue;
     lock.unlock();
     try {
-      std::lock_guard<std::mutex> wl(wal_mu_);
+      MutexLock wl(&wal_mu_);
       if (log_dirty_.exchange(false)) {
         log_file_->sync();
         counters_.wal_syncs.fetch_add(1, std::memory_order_relaxed);
       }
     } catch (const Error& e) {
-      std::lock_guard<std::mutex> l(mu_);
+      MutexLock l(&mu_);
       set_bg_error_locked(e, "WAL sync");
     }
     lock.lock();
@@ -178,15 +180,15 @@ void DBImpl::sync_thread_main() {
 void DBImpl::flush() {
   WriteBatch none;
   write(none, WriteOptions{}, WriteMode::kSwitchMemtable);
-  std::unique_lock<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   cv_.notify_all();
-  cv_.wait(lock, [this] { return frozen_.empty() || bg_error_ || stop_threads_; });
+  while (!frozen_.empty() && !bg_error_ && !stop_threads_) cv_.wait(mu_);
   if (bg_error_) throw_bg_error_locked();
 }
 
 void DBImpl::retire_files(std::vector<FileRef> files) {
   {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     for (auto& f : files) pending_deletion_.push_back(std::move(f));
   }
   delete_obsolete_files();
@@ -195,7 +197,7 @@ void DBImpl::retire_files(std::vector<FileRef> files) {
 void DBImpl::delete_obsolete_files() {
   std::vector<std::shared_ptr<const FileMeta>> ready;
   {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     // A file no version references can gain no new reader: use_count 1
     // (our list) means nobody reads it any more.
     std::erase_if(pending_deletion_, [&](const auto& f) {
@@ -239,9 +241,9 @@ void DBImpl::prune_tombstones(VersionEdit* edit, const Version& v) const {
 }
 
 bool DBImpl::compact_bucket(int64_t bucket) {
-  std::lock_guard<std::mutex> ml(maintenance_mu_);
+  MutexLock ml(&maintenance_mu_);
   {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     check_open_locked();
   }
   auto v = versions_->current();
@@ -266,7 +268,7 @@ bool DBImpl::compact_bucket(int64_t bucket) {
   prune_tombstones(&edit, *v);
   versions_->log_and_apply(edit);
   {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     install_super_version_locked();
   }
   uint64_t bytes_out = 0;
@@ -298,9 +300,9 @@ bool DBImpl::trigger_compaction() {
 }
 
 GcResult DBImpl::trigger_gc() {
-  std::lock_guard<std::mutex> ml(maintenance_mu_);
+  MutexLock ml(&maintenance_mu_);
   {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     check_open_locked();
   }
   const int64_t t = now();
@@ -325,7 +327,7 @@ GcResult DBImpl::trigger_gc() {
   prune_tombstones(&edit, *v);
   versions_->log_and_apply(edit);
   {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     install_super_version_locked();
   }
   counters_.gc_records.fetch_add(r.records, std::memory_order_relaxed);
@@ -336,9 +338,9 @@ GcResult DBImpl::trigger_gc() {
 }
 
 GcResult DBImpl::drop_bucket(int64_t bucket) {
-  std::lock_guard<std::mutex> ml(maintenance_mu_);
+  MutexLock ml(&maintenance_mu_);
   {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     check_open_locked();
   }
   auto v = versions_->current();
@@ -356,7 +358,7 @@ GcResult DBImpl::drop_bucket(int64_t bucket) {
   prune_tombstones(&edit, *v);
   versions_->log_and_apply(edit);
   {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     install_super_version_locked();
   }
   v.reset();
@@ -392,9 +394,9 @@ void DBImpl::maintenance_thread_main() {
   using Clock = std::chrono::steady_clock;
   auto next_compaction = Clock::now() + std::chrono::milliseconds(cfg_.compaction_interval_ms);
   auto next_gc = Clock::now() + std::chrono::seconds(cfg_.gc_interval_secs);
-  std::unique_lock<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   while (maintenance_running_ && !stop_threads_) {
-    maintenance_cv_.wait_until(lock, std::min(next_compaction, next_gc));
+    maintenance_cv_.wait_until(mu_, std::min(next_compaction, next_gc));
     if (!maintenance_running_ || stop_threads_) break;
     auto t = Clock::now();
     bool do_compaction = t >= next_compaction, do_gc = t >= next_gc || gc_requested_;
@@ -417,7 +419,7 @@ void DBImpl::maintenance_thread_main() {
 }
 
 void DBImpl::start_maintenance() {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   check_open_locked();
   if (maintenance_running_) return;
   if (maintenance_thread_.joinable()) maintenance_thread_.join();
@@ -428,7 +430,7 @@ void DBImpl::start_maintenance() {
 void DBImpl::stop_maintenance() {
   std::thread t;
   {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     maintenance_running_ = false;
     maintenance_cv_.notify_all();
     t = std::move(maintenance_thread_);

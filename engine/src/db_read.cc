@@ -189,7 +189,7 @@ ScanIterator::~ScanIterator() = default;
 const Record* ScanIterator::next() { return impl_ ? impl_->next() : nullptr; }
 
 std::shared_ptr<const SnapshotState> DBImpl::snapshot() {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   check_open_locked();
   auto s = std::make_shared<SnapshotState>();
   s->sv = sv_;
@@ -322,7 +322,7 @@ bool latest_ts_at_or_before(DBImpl& db, const SuperVersion& sv, std::string_view
 // Point reads pin the current state without allocating a snapshot object.
 DBImpl::ReadState DBImpl::pin_read_state(const ReadOptions& opts) {
   if (opts.snapshot) return {opts.snapshot->state()->sv, opts.snapshot->state()->seq};
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   check_open_locked();
   return {sv_, visible_seq_.load(std::memory_order_acquire)};
 }
@@ -384,7 +384,7 @@ std::optional<Record> DBImpl::get_latest(std::string_view key, const ReadOptions
 
 Record DBImpl::patch_record(std::string_view key, int64_t ts, std::optional<std::string> new_value,
                             std::optional<uint64_t> new_ttl_secs) {
-  std::lock_guard<std::mutex> l(patch_mu_);
+  MutexLock l(&patch_mu_);
   auto cur = get(key, ts, {});
   if (!cur) {
     throw Error(Errc::NotFound, "patch_record: no visible record for the given key and ts");

@@ -44,13 +44,13 @@ void DBImpl::open_read_only() {
   lock_ = lock_shared(env_, dir);
   recover_versions();
   audit_files();  // changes nothing on disk, like everything below
-  load_feeds();
+  feeds_->load();
   recover_memtable();
   visible_seq_.store(last_seq_, std::memory_order_release);
   open_time_us_ = std::chrono::duration_cast<std::chrono::microseconds>(
                       std::chrono::system_clock::now().time_since_epoch())
                       .count();
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   install_super_version_locked();
   closed_ = false;
   stop_threads_ = false;

@@ -43,12 +43,6 @@ void scan(Env* env, const std::string& dir, const std::string& prefix, const std
   std::sort(out->begin(), out->end());
 }
 
-std::string wal_path(const std::string& dir, uint64_t n) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "/wal/%06llu.log", static_cast<unsigned long long>(n));
-  return dir + buf;
-}
-
 // The newest sequence in the WAL segments numbered at or past log_number
 // (up to a torn tail), or 0.
 uint64_t wal_last_sequence(Env* env, const std::string& dir, const std::vector<uint64_t>& segments,
@@ -56,7 +50,7 @@ uint64_t wal_last_sequence(Env* env, const std::string& dir, const std::vector<u
   uint64_t last = 0;
   for (uint64_t n : segments) {
     if (n < log_number) continue;
-    const std::string path = wal_path(dir, n);
+    const std::string path = wal_file_path(dir, n);
     log::Reader reader(env->new_random_access_file(path), path);
     std::string scratch, buf;
     std::string_view rec;
@@ -181,7 +175,7 @@ std::vector<std::string> audit_wal_segments(Env* env, const std::string& dir,
   for (uint64_t n : on_disk) {
     if (n < recovered_next) continue;
     const std::string name = std::to_string(n);
-    const uint64_t size = env->get_file_size(wal_path(dir, n));
+    const uint64_t size = env->get_file_size(wal_file_path(dir, n));
     if (size > 0) {
       problems.push_back("WAL segment " + name + " holds " + std::to_string(size) +
                          " bytes but is numbered at or past the recovered next file number " +

@@ -1,9 +1,8 @@
 // The write path: group commit into the WAL, then the memtable.
 #include <algorithm>
 #include <chrono>
+#include <limits>
 
-#include "coding.h"
-#include "compression.h"
 #include "db_impl.h"
 #include "dbformat.h"
 #include "wal_batch.h"
@@ -12,11 +11,8 @@ namespace flowdb {
 
 namespace {
 
-// WAL batch payload (format.md "WAL batch"): fixed64 first_seq | varint
-// count | entries; each entry takes the next sequence number.
+// A group commit stops taking writers once its batches exceed this size.
 constexpr size_t kMaxGroupBytes = 1 << 20;
-// Groups smaller than this are logged raw: lz4 would not pay for itself.
-constexpr size_t kMinCompressBytes = 512;
 
 }  // namespace
 
@@ -29,99 +25,18 @@ struct DBImpl::Writer {
   bool resume = false;        // resume(): clear the background error
   bool done = false;
   std::optional<Error> error;
-  std::condition_variable cv;
+  CondVar cv;  // waits on DBImpl::mu_
 };
 
 std::string DBImpl::encode_group(const std::vector<Writer*>& group, uint64_t first_seq,
                                  uint64_t* count) {
-  std::string rec;
-  put_fixed64(&rec, first_seq);
-  uint64_t n = 0;
-  for (Writer* w : group) n += w->batch ? w->batch->size() : 0;
-  put_varint64(&rec, n);
+  std::vector<WalBatchPart> parts;
+  parts.reserve(group.size());
   for (Writer* w : group) {
-    if (!w->batch) continue;
-    std::optional<uint64_t> ttl = w->ttl ? w->ttl : cfg_.default_ttl_secs;
-    for (const auto& e : w->batch->entries()) {
-      switch (e.op) {
-        case WriteBatch::Op::Put: {
-          rec.push_back(static_cast<char>(kWalPut));
-          put_length_prefixed(&rec, e.record.key);
-          put_fixed64(&rec, static_cast<uint64_t>(e.record.ts));
-          int64_t exp = e.record.expire_at;
-          if (w->apply_ttl && ttl) exp = saturating_expiry(e.record.ts, *ttl);
-          put_fixed64(&rec, static_cast<uint64_t>(exp));
-          put_length_prefixed(&rec, e.record.value);
-          break;
-        }
-        case WriteBatch::Op::Delete:
-          rec.push_back(static_cast<char>(kWalDelete));
-          put_length_prefixed(&rec, e.record.key);
-          put_fixed64(&rec, static_cast<uint64_t>(e.record.ts));
-          break;
-        case WriteBatch::Op::DeleteRange:
-          rec.push_back(static_cast<char>(kWalDeleteRange));
-          put_length_prefixed(&rec, e.record.key);
-          put_length_prefixed(&rec, e.end_key);
-          break;
-      }
-    }
+    const std::optional<uint64_t> ttl = w->ttl ? w->ttl : cfg_.default_ttl_secs;
+    parts.push_back({w->batch, w->apply_ttl ? ttl : std::nullopt});
   }
-  *count = n;
-  return rec;
-}
-
-std::string_view wal_record_payload(std::string_view record, std::string* buf,
-                                    std::string_view name, uint64_t offset) {
-  if (record.empty()) {
-    throw Error(Errc::Corruption, std::string(name) + ": empty WAL record ending at offset " +
-                                      std::to_string(offset));
-  }
-  if (static_cast<Compression::Kind>(record[0]) == Compression::Kind::None) {
-    return record.substr(1);
-  }
-  uncompress_block(static_cast<uint8_t>(record[0]), record.substr(1), buf, name, offset);
-  return *buf;
-}
-
-WalBatchReader::WalBatchReader(std::string_view payload) : rest_(payload) {
-  if (!get_fixed64(&rest_, &first_) || !get_varint64(&rest_, &count_)) {
-    throw Error(Errc::Corruption, "malformed WAL batch");
-  }
-}
-
-bool WalBatchReader::next(WalEntry* e) {
-  auto bad = [] { return Error(Errc::Corruption, "malformed WAL batch"); };
-  if (done_ == count_) {
-    if (!rest_.empty()) throw bad();
-    return false;
-  }
-  if (rest_.empty()) throw bad();
-  e->tag = static_cast<uint8_t>(rest_.front());
-  e->seq = first_ + done_++;
-  rest_.remove_prefix(1);
-  uint64_t ts = 0, exp = 0;
-  switch (e->tag) {
-    case kWalPut:
-      if (!get_length_prefixed(&rest_, &e->key) || !get_fixed64(&rest_, &ts) ||
-          !get_fixed64(&rest_, &exp) || !get_length_prefixed(&rest_, &e->value)) {
-        throw bad();
-      }
-      break;
-    case kWalDelete:
-      if (!get_length_prefixed(&rest_, &e->key) || !get_fixed64(&rest_, &ts)) throw bad();
-      break;
-    case kWalDeleteRange:
-      if (!get_length_prefixed(&rest_, &e->key) || !get_length_prefixed(&rest_, &e->end_key)) {
-        throw bad();
-      }
-      break;
-    default:
-      throw bad();
-  }
-  e->ts = static_cast<int64_t>(ts);
-  e->expire_at = static_cast<int64_t>(exp);
-  return true;
+  return encode_wal_batch(first_seq, parts, count);
 }
 
 void DBImpl::apply_to_memtable(MemTable* mem, std::string_view rec,
@@ -152,31 +67,11 @@ void DBImpl::apply_to_memtable(MemTable* mem, std::string_view rec,
   }
 }
 
-namespace {
-
-// WAL record = 1 byte compression kind | stored batch. IoT batches repeat
-// series keys heavily, so lz4 cuts device writes (and flash wear) for large
-// groups.
-std::string frame_wal_record(const std::string& rec) {
-  std::string framed;
-  if (rec.size() >= kMinCompressBytes) {
-    framed.push_back('\0');
-    framed[0] = static_cast<char>(compress_block(Compression::lz4(), rec, &framed));
-  } else {
-    framed.reserve(rec.size() + 1);
-    framed.push_back(static_cast<char>(Compression::Kind::None));
-    framed.append(rec);
-  }
-  return framed;
-}
-
-}  // namespace
-
 void DBImpl::write(const WriteBatch& batch, const WriteOptions& options, WriteMode mode) {
   const uint64_t start = steady_us();
   const bool control = mode == WriteMode::kSwitchMemtable || mode == WriteMode::kResume;
   if (batch.empty() && !control) {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     check_open_locked();
     return;
   }
@@ -193,26 +88,26 @@ void DBImpl::write(const WriteBatch& batch, const WriteOptions& options, WriteMo
   w.apply_ttl = mode != WriteMode::kAsIs;
   w.force_switch = mode == WriteMode::kSwitchMemtable;
 
-  std::unique_lock<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   check_open_locked();
   writers_.push_back(&w);
-  while (!w.done && &w != writers_.front()) w.cv.wait(lock);
-  if (!w.done) lead_write_group_locked(lock, &w);  // answered by its own group
+  while (!w.done && &w != writers_.front()) w.cv.wait(mu_);
+  if (!w.done) lead_write_group_locked(&w);  // answered by its own group
   lock.unlock();
   if (w.error) throw *w.error;
   counters_.write_latency.record(steady_us() - start);
 }
 
-void DBImpl::lead_write_group_locked(std::unique_lock<std::mutex>& lock, Writer* w) {
+void DBImpl::lead_write_group_locked(Writer* w) {
   std::vector<Writer*> group;
   std::optional<Error> err;
   try {
     check_open_locked();
     if (w->resume) {
-      resume_locked(lock);  // as the leader, no other writer is appending
+      resume_locked();  // as the leader, no other writer is appending
       answer_resume_writers_locked();
     } else {
-      make_room_for_write(lock, w->force_switch);
+      make_room_for_write(w->force_switch);
     }
   } catch (const Error& e) {
     err = e;
@@ -222,7 +117,7 @@ void DBImpl::lead_write_group_locked(std::unique_lock<std::mutex>& lock, Writer*
   } else {
     bool need_sync = false;
     group = collect_write_group_locked(&need_sync);
-    err = append_write_group_locked(lock, group, need_sync);
+    err = append_write_group_locked(group, need_sync);
   }
   for (Writer* x : group) {
     writers_.pop_front();
@@ -251,12 +146,11 @@ std::vector<DBImpl::Writer*> DBImpl::collect_write_group_locked(bool* need_sync)
   return group;
 }
 
-std::optional<Error> DBImpl::append_write_group_locked(std::unique_lock<std::mutex>& lock,
-                                                       const std::vector<Writer*>& group,
+std::optional<Error> DBImpl::append_write_group_locked(const std::vector<Writer*>& group,
                                                        bool need_sync) {
   const uint64_t first = last_seq_ + 1;
   MemTable* mem = active_.mem.get();
-  lock.unlock();
+  mu_.unlock();
   uint64_t count = 0, wal_bytes = 0;
   std::vector<RangeTombstone> new_rts;
   std::optional<Error> err;
@@ -264,7 +158,7 @@ std::optional<Error> DBImpl::append_write_group_locked(std::unique_lock<std::mut
     std::string rec = encode_group(group, first, &count);
     {
       const std::string framed = frame_wal_record(rec);
-      std::lock_guard<std::mutex> wl(wal_mu_);
+      MutexLock wl(&wal_mu_);
       log_->add_record(framed);
       wal_bytes = log_file_->size();
       if (need_sync) {
@@ -278,7 +172,7 @@ std::optional<Error> DBImpl::append_write_group_locked(std::unique_lock<std::mut
   } catch (const Error& e) {
     err = e;
   }
-  lock.lock();
+  mu_.lock();
   if (err) {
     // The WAL may now hold a record the memtable lacks (or a torn one):
     // refuse further writes rather than diverge until resume() cuts the
@@ -322,7 +216,7 @@ void DBImpl::answer_resume_writers_locked() {
   }
 }
 
-void DBImpl::make_room_for_write(std::unique_lock<std::mutex>& lock, bool force) {
+void DBImpl::make_room_for_write(bool force) {
   const size_t mem_limit = cfg_.memtable_size_mb << 20;
   const uint64_t wal_limit = cfg_.wal_segment_size_mb << 20;
   while (true) {
@@ -330,7 +224,7 @@ void DBImpl::make_room_for_write(std::unique_lock<std::mutex>& lock, bool force)
     check_open_locked();
     bool empty = active_.mem->num_entries() == 0 && active_tombstones_.empty();
     bool full =
-        active_.mem->approximate_memory_usage() >= mem_limit || log_file_->size() >= wal_limit;
+        active_.mem->approximate_memory_usage() >= mem_limit || log_file_size_locked() >= wal_limit;
     if (cfg_.flush_at_bucket_end) {
       const int64_t b = bucket_of(now(), bucket_width_us_);
       if (b != active_clock_bucket_) {
@@ -341,7 +235,7 @@ void DBImpl::make_room_for_write(std::unique_lock<std::mutex>& lock, bool force)
     if (force ? empty : !full) return;
     if (frozen_.size() >= cfg_.max_frozen_memtables) {
       counters_.write_stalls.fetch_add(1, std::memory_order_relaxed);
-      cv_.wait(lock);
+      cv_.wait(mu_);
       continue;
     }
     switch_memtable_locked();
@@ -352,7 +246,7 @@ void DBImpl::make_room_for_write(std::unique_lock<std::mutex>& lock, bool force)
 void DBImpl::switch_memtable_locked() {
   const uint64_t number = take_wal_number_locked();
   {
-    std::lock_guard<std::mutex> wl(wal_mu_);
+    MutexLock wl(&wal_mu_);
     // The frozen log must be durable before a newer one exists (interval mode
     // leaves it unsynced otherwise): recovery treats damage in any segment
     // but the last as corruption.
@@ -374,6 +268,12 @@ void DBImpl::switch_memtable_locked() {
     log_ = std::make_unique<log::Writer>(log_file_.get());
   }
   freeze_active_locked(number);
+}
+
+// mu_ suffices: the file is swapped only with both mu_ and wal_mu_ held, and
+// only the write leader (the caller) appends to it.
+uint64_t DBImpl::log_file_size_locked() const NO_THREAD_SAFETY_ANALYSIS {
+  return log_file_->size();
 }
 
 uint64_t DBImpl::take_wal_number_locked() {
@@ -402,7 +302,7 @@ void DBImpl::freeze_active_locked(uint64_t number) {
   active_.mem->log_number = number;
   active_clock_bucket_ = bucket_of(now(), bucket_width_us_);
   log_file_number_ = number;
-  wal_segments_[number] = last_seq_ + 1;
+  feeds_->add_segment(number, last_seq_ + 1);
   wal_tail_bytes_ = 0;
   active_tombstones_.clear();
   active_.tombstones = std::make_shared<const std::vector<RangeTombstone>>();

@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <cstdio>
 #include <map>
-#include <mutex>
 
 #include "flowdb/error.h"
+#include "mutex.h"
 
 namespace flowdb {
 
@@ -143,7 +143,7 @@ class SingleFileStore final : public FileStore {
       if (parse_number(name, ".sst", &n) && n >= recovered_next) continue;  // kept, not reused
       env_->remove_file(staging_dir_ + "/" + name);
     }
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     free_.clear();
     std::vector<std::pair<uint64_t, uint64_t>> used;
     for (const auto& [b, files] : live.buckets) {
@@ -167,7 +167,7 @@ class SingleFileStore final : public FileStore {
   std::string staging(uint64_t n) const { return staging_dir_ + "/" + table_file_name(n); }
 
   uint64_t allocate(uint64_t size) {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     for (auto it = free_.begin(); it != free_.end(); ++it) {
       if (it->second >= size) {
         uint64_t off = it->first, rest = it->second - size;
@@ -181,7 +181,7 @@ class SingleFileStore final : public FileStore {
     return off;
   }
   void release(uint64_t off, uint64_t size) {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     container_->punch_hole(off, size);
     auto next = free_.lower_bound(off);
     if (next != free_.end() && off + size == next->first) {  // merge with the following extent
@@ -209,10 +209,9 @@ class SingleFileStore final : public FileStore {
   const std::string pack_path_;
   std::shared_ptr<Env::ReadWriteFile> container_;
 
-  std::mutex mu_;
-  // Guarded by mu_: free extents (offset -> length) below end_.
-  std::map<uint64_t, uint64_t> free_;
-  uint64_t end_ = 0;
+  Mutex mu_;
+  std::map<uint64_t, uint64_t> free_ GUARDED_BY(mu_);  // free extents (offset -> length) below end_
+  uint64_t end_ GUARDED_BY(mu_) = 0;
 };
 
 // sst.pack opened for reading only (Config::read_only): nothing is created,

@@ -376,10 +376,8 @@ void Repairer::write_new_state() {
   // An empty segment for the manifest's log number: every older segment's
   // records are in tables now (open deletes them once no feed needs them).
   const uint64_t log_number = ++max_number_;
-  char wal[32];
-  std::snprintf(wal, sizeof wal, "/wal/%06llu.log", static_cast<unsigned long long>(log_number));
   env_->create_dir(dir_ + "/wal");
-  auto log_file = env_->new_writable_file(dir_ + wal);
+  auto log_file = env_->new_writable_file(wal_file_path(dir_, log_number));
   log_file->sync();
   log_file->close();
   env_->sync_dir(dir_ + "/wal");

@@ -219,7 +219,10 @@ bool VersionSet::recover() {
   }
   name.pop_back();
   const std::string path = dir_ + "/" + name;
-  manifest_number_ = std::strtoull(name.c_str() + 9, nullptr, 10);
+  {
+    MutexLock l(&mu_);
+    manifest_number_ = std::strtoull(name.c_str() + 9, nullptr, 10);
+  }
   std::unique_ptr<RandomAccessFile> file;
   try {
     file = env_->new_random_access_file(path);
@@ -232,7 +235,7 @@ bool VersionSet::recover() {
   log::Reader reader(std::move(file), path);
   std::string scratch;
   std::string_view rec;
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   size_t n = 0;
   while (reader.read_record(&scratch, &rec)) {
     apply_locked(VersionEdit::decode(rec, path + " record " + std::to_string(n++)));
@@ -273,7 +276,7 @@ VersionEdit VersionSet::snapshot_edit_locked() const {
 }
 
 void VersionSet::write_snapshot() {
-  std::lock_guard<std::mutex> wl(write_mu_);
+  MutexLock wl(&write_mu_);
   write_snapshot_locked();
 }
 
@@ -281,7 +284,7 @@ void VersionSet::write_snapshot_locked() {
   VersionEdit snap;
   uint64_t old_number, number;
   {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     old_number = manifest_number_;
     number = next_file_number_++;
     snap = snapshot_edit_locked();
@@ -299,7 +302,7 @@ void VersionSet::write_snapshot_locked() {
   manifest_log_ = std::move(writer);
   manifest_broken_ = false;
   {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     manifest_number_ = number;
   }
   if (old_number != 0 && old_number != number) {
@@ -310,9 +313,9 @@ void VersionSet::write_snapshot_locked() {
 
 void VersionSet::log_and_apply(VersionEdit edit) {
   {
-    std::lock_guard<std::mutex> wl(write_mu_);
+    MutexLock wl(&write_mu_);
     {
-      std::lock_guard<std::mutex> l(mu_);
+      MutexLock l(&mu_);
       if (!edit.next_file_number) edit.next_file_number = next_file_number_;
       if (!edit.last_sequence) edit.last_sequence = last_sequence_;
       // Validate before writing: an edit that cannot apply must not be logged.
@@ -337,7 +340,7 @@ void VersionSet::log_and_apply(VersionEdit edit) {
       throw;
     }
     {
-      std::lock_guard<std::mutex> l(mu_);
+      MutexLock l(&mu_);
       apply_locked(edit);
     }
     if (manifest_file_->size() > kManifestRolloverBytes) write_snapshot_locked();
@@ -345,59 +348,59 @@ void VersionSet::log_and_apply(VersionEdit edit) {
 }
 
 std::shared_ptr<const Version> VersionSet::current() const {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   return current_;
 }
 
 uint64_t VersionSet::new_file_number() {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   return next_file_number_++;
 }
 
 uint64_t VersionSet::log_number() const {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   return log_number_;
 }
 
 uint64_t VersionSet::last_sequence() const {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   return last_sequence_;
 }
 
 void VersionSet::set_last_sequence(uint64_t s) {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   last_sequence_ = std::max(last_sequence_, s);
 }
 
 void VersionSet::mark_file_number_used(uint64_t n) {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   next_file_number_ = std::max(next_file_number_, n + 1);
 }
 
 uint64_t VersionSet::next_file_number() const {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   return next_file_number_;
 }
 
 std::vector<uint64_t> VersionSet::recorded_wal_segments() const {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   return {wal_segments_.begin(), wal_segments_.end()};
 }
 
 void VersionSet::note_wal_segments(const std::vector<uint64_t>& numbers) {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   for (uint64_t n : numbers) {
     if (n >= log_number_) wal_segments_.insert(n);
   }
 }
 
 bool VersionSet::tracks_wal_segments() const {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   return tracks_wal_;
 }
 
 uint64_t VersionSet::manifest_number() const {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   return manifest_number_;
 }
 

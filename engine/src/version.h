@@ -5,7 +5,6 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -13,7 +12,9 @@
 
 #include "flowdb/env.h"
 #include "log.h"
+#include "mutex.h"
 #include "table.h"
+#include "thread_annotations.h"
 
 namespace flowdb {
 
@@ -103,33 +104,29 @@ class VersionSet {
   void note_wal_segments(const std::vector<uint64_t>& numbers);
 
  private:
-  // REQUIRES: mu_ held.
-  void apply_locked(const VersionEdit& edit);
-  VersionEdit snapshot_edit_locked() const;
-  // REQUIRES: write_mu_ held.
-  void write_snapshot_locked();
+  void apply_locked(const VersionEdit& edit) REQUIRES(mu_);
+  VersionEdit snapshot_edit_locked() const REQUIRES(mu_);
+  void write_snapshot_locked() REQUIRES(write_mu_);
 
   Env* const env_;
   const std::string dir_;
 
   // Serializes MANIFEST writers; held across file I/O (never by readers).
-  std::mutex write_mu_;
-  // Guarded by write_mu_.
-  std::unique_ptr<WritableFile> manifest_file_;
-  std::unique_ptr<log::Writer> manifest_log_;
+  Mutex write_mu_;
+  std::unique_ptr<WritableFile> manifest_file_ GUARDED_BY(write_mu_);
+  std::unique_ptr<log::Writer> manifest_log_ GUARDED_BY(write_mu_);
   // A failed append may have left a partial or unsynced edit in the current
   // MANIFEST; the next edit starts a fresh one so it can never take effect.
-  bool manifest_broken_ = false;
+  bool manifest_broken_ GUARDED_BY(write_mu_) = false;
 
-  mutable std::mutex mu_;
-  // Guarded by mu_.
-  std::shared_ptr<const Version> current_;
-  uint64_t next_file_number_ = 2;
-  uint64_t log_number_ = 0;
-  uint64_t last_sequence_ = 0;
-  uint64_t manifest_number_ = 0;
-  std::set<uint64_t> wal_segments_;  // recorded, >= log_number_
-  bool tracks_wal_ = false;
+  mutable Mutex mu_;
+  std::shared_ptr<const Version> current_ GUARDED_BY(mu_);
+  uint64_t next_file_number_ GUARDED_BY(mu_) = 2;
+  uint64_t log_number_ GUARDED_BY(mu_) = 0;
+  uint64_t last_sequence_ GUARDED_BY(mu_) = 0;
+  uint64_t manifest_number_ GUARDED_BY(mu_) = 0;
+  std::set<uint64_t> wal_segments_ GUARDED_BY(mu_);  // recorded, >= log_number_
+  bool tracks_wal_ GUARDED_BY(mu_) = false;
 };
 
 std::string manifest_file_name(uint64_t number);  // "MANIFEST-000001"

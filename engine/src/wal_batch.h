@@ -1,11 +1,18 @@
-// WAL records: one group commit each. Byte format: engine/doc/format.md
-// ("WAL record", "WAL batch"). Shared by recovery, the write path and the
-// change feed, so there is one decoder.
+// The WAL batch format: one group commit per WAL record. This file and
+// wal_batch.cc implement engine/doc/format.md ("WAL batch"); the log framing
+// around a record is log.h (format_log.md). The write path encodes with
+// encode_wal_batch() and frame_wal_record(); recovery, repair, validation and
+// the change feed decode with wal_record_payload() and WalBatchReader, so
+// there is one encoder and one decoder.
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+
+#include "flowdb/engine.h"
 
 namespace flowdb {
 
@@ -24,6 +31,24 @@ struct WalEntry {
 
 // Parses a WAL segment file name ("000123.log"); false for other names.
 bool parse_log_name(const std::string& name, uint64_t* n);
+// "<data_dir>/wal/000123.log".
+std::string wal_file_path(const std::string& data_dir, uint64_t number);
+
+// One write call of a group: its batch, and the TTL its puts get (nullopt:
+// they keep their expire_at).
+struct WalBatchPart {
+  const WriteBatch* batch = nullptr;  // nullptr: contributes nothing
+  std::optional<uint64_t> ttl_secs;
+};
+
+// Encodes a group's batches as one batch payload whose entries take the
+// sequence numbers from first_seq on; *count is the number of entries.
+std::string encode_wal_batch(uint64_t first_seq, std::span<const WalBatchPart> parts,
+                             uint64_t* count);
+
+// The WAL record for a batch payload: 1 kind byte | stored batch (lz4 for
+// large payloads).
+std::string frame_wal_record(const std::string& payload);
 
 // Returns the batch payload of a WAL record (1 kind byte | stored batch),
 // uncompressing into *buf if needed. Throws Errc::Corruption naming `name`

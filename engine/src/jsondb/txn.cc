@@ -253,9 +253,11 @@ void TxnImpl::remove(std::string_view store_name, const KeyRange& range) {
   check_writable();
   const StoreDef& s = store(store_name);
   const std::string prefix = data_prefix(s.id);
-  auto [lo, hi] = range_bounds(prefix, range);
+  // Not a structured binding: clang 14 (the thread-safety preset) cannot
+  // capture one in a lambda.
+  const std::pair<std::string, std::string> bounds = range_bounds(prefix, range);
   request([&] {
-    ForwardIter it(&kv_, lo, hi);
+    ForwardIter it(&kv_, bounds.first, bounds.second);
     while (const Entry* e = it.next()) {
       const std::string dk = e->key, raw = e->value;
       remove_record(s, dk, raw, std::string_view(dk).substr(prefix.size()));
