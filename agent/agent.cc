@@ -26,6 +26,7 @@ void Agent::start() {
   set_log_format(config_.log_format);
   ttl_.set(config_.ttl);
   Config engine_config = config_.engine;
+  engine_config.logger = engine_logger();
   engine_config.on_flush_completed = [hook = retention_hook_] {
     if (auto* r = hook->load()) r->wake();  // a flush may have crossed max_disk
   };
@@ -51,7 +52,7 @@ void Agent::start() {
   start_exports(config_);
   HttpHooks hooks;
   hooks.metrics_text = [this] {
-    return metrics_.serialize(engine_.get()) + retention_->metrics_text();
+    return metrics_.serialize(engine_.get()) + retention_metrics_text(retention_->stats());
   };
   hooks.ready = [this](std::string* why) { return ready(why); };
   hooks.engine = engine_.get();

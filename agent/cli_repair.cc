@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "agent/agent_config.h"
+#include "agent/core/log.h"
 #include "flowdb/engine.h"
 
 namespace flowdb::cli {
@@ -20,6 +21,7 @@ Config repair_config(const std::string& dir, const std::string& config_file) {
   r.data_dir = dir;
   r.time_bucket_secs = c.time_bucket_secs;
   r.compression = c.compression;
+  r.logger = agent::engine_logger();
   std::error_code ec;
   const auto pack = std::filesystem::path(dir) / "sst.pack";
   r.storage_backend = std::filesystem::exists(pack, ec) && std::filesystem::file_size(pack, ec) > 0

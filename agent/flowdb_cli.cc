@@ -17,6 +17,7 @@
 #include "agent/agent_config.h"
 #include "agent/cli_repair.h"
 #include "agent/core/ingest_context.h"
+#include "agent/core/log.h"
 #include "agent/query_format.h"
 #include "flowdb/engine.h"
 #include "ingest/rfc3339.h"
@@ -56,6 +57,7 @@ std::unique_ptr<Engine> open_dir(const std::string& dir, const std::string& conf
   c.data_dir = dir;
   c.create_if_missing = false;
   c.read_only = read_only;
+  c.logger = agent::engine_logger();  // e.g. a torn WAL tail, as an agent log line
   // The backend is the directory's: a SingleFile store has sst.pack.
   if (std::filesystem::exists(std::filesystem::path(dir) / "sst.pack", ec)) {
     c.storage_backend = StorageBackendKind::SingleFile;

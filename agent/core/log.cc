@@ -123,6 +123,26 @@ void log(LogLevel level, std::string_view component, std::string_view message) {
   }
 }
 
+namespace {
+class EngineLogger final : public flowdb::Logger {
+ public:
+  explicit EngineLogger(std::string component) : component_(std::move(component)) {}
+  void log(flowdb::Logger::Level level, std::string_view message) override {
+    agent::log(level == flowdb::Logger::Level::kError  ? LogLevel::error
+               : level == flowdb::Logger::Level::kWarn ? LogLevel::warn
+                                                       : LogLevel::info,
+               component_, message);
+  }
+
+ private:
+  const std::string component_;
+};
+}  // namespace
+
+std::shared_ptr<flowdb::Logger> engine_logger(std::string component) {
+  return std::make_shared<EngineLogger>(std::move(component));
+}
+
 bool RateLimiter::admit(const std::string& key, uint64_t* suppressed) {
   std::lock_guard lock(mu_);
   Slot& s = slots_[key];

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <sstream>
 
+#include "agent/core/prometheus_text.h"
 #include "flowdb/engine.h"
 #include "ingest/parse_error.h"
 
@@ -35,18 +36,13 @@ double sum_family(const prometheus::Family<prometheus::Counter>& f) {
 }
 
 prometheus::MetricFamily gauge_family(const std::string& name, const std::string& help,
-                                      double value,
-                                      prometheus::MetricType type = prometheus::MetricType::Gauge) {
+                                      double value) {
   prometheus::MetricFamily f;
   f.name = name;
   f.help = help;
-  f.type = type;
+  f.type = prometheus::MetricType::Gauge;
   prometheus::ClientMetric m;
-  if (type == prometheus::MetricType::Counter) {
-    m.counter.value = value;
-  } else {
-    m.gauge.value = value;
-  }
+  m.gauge.value = value;
   f.metric.push_back(m);
   return f;
 }
@@ -239,52 +235,145 @@ double Metrics::total_dropped() const { return sum_family(dropped_); }
 
 std::string Metrics::serialize(Engine* engine) const {
   std::vector<prometheus::MetricFamily> fams = registry_->Collect();
-  using prometheus::MetricType;
-  if (engine != nullptr) {
-    EngineStats s = engine->stats();
-    auto add = [&](const char* name, const char* help, double v, MetricType t = MetricType::Gauge) {
-      fams.push_back(gauge_family(name, help, v, t));
-    };
-    add("flowdb_engine_memtable_bytes", "Bytes in the active memtable",
-        static_cast<double>(s.memtable_bytes));
-    add("flowdb_engine_memtable_records", "Records in the active memtable",
-        static_cast<double>(s.memtable_records));
-    add("flowdb_engine_frozen_memtables", "Memtables waiting for flush",
-        static_cast<double>(s.frozen_memtable_count));
-    add("flowdb_engine_sstables", "Live SST files", static_cast<double>(s.sstable_count));
-    add("flowdb_engine_sstable_bytes", "Bytes of live SST files",
-        static_cast<double>(s.sstable_bytes));
-    add("flowdb_engine_buckets", "Time buckets holding at least one SST",
-        static_cast<double>(s.time_index_buckets));
-    add("flowdb_engine_wal_bytes", "Bytes of the write-ahead log",
-        static_cast<double>(s.wal_bytes));
-    add("flowdb_engine_block_cache_bytes", "Bytes in the block cache",
-        static_cast<double>(s.block_cache_bytes));
-    add("flowdb_engine_background_error",
-        "1 while a background error (e.g. a full disk) stops engine writes, else 0",
-        s.background_error.severity == BackgroundError::Severity::None ? 0.0 : 1.0);
-    add("flowdb_engine_records_written_total", "Records written since open",
-        static_cast<double>(s.total_records_written), MetricType::Counter);
-    add("flowdb_engine_flushes_total", "Memtable flushes since open",
-        static_cast<double>(s.total_flushes), MetricType::Counter);
-    add("flowdb_engine_compactions_total", "Compaction runs since open",
-        static_cast<double>(s.total_compaction_runs), MetricType::Counter);
-    add("flowdb_engine_gc_runs_total", "GC runs since open", static_cast<double>(s.total_gc_runs),
-        MetricType::Counter);
-    add("flowdb_engine_gc_purged_bytes_total", "Bytes dropped by GC",
-        static_cast<double>(s.bytes_purged_by_gc), MetricType::Counter);
-    add("flowdb_engine_wal_syncs_total", "WAL fsyncs", static_cast<double>(s.wal_syncs),
-        MetricType::Counter);
-    add("flowdb_engine_write_stalls_total", "Writers that waited for a flush",
-        static_cast<double>(s.write_stalls), MetricType::Counter);
-  }
   fams.push_back(gauge_family("flowdb_process_resident_memory_bytes",
                               "Resident set size of the agent",
                               static_cast<double>(process_rss_bytes())));
   fams.push_back(gauge_family("flowdb_process_heap_bytes",
                               "Heap bytes allocated and not freed (0: not known)",
                               static_cast<double>(process_heap_bytes())));
-  return prometheus::TextSerializer().Serialize(fams);
+  std::string text = prometheus::TextSerializer().Serialize(fams);
+  if (engine != nullptr) text += engine_metrics_text(engine->stats());
+  return text;
+}
+
+namespace {
+// Histogram of a latency in seconds, over the engine's microsecond buckets.
+void latency_histogram(PrometheusText* out, const std::string& name, std::string_view help,
+                       const LatencyStats& l) {
+  static constexpr double kBounds[] = {1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3,
+                                       1e-2, 5e-2, 0.1,  0.5,  1,    5};
+  out->family(name, "histogram", help);
+  const std::string bucket = name + "_bucket";
+  for (double bound : kBounds) {
+    char le[48];
+    std::snprintf(le, sizeof le, "le=\"%g\"", bound);
+    out->sample(bucket, le,
+                static_cast<double>(l.count_at_most(static_cast<uint64_t>(bound * 1e6))));
+  }
+  out->sample(bucket, "le=\"+Inf\"", static_cast<double>(l.count));
+  out->sample(name + "_sum", {}, static_cast<double>(l.sum_us) / 1e6);
+  out->sample(name + "_count", {}, static_cast<double>(l.count));
+}
+}  // namespace
+
+std::string engine_metrics_text(const EngineStats& s) {
+  PrometheusText out;
+  auto gauge = [&](const char* name, const char* help, double v) {
+    out.metric(name, "gauge", help, v);
+  };
+  auto counter = [&](const char* name, const char* help, uint64_t v) {
+    out.metric(name, "counter", help, static_cast<double>(v));
+  };
+  gauge("flowdb_engine_memtable_bytes", "Bytes in the active memtable",
+        static_cast<double>(s.memtable_bytes));
+  gauge("flowdb_engine_memtable_records", "Records in the active memtable",
+        static_cast<double>(s.memtable_records));
+  gauge("flowdb_engine_frozen_memtables", "Memtables waiting for flush",
+        static_cast<double>(s.frozen_memtable_count));
+  gauge("flowdb_engine_sstables", "Live SST files", static_cast<double>(s.sstable_count));
+  gauge("flowdb_engine_sstable_bytes", "Bytes of live SST files",
+        static_cast<double>(s.sstable_bytes));
+  gauge("flowdb_engine_buckets", "Time buckets holding at least one SST",
+        static_cast<double>(s.time_index_buckets));
+  gauge("flowdb_engine_wal_bytes", "Bytes of the active write-ahead log segment",
+        static_cast<double>(s.wal_bytes));
+  gauge("flowdb_engine_block_cache_bytes", "Bytes in the block cache",
+        static_cast<double>(s.block_cache_bytes));
+  gauge("flowdb_engine_block_cache_hit_ratio", "Block cache hit ratio of reads since open",
+        s.block_cache_hit_rate);
+  gauge("flowdb_engine_compression_ratio", "Uncompressed / stored bytes of live SST blocks",
+        s.compression_ratio);
+  gauge("flowdb_engine_uptime_seconds", "Seconds since the engine was opened",
+        static_cast<double>(s.uptime_secs));
+  gauge("flowdb_engine_background_error",
+        "1 while a background error (e.g. a full disk) stops engine writes, else 0",
+        s.background_error.severity == BackgroundError::Severity::None ? 0.0 : 1.0);
+  counter("flowdb_engine_records_written_total", "Records written since open",
+          s.total_records_written);
+  counter("flowdb_engine_bytes_written_total", "Logical key and value bytes written since open",
+          s.total_bytes_written);
+  counter("flowdb_engine_records_read_total", "Records returned by reads since open",
+          s.total_records_read);
+  counter("flowdb_engine_records_expired_total", "Expired records skipped by reads since open",
+          s.total_records_expired);
+  counter("flowdb_engine_flushes_total", "Memtable flushes since open", s.total_flushes);
+  counter("flowdb_engine_compactions_total", "Compaction runs since open", s.total_compaction_runs);
+  counter("flowdb_engine_compaction_read_bytes_total", "Bytes read by compactions since open",
+          s.compaction_bytes_in);
+  counter("flowdb_engine_compaction_written_bytes_total", "Bytes written by compactions since open",
+          s.compaction_bytes_out);
+  counter("flowdb_engine_gc_runs_total", "GC runs since open", s.total_gc_runs);
+  counter("flowdb_engine_gc_purged_records_total", "Records dropped by GC", s.records_purged_by_gc);
+  counter("flowdb_engine_gc_purged_bytes_total", "Bytes dropped by GC", s.bytes_purged_by_gc);
+  counter("flowdb_engine_wal_syncs_total", "WAL fsyncs", s.wal_syncs);
+  counter("flowdb_engine_write_stalls_total", "Writers that waited for a flush", s.write_stalls);
+  counter("flowdb_engine_sst_files_opened_by_reads_total", "SST files consulted by reads",
+          s.files_opened_by_reads);
+  counter("flowdb_engine_blocks_read_total", "Data blocks consulted by reads (cache or disk)",
+          s.blocks_read);
+  counter("flowdb_engine_blocks_read_from_disk_total", "Data blocks read from disk",
+          s.blocks_read_from_disk);
+  counter("flowdb_engine_background_errors_total", "Times a background error stopped writes",
+          s.background_errors);
+  latency_histogram(&out, "flowdb_engine_write_duration_seconds", "Latency of engine write calls",
+                    s.write_latency);
+  latency_histogram(&out, "flowdb_engine_read_duration_seconds", "Latency of engine point reads",
+                    s.query_latency);
+  latency_histogram(&out, "flowdb_engine_flush_duration_seconds", "Latency of memtable flushes",
+                    s.flush_latency);
+  return out.take();
+}
+
+std::string retention_metrics_text(const retention::Stats& s) {
+  static constexpr const char* kReasons[3] = {"ttl", "quota", "free_space"};
+  PrometheusText out;
+  auto metric = [&](const char* name, const char* type, const char* help, double v) {
+    out.metric(name, type, help, v);
+  };
+  auto by_reason = [&](const char* name, const char* help, const uint64_t* v) {
+    out.family(name, "counter", help);
+    for (int i = 0; i < 3; ++i) {
+      out.sample(name, std::string("reason=\"") + kReasons[i] + "\"", static_cast<double>(v[i]));
+    }
+  };
+  metric("flowdb_retention_buckets", "gauge", "Time buckets holding data.",
+         static_cast<double>(s.buckets));
+  by_reason("flowdb_retention_dropped_bytes_total", "Bytes dropped by retention.", s.bytes_dropped);
+  by_reason("flowdb_retention_dropped_files_total", "Files dropped by retention.", s.files_dropped);
+  metric("flowdb_retention_compactions_total", "counter", "Bucket compactions run by retention.",
+         static_cast<double>(s.compactions));
+  metric("flowdb_retention_compaction_read_bytes_total", "counter", "Bytes read by compactions.",
+         static_cast<double>(s.compaction_bytes_in));
+  metric("flowdb_retention_compaction_written_bytes_total", "counter",
+         "Bytes written by compactions.", static_cast<double>(s.compaction_bytes_out));
+  metric("flowdb_retention_export_backlog_trimmed_bytes_total", "counter",
+         "WAL bytes kept only for exports that were deleted to meet the disk limits.",
+         static_cast<double>(s.backlog_bytes_trimmed));
+  metric("flowdb_retention_rejected_writes_total", "counter",
+         "Writes refused by the reject_new quota policy.", static_cast<double>(s.rejected_writes));
+  metric("flowdb_retention_oldest_timestamp_seconds", "gauge", "Oldest stored data timestamp.",
+         static_cast<double>(s.oldest_ts) / 1e6);
+  metric("flowdb_retention_newest_timestamp_seconds", "gauge", "Newest stored data timestamp.",
+         static_cast<double>(s.newest_ts) / 1e6);
+  metric("flowdb_retention_disk_usage_bytes", "gauge", "Bytes used by the data directory.",
+         static_cast<double>(s.disk_usage));
+  metric("flowdb_retention_disk_limit_bytes", "gauge", "Configured max_disk (0: none).",
+         static_cast<double>(s.disk_limit));
+  metric("flowdb_retention_last_run_duration_seconds", "gauge", "Duration of the last pass.",
+         s.last_run_seconds);
+  metric("flowdb_retention_runs_total", "counter", "Retention passes.",
+         static_cast<double>(s.runs));
+  return out.take();
 }
 
 uint64_t process_rss_bytes() {

@@ -14,7 +14,6 @@
 //      simply retried; a manifest that a failed edit may have torn is
 //      replaced by a snapshot on the next edit (VersionSet::log_and_apply).
 #include <algorithm>
-#include <cstdio>
 
 #include "db_impl.h"
 
@@ -57,14 +56,14 @@ void DBImpl::set_bg_error_locked(const Error& e, const char* what) {
     bg_error_ = Error(e.code(), std::string(what) + " failed: " + e.what());
     bg_severity_ = severity_of(e.code());
     ++bg_errors_total_;
-    // Retries that fail again back off; stderr hears of the first failure
+    // Retries that fail again back off; the log hears of the first failure
     // and of every doubling only, not of every retry.
     bg_backoff_ = bg_backoff_.count() == 0 ? kFirstBackoff : std::min(bg_backoff_ * 2, kMaxBackoff);
     bg_next_retry_ = std::chrono::steady_clock::now() + bg_backoff_;
     if (bg_backoff_ < kMaxBackoff) {
-      std::fprintf(stderr, "flowdb: %s background error (%s), writes stopped: %s\n",
-                   std::string(severity_name(bg_severity_)).c_str(),
-                   std::string(errc_name(e.code())).c_str(), bg_error_->what());
+      log_event(Logger::Level::kError,
+                std::string(severity_name(bg_severity_)) + " background error (" +
+                    std::string(errc_name(e.code())) + "), writes stopped: " + bg_error_->what());
     }
   }
   cv_.notify_all();  // stalled writers and flush() waiters fail fast

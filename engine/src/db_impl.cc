@@ -84,7 +84,7 @@ DBImpl::~DBImpl() {
   try {
     close();
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "flowdb: error while closing %s: %s\n", cfg_.data_dir.c_str(), e.what());
+    log_event(Logger::Level::kError, "error while closing " + cfg_.data_dir + ": " + e.what());
   }
 }
 
@@ -234,8 +234,8 @@ uint64_t DBImpl::audit_files() {
     }
   }
   for (uint64_t n : unrecorded) {
-    std::fprintf(stderr, "flowdb: %s: keeping table file %llu that the manifest does not record\n",
-                 dir.c_str(), static_cast<unsigned long long>(n));
+    log_event(Logger::Level::kWarn, dir + ": keeping table file " + std::to_string(n) +
+                                        " that the manifest does not record");
   }
   return next;
 }
@@ -326,12 +326,12 @@ void DBImpl::torn_tail(const std::string& path, uint64_t offset, bool last) {
                                       " in a WAL segment that is not the last");
   }
   if (cfg_.read_only) {
-    std::fprintf(stderr, "flowdb: %s: ignoring torn tail at offset %llu (read-only: not cut)\n",
-                 path.c_str(), static_cast<unsigned long long>(offset));
+    log_event(Logger::Level::kWarn, path + ": ignoring torn tail at offset " +
+                                        std::to_string(offset) + " (read-only: not cut)");
     return;
   }
-  std::fprintf(stderr, "flowdb: %s: truncating torn tail at offset %llu\n", path.c_str(),
-               static_cast<unsigned long long>(offset));
+  log_event(Logger::Level::kWarn,
+            path + ": truncating torn tail at offset " + std::to_string(offset));
   env_->truncate_file(path, offset);
 }
 
@@ -478,83 +478,12 @@ EngineStats DBImpl::stats() {
   s.flush_latency_p50_us = counters_.flush_latency.percentile(50);
   s.flush_latency_p90_us = counters_.flush_latency.percentile(90);
   s.flush_latency_p99_us = counters_.flush_latency.percentile(99);
+  s.write_latency = counters_.write_latency.snapshot();
+  s.query_latency = counters_.query_latency.snapshot();
+  s.flush_latency = counters_.flush_latency.snapshot();
   s.uptime_secs =
       open_time_us_ ? static_cast<uint64_t>((system_clock_us() - open_time_us_) / 1000000) : 0;
   return s;
-}
-
-std::string DBImpl::metrics_text() {
-  const EngineStats s = stats();
-  PrometheusText out;
-  auto metric = [&](const char* name, const char* type, const char* help, double v) {
-    out.metric(name, type, help, v);
-  };
-  metric("flowdb_engine_records_written_total", "counter", "Records written.",
-         static_cast<double>(s.total_records_written));
-  metric("flowdb_engine_bytes_written_total", "counter", "Logical key and value bytes written.",
-         static_cast<double>(s.total_bytes_written));
-  metric("flowdb_engine_records_read_total", "counter", "Records returned by reads.",
-         static_cast<double>(s.total_records_read));
-  metric("flowdb_engine_records_expired_total", "counter", "Expired records skipped by reads.",
-         static_cast<double>(s.total_records_expired));
-  metric("flowdb_engine_flushes_total", "counter", "Memtable flushes.",
-         static_cast<double>(s.total_flushes));
-  metric("flowdb_engine_compactions_total", "counter", "Bucket compactions.",
-         static_cast<double>(s.total_compaction_runs));
-  metric("flowdb_engine_compaction_read_bytes_total", "counter", "Bytes read by compactions.",
-         static_cast<double>(s.compaction_bytes_in));
-  metric("flowdb_engine_compaction_written_bytes_total", "counter", "Bytes written by compactions.",
-         static_cast<double>(s.compaction_bytes_out));
-  metric("flowdb_engine_gc_runs_total", "counter", "GC runs.",
-         static_cast<double>(s.total_gc_runs));
-  metric("flowdb_engine_gc_purged_records_total", "counter", "Records purged by GC.",
-         static_cast<double>(s.records_purged_by_gc));
-  metric("flowdb_engine_gc_purged_bytes_total", "counter", "Bytes purged by GC.",
-         static_cast<double>(s.bytes_purged_by_gc));
-  metric("flowdb_engine_wal_syncs_total", "counter", "WAL fsyncs.",
-         static_cast<double>(s.wal_syncs));
-  metric("flowdb_engine_write_stalls_total", "counter", "Writers that waited for a flush.",
-         static_cast<double>(s.write_stalls));
-  metric("flowdb_engine_sst_files_opened_by_reads_total", "counter",
-         "SST files consulted by reads.", static_cast<double>(s.files_opened_by_reads));
-  metric("flowdb_engine_blocks_read_total", "counter", "Data blocks consulted by reads.",
-         static_cast<double>(s.blocks_read));
-  metric("flowdb_engine_blocks_read_from_disk_total", "counter", "Data blocks read from disk.",
-         static_cast<double>(s.blocks_read_from_disk));
-  metric("flowdb_engine_memtable_records", "gauge", "Records in the active memtable.",
-         static_cast<double>(s.memtable_records));
-  metric("flowdb_engine_memtable_bytes", "gauge", "Bytes of the active memtable.",
-         static_cast<double>(s.memtable_bytes));
-  metric("flowdb_engine_frozen_memtables", "gauge", "Memtables waiting for flush.",
-         static_cast<double>(s.frozen_memtable_count));
-  metric("flowdb_engine_sst_files", "gauge", "Live SST files.",
-         static_cast<double>(s.sstable_count));
-  metric("flowdb_engine_sst_bytes", "gauge", "Bytes of live SST files.",
-         static_cast<double>(s.sstable_bytes));
-  metric("flowdb_engine_time_buckets", "gauge", "Time buckets with SST files.",
-         static_cast<double>(s.time_index_buckets));
-  metric("flowdb_engine_wal_bytes", "gauge", "Bytes of the active WAL segment.",
-         static_cast<double>(s.wal_bytes));
-  metric("flowdb_engine_block_cache_bytes", "gauge", "Bytes in the block cache.",
-         static_cast<double>(s.block_cache_bytes));
-  metric("flowdb_engine_block_cache_hit_ratio", "gauge", "Block cache hit ratio.",
-         s.block_cache_hit_rate);
-  metric("flowdb_engine_compression_ratio", "gauge", "Uncompressed / stored block bytes.",
-         s.compression_ratio);
-  metric("flowdb_engine_uptime_seconds", "gauge", "Seconds since open.",
-         static_cast<double>(s.uptime_secs));
-  metric("flowdb_engine_background_error", "gauge",
-         "1 while a background error stops writes (see flowdb_engine_background_errors_total).",
-         s.background_error.severity == BackgroundError::Severity::None ? 0.0 : 1.0);
-  metric("flowdb_engine_background_errors_total", "counter",
-         "Times a background error stopped writes.", static_cast<double>(s.background_errors));
-  counters_.write_latency.append_prometheus(&out, "flowdb_engine_write_duration_seconds",
-                                            "Latency of write calls.");
-  counters_.query_latency.append_prometheus(&out, "flowdb_engine_read_duration_seconds",
-                                            "Latency of point reads.");
-  counters_.flush_latency.append_prometheus(&out, "flowdb_engine_flush_duration_seconds",
-                                            "Latency of memtable flushes.");
-  return out.take();
 }
 
 }  // namespace flowdb

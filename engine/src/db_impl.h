@@ -157,8 +157,11 @@ class DBImpl : public std::enable_shared_from_this<DBImpl> {
   void resume();  // clears a Soft/Hard error and waits for the flushes
 
   EngineStats stats();
-  std::string metrics_text();
   const Config& config() const { return cfg_; }
+  // Hands `message` to Config::logger; dropped without one. Thread-safe.
+  void log_event(Logger::Level level, std::string_view message) const {
+    if (cfg_.logger) cfg_.logger->log(level, message);
+  }
   Env* env() const { return env_; }
   int64_t now() const { return cfg_.clock(); }
 

@@ -1,6 +1,5 @@
 // Flush, compaction, GC and bucket-level maintenance.
 #include <chrono>
-#include <cstdio>
 #include <map>
 #include <set>
 
@@ -140,7 +139,7 @@ void DBImpl::flush_thread_main() {
       set_bg_error_locked(*err, "flush");
     } else {
       if (bg_backoff_.count() > 0) {
-        std::fprintf(stderr, "flowdb: recovered from the background error: flush succeeded\n");
+        log_event(Logger::Level::kInfo, "recovered from the background error: flush succeeded");
         bg_backoff_ = std::chrono::milliseconds(0);
       }
       frozen_.pop_front();
@@ -213,8 +212,7 @@ void DBImpl::delete_obsolete_files() {
       store_->remove(*f);
     } catch (const Error& e) {
       // Left behind, it is removed as an orphan at the next open.
-      std::fprintf(stderr, "flowdb: could not remove %s: %s\n", store_->describe(*f).c_str(),
-                   e.what());
+      log_event(Logger::Level::kWarn, "could not remove " + store_->describe(*f) + ": " + e.what());
     }
   }
 }
@@ -408,7 +406,7 @@ void DBImpl::maintenance_thread_main() {
       delete_obsolete_files();
     } catch (const Error& e) {
       // Maintenance failures are retried on the next period; data is intact.
-      std::fprintf(stderr, "flowdb: background maintenance failed: %s\n", e.what());
+      log_event(Logger::Level::kError, std::string("background maintenance failed: ") + e.what());
     }
     lock.lock();
     if (do_compaction) {

@@ -1,8 +1,6 @@
 // flowdb::Engine: the public face of DBImpl.
 #include "flowdb/engine.h"
 
-#include <cstdio>
-
 #include "db_impl.h"
 
 namespace flowdb {
@@ -33,10 +31,12 @@ std::unique_ptr<Engine> Engine::open(Config config) {
 }
 
 Engine::~Engine() {
+  // A destructor cannot throw: the error goes to Config::logger, and callers
+  // who need it call close() first.
   try {
     impl_->close();
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "flowdb: error while closing: %s\n", e.what());
+    impl_->log_event(Logger::Level::kError, std::string("error while closing: ") + e.what());
   }
 }
 
@@ -158,7 +158,6 @@ void Engine::resume() {
   impl_->resume();
 }
 EngineStats Engine::stats() { return impl_->stats(); }
-std::string Engine::metrics_text() { return impl_->metrics_text(); }
 uint64_t Engine::verify_checksums() { return impl_->verify_checksums(); }
 const Config& Engine::config() const { return impl_->config(); }
 void Engine::close() { impl_->close(); }

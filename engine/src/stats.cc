@@ -1,7 +1,6 @@
 #include "stats.h"
 
 #include <bit>
-#include <cstdio>
 
 namespace flowdb {
 
@@ -38,24 +37,17 @@ uint64_t LatencyHistogram::percentile(double p) const {
   return upper_bound(kBuckets - 1);
 }
 
-void LatencyHistogram::append_prometheus(PrometheusText* out, const std::string& name,
-                                         const std::string& help) const {
-  static constexpr double kBounds[] = {1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3,
-                                       1e-2, 5e-2, 0.1,  0.5,  1,    5};
-  out->family(name, "histogram", help);
-  const std::string bucket = name + "_bucket";
-  for (double bound : kBounds) {
-    uint64_t limit_us = static_cast<uint64_t>(bound * 1e6), n = 0;
-    for (int b = 0; b < kBuckets; ++b) {
-      if (upper_bound(b) <= limit_us) n += buckets_[b].load(std::memory_order_relaxed);
-    }
-    char le[48];
-    std::snprintf(le, sizeof le, "le=\"%g\"", bound);
-    out->sample(bucket, le, static_cast<double>(n));
+LatencyStats LatencyHistogram::snapshot() const {
+  LatencyStats s;
+  s.count = count();
+  s.sum_us = sum();
+  for (int b = 0; b < kBuckets; ++b) {
+    const uint64_t n = buckets_[b].load(std::memory_order_relaxed);
+    if (n == 0) continue;
+    s.upper_bounds_us.push_back(upper_bound(b));
+    s.counts.push_back(n);
   }
-  out->sample(bucket, "le=\"+Inf\"", static_cast<double>(count()));
-  out->sample(name + "_sum", {}, static_cast<double>(sum()) / 1e6);
-  out->sample(name + "_count", {}, static_cast<double>(count()));
+  return s;
 }
 
 }  // namespace flowdb

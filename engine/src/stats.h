@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <string>
 
-#include "flowdb/prometheus_text.h"
+#include "flowdb/stats.h"
 
 namespace flowdb {
 
@@ -27,9 +27,8 @@ class LatencyHistogram {
   uint64_t percentile(double p) const;
   uint64_t count() const { return count_.load(std::memory_order_relaxed); }
   uint64_t sum() const { return sum_.load(std::memory_order_relaxed); }
-  // Appends Prometheus histogram lines (seconds) for metric `name`.
-  void append_prometheus(PrometheusText* out, const std::string& name,
-                         const std::string& help) const;
+  // The buckets holding samples, with the count and sum.
+  LatencyStats snapshot() const;
 
  private:
   static constexpr int kBuckets = 168;

@@ -4,8 +4,11 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
+
+#include "flowdb/logger.h"
 
 namespace flowdb {
 
@@ -119,6 +122,9 @@ struct Config {
   std::function<void()> on_flush_completed;
   // File system access; null means Env::posix(). Not owned; must outlive the engine.
   Env* env = nullptr;
+  // Receives what the engine notices but does not throw (see logger.h);
+  // null discards it: the engine never writes to stderr.
+  std::shared_ptr<Logger> logger;
 
   // Throws Error(Errc::InvalidArgument) naming the first bad field and its
   // allowed range.

@@ -202,7 +202,10 @@ class Engine {
   // damaged manifest, SST or WAL (a torn WAL tail is truncated instead).
   static std::unique_ptr<Engine> open(Config config);
 
-  ~Engine();  // close()s, swallowing nothing: errors there are only logged to stderr.
+  // close()s. A destructor cannot throw, so an error there is logged at
+  // Logger::Level::kError through Config::logger (and lost without one): callers
+  // who need it call close() first and catch what it throws.
+  ~Engine();
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
@@ -296,14 +299,18 @@ class Engine {
   void resume();
 
   // --- Introspection.
+  // Counters, gauges and latency histograms; formatting them (Prometheus,
+  // status lines) is the caller's business.
   EngineStats stats();
-  std::string metrics_text();
   // Verifies every block checksum of every live SST; throws Corruption.
   // Returns the number of blocks verified.
   uint64_t verify_checksums();
   const Config& config() const;
 
   // Flushes the memtable and syncs; stops background work. Idempotent.
+  // Throws the first error of the final flush or WAL sync, or the pending
+  // background error; the engine is closed even then, and a later close()
+  // (or the destructor) does not report it again.
   void close();
   // close(), then releases the data directory lock.
   void shutdown();

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "flowdb/error.h"
 
@@ -29,6 +30,27 @@ struct BackgroundError {
 
 // "none", "soft", "hard" or "fatal".
 std::string_view severity_name(BackgroundError::Severity s) noexcept;
+
+// A latency distribution in microseconds, as the engine's log-linear
+// histogram holds it (4 buckets per power of two). Only buckets holding
+// samples are listed; bucket i holds the samples above the bound of the
+// bucket before it (listed or not) up to upper_bounds_us[i].
+struct LatencyStats {
+  std::vector<uint64_t> upper_bounds_us;  // ascending
+  std::vector<uint64_t> counts;           // samples per bucket, not cumulative
+  uint64_t count = 0;                     // all samples
+  uint64_t sum_us = 0;                    // of all samples
+
+  // Samples <= bound_us (a cumulative histogram bucket, e.g. Prometheus'
+  // `le`), counting whole engine buckets whose upper bound is <= bound_us.
+  uint64_t count_at_most(uint64_t bound_us) const {
+    uint64_t n = 0;
+    for (size_t i = 0; i < upper_bounds_us.size() && upper_bounds_us[i] <= bound_us; ++i) {
+      n += counts[i];
+    }
+    return n;
+  }
+};
 
 struct EngineStats {
   // Counters since open.
@@ -65,6 +87,9 @@ struct EngineStats {
   uint64_t write_latency_p50_us = 0, write_latency_p90_us = 0, write_latency_p99_us = 0;
   uint64_t query_latency_p50_us = 0, query_latency_p90_us = 0, query_latency_p99_us = 0;
   uint64_t flush_latency_p50_us = 0, flush_latency_p90_us = 0, flush_latency_p99_us = 0;
+  LatencyStats write_latency;  // of write calls
+  LatencyStats query_latency;  // of point reads
+  LatencyStats flush_latency;  // of memtable flushes
   uint64_t uptime_secs = 0;
   uint64_t last_sequence = 0;
   BackgroundError background_error;  // severity None when healthy

@@ -54,7 +54,7 @@ struct RunReport {
   bool rejecting = false;
 };
 
-// Cumulative counters, exported as Prometheus metrics.
+// Cumulative counters (the agent exports them as flowdb_retention_* metrics).
 struct Stats {
   uint64_t runs = 0;
   uint64_t buckets = 0;                   // live buckets after the last pass
@@ -97,8 +97,6 @@ class RetentionThread {
   void check_admission();
 
   Stats stats() const;
-  // Prometheus text exposition of stats() (flowdb_retention_* metrics).
-  std::string metrics_text() const;
 
  private:
   void thread_main();

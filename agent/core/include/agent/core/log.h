@@ -13,10 +13,13 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+
+#include "flowdb/logger.h"
 
 namespace flowdb::agent {
 
@@ -40,6 +43,11 @@ inline void log_debug(std::string_view c, std::string_view m) { log(LogLevel::de
 inline void log_info(std::string_view c, std::string_view m) { log(LogLevel::info, c, m); }
 inline void log_warn(std::string_view c, std::string_view m) { log(LogLevel::warn, c, m); }
 inline void log_error(std::string_view c, std::string_view m) { log(LogLevel::error, c, m); }
+
+// A flowdb::Logger for Config::logger: the engine's messages become lines of
+// this log from `component` (Logger::Level kInfo/kWarn/kError map onto
+// info/warn/error). Thread-safe, as Logger requires.
+std::shared_ptr<flowdb::Logger> engine_logger(std::string component = "engine");
 
 // Lets through at most one message per key per `period`; the next allowed
 // message reports how many were suppressed in between.

@@ -19,6 +19,9 @@
 #include <string>
 #include <string_view>
 
+#include "flowdb/stats.h"
+#include "retention.h"
+
 namespace flowdb {
 class Engine;
 }
@@ -61,8 +64,8 @@ class Metrics {
   void mqtt_connect_failure(const std::string& input, const std::string& broker);
   void config_reload(bool ok);
 
-  // Text exposition: the registry plus engine gauges/counters (from `engine`,
-  // may be null) and process RSS.
+  // Text exposition: the registry plus the engine's metrics (from `engine`,
+  // may be null; engine_metrics_text) and process RSS and heap.
   std::string serialize(Engine* engine) const;
 
   // Totals for the periodic status line.
@@ -98,6 +101,13 @@ class Metrics {
 // The reasons an input's counters are exported with (at 0) from the start.
 std::span<const std::string_view> point_drop_reasons();
 std::span<const std::string_view> payload_drop_reasons();
+
+// The flowdb_engine_* families (Prometheus text) of one stats() snapshot:
+// the engine's counters and gauges, and its latencies as histograms in
+// seconds. The only place these metrics are defined.
+std::string engine_metrics_text(const EngineStats& s);
+// The flowdb_retention_* families of the retention thread's stats().
+std::string retention_metrics_text(const retention::Stats& s);
 
 // Resident set size of this process in bytes (from /proc/self/statm).
 uint64_t process_rss_bytes();

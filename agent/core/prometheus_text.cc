@@ -1,9 +1,9 @@
-#include "flowdb/prometheus_text.h"
+#include "agent/core/prometheus_text.h"
 
 #include <charconv>
 #include <cmath>
 
-namespace flowdb {
+namespace flowdb::agent {
 
 void PrometheusText::family(std::string_view name, std::string_view type, std::string_view help) {
   out_.append("# HELP ").append(name).append(" ").append(help).append("\n# TYPE ");
@@ -27,4 +27,4 @@ void PrometheusText::sample(std::string_view name, std::string_view labels, doub
   out_.push_back('\n');
 }
 
-}  // namespace flowdb
+}  // namespace flowdb::agent

@@ -1,12 +1,12 @@
 // PrometheusText: builds the Prometheus text exposition format (0.0.4) for
-// components that report plain numbers without a metrics library (the engine,
-// the retention thread). Not thread-safe; build one per scrape.
+// the numbers components report as plain structs, without a metrics library
+// (EngineStats, retention::Stats). Not thread-safe; build one per scrape.
 #pragma once
 
 #include <string>
 #include <string_view>
 
-namespace flowdb {
+namespace flowdb::agent {
 
 class PrometheusText {
  public:
@@ -29,4 +29,4 @@ class PrometheusText {
   std::string out_;
 };
 
-}  // namespace flowdb
+}  // namespace flowdb::agent
