@@ -5,6 +5,7 @@
 #include <set>
 
 #include "agent/registry.h"
+#include "agent/retention_metrics.h"
 
 namespace flowdb::agent {
 

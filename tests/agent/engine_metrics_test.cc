@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "agent/core/metrics.h"
+#include "agent/retention_metrics.h"
 #include "flowdb/engine.h"
 #include "temp_dir.h"
 

@@ -20,7 +20,6 @@
 #include <string_view>
 
 #include "flowdb/stats.h"
-#include "retention.h"
 
 namespace flowdb {
 class Engine;
@@ -106,8 +105,6 @@ std::span<const std::string_view> payload_drop_reasons();
 // the engine's counters and gauges, and its latencies as histograms in
 // seconds. The only place these metrics are defined.
 std::string engine_metrics_text(const EngineStats& s);
-// The flowdb_retention_* families of the retention thread's stats().
-std::string retention_metrics_text(const retention::Stats& s);
 
 // Resident set size of this process in bytes (from /proc/self/statm).
 uint64_t process_rss_bytes();
