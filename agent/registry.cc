@@ -51,10 +51,7 @@ const exporter::SinkType* find_sink_type(std::string_view name) {
 }
 
 std::vector<KeySpec> export_keys(const exporter::SinkType& type) {
-  std::vector<KeySpec> keys(exporter::common_export_keys().begin(),
-                            exporter::common_export_keys().end());
-  for (const KeySpec& k : type.keys()) keys.push_back(k);
-  return keys;
+  return concat_keys(exporter::common_export_keys(), type.keys());
 }
 
 }  // namespace flowdb::agent

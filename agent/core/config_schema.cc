@@ -188,45 +188,50 @@ std::string Position::str() const {
   return file + ":" + std::to_string(line) + ":" + std::to_string(column);
 }
 
+// The value of `key` in `t`, or null if absent. Throws std::logic_error if
+// the spec of `t` does not declare `key`.
+static const ParsedValue* lookup(const ParsedTable& t, std::string_view key) {
+  if (!t.declared.empty() && t.declared.find(key) == t.declared.end()) {
+    throw std::logic_error("programming error: " + (t.path.empty() ? "<top>" : t.path) +
+                           " has no key '" + std::string(key) + "'");
+  }
+  auto it = t.values.find(key);
+  return it == t.values.end() ? nullptr : &it->second;
+}
+
 bool ParsedTable::has(std::string_view key) const {
   auto it = values.find(key);
   return it != values.end() && !std::holds_alternative<std::monostate>(it->second);
 }
 const std::string& ParsedTable::str(std::string_view key) const {
-  auto it = values.find(key);
-  if (it == values.end()) return kEmpty;
-  const auto* s = std::get_if<std::string>(&it->second);
+  const ParsedValue* v = lookup(*this, key);
+  const auto* s = v ? std::get_if<std::string>(v) : nullptr;
   return s ? *s : kEmpty;
 }
 bool ParsedTable::boolean(std::string_view key) const {
-  auto it = values.find(key);
-  return it != values.end() && std::holds_alternative<bool>(it->second) &&
-         std::get<bool>(it->second);
+  const ParsedValue* v = lookup(*this, key);
+  return v && std::holds_alternative<bool>(*v) && std::get<bool>(*v);
 }
 int64_t ParsedTable::integer(std::string_view key) const { return opt_integer(key).value_or(0); }
 std::optional<int64_t> ParsedTable::opt_integer(std::string_view key) const {
-  auto it = values.find(key);
-  if (it == values.end()) return std::nullopt;
-  const auto* v = std::get_if<int64_t>(&it->second);
-  return v ? std::optional<int64_t>(*v) : std::nullopt;
+  const ParsedValue* v = lookup(*this, key);
+  const auto* i = v ? std::get_if<int64_t>(v) : nullptr;
+  return i ? std::optional<int64_t>(*i) : std::nullopt;
 }
 const std::vector<std::string>& ParsedTable::list(std::string_view key) const {
-  auto it = values.find(key);
-  if (it == values.end()) return kEmptyList;
-  const auto* v = std::get_if<std::vector<std::string>>(&it->second);
-  return v ? *v : kEmptyList;
+  const ParsedValue* v = lookup(*this, key);
+  const auto* l = v ? std::get_if<std::vector<std::string>>(v) : nullptr;
+  return l ? *l : kEmptyList;
 }
 const ParsedTable* ParsedTable::table(std::string_view key) const {
-  auto it = values.find(key);
-  if (it == values.end()) return nullptr;
-  const auto* v = std::get_if<std::shared_ptr<ParsedTable>>(&it->second);
-  return v ? v->get() : nullptr;
+  const ParsedValue* v = lookup(*this, key);
+  const auto* t = v ? std::get_if<std::shared_ptr<ParsedTable>>(v) : nullptr;
+  return t ? t->get() : nullptr;
 }
 const std::vector<std::shared_ptr<ParsedTable>>& ParsedTable::tables(std::string_view key) const {
-  auto it = values.find(key);
-  if (it == values.end()) return kEmptyTables;
-  const auto* v = std::get_if<std::vector<std::shared_ptr<ParsedTable>>>(&it->second);
-  return v ? *v : kEmptyTables;
+  const ParsedValue* v = lookup(*this, key);
+  const auto* l = v ? std::get_if<std::vector<std::shared_ptr<ParsedTable>>>(v) : nullptr;
+  return l ? *l : kEmptyTables;
 }
 void ParsedTable::fail(std::string_view key, std::string_view message) const {
   auto it = positions.find(key);
@@ -375,11 +380,18 @@ void ConfigErrors::raise() const {
   throw ConfigError(all);
 }
 
+std::vector<KeySpec> concat_keys(std::span<const KeySpec> a, std::span<const KeySpec> b) {
+  std::vector<KeySpec> keys(a.begin(), a.end());
+  keys.insert(keys.end(), b.begin(), b.end());
+  return keys;
+}
+
 std::shared_ptr<ParsedTable> parse_table(const YAML::Node& node, std::span<const KeySpec> spec,
                                          const std::string& file, const std::string& path) {
   auto t = std::make_shared<ParsedTable>();
   t->path = path;
   t->pos = pos_of(node, file);
+  for (const KeySpec& s : spec) t->declared.emplace(s.name);
   const std::function<std::string(std::string_view)> child_path = [&](std::string_view key) {
     return path.empty() ? std::string(key) : path + "." + std::string(key);
   };

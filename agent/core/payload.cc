@@ -7,25 +7,47 @@ constexpr std::string_view kPrecisions[] = {"ns", "us", "ms", "s"};
 constexpr std::string_view kTsFormats[] = {"unix", "unix_ms", "unix_us", "unix_ns", "rfc3339"};
 
 constexpr KeySpec kJsonKeys[] = {
-    {"measurement", KeyKind::kString, "",
-     "Fixed measurement name (used when measurement_field is absent)"},
-    {"measurement_field", KeyKind::kString, "", "Flattened JSON key holding the measurement name"},
-    {"tag_keys", KeyKind::kStringList, "", "Flattened JSON keys stored as tags"},
-    {"field_keys", KeyKind::kStringList, "", "Keys stored as fields (empty: every other scalar)"},
-    {"timestamp_field", KeyKind::kString, "", "Key holding the timestamp (empty: receive time)"},
-    {"timestamp_format", KeyKind::kEnum, "unix", "Format of the timestamp field", kTsFormats},
-    {"ints_as_int", KeyKind::kBool, "false",
-     "Store JSON integers as int64/uint64 instead of float"},
+    {.name = "measurement",
+     .kind = KeyKind::kString,
+     .doc = "Fixed measurement name (used when measurement_field is absent)"},
+    {.name = "measurement_field",
+     .kind = KeyKind::kString,
+     .doc = "Flattened JSON key holding the measurement name"},
+    {.name = "tag_keys", .kind = KeyKind::kStringList, .doc = "Flattened JSON keys stored as tags"},
+    {.name = "field_keys",
+     .kind = KeyKind::kStringList,
+     .doc = "Keys stored as fields (empty: every other scalar)"},
+    {.name = "timestamp_field",
+     .kind = KeyKind::kString,
+     .doc = "Key holding the timestamp (empty: receive time)"},
+    {.name = "timestamp_format",
+     .kind = KeyKind::kEnum,
+     .default_value = "unix",
+     .doc = "Format of the timestamp field",
+     .choices = kTsFormats},
+    {.name = "ints_as_int",
+     .kind = KeyKind::kBool,
+     .default_value = "false",
+     .doc = "Store JSON integers as int64/uint64 instead of float"},
 };
 
 constexpr KeySpec kPayloadKeys[] = {
-    {"format", KeyKind::kEnum, "influx", "Payload format: InfluxDB line protocol or JSON",
-     kFormats},
-    {"precision", KeyKind::kEnum, "ns",
-     "Unit of line-protocol timestamps; stored in microseconds (ns digits below 1 us are cut "
-     "off, and points that then collide keep the last: duplicate_timestamp)",
-     kPrecisions},
-    {"json", KeyKind::kTable, "", "JSON mapping (format: json)", {}, kJsonKeys},
+    {.name = "format",
+     .kind = KeyKind::kEnum,
+     .default_value = "influx",
+     .doc = "Payload format: InfluxDB line protocol or JSON",
+     .choices = kFormats},
+    {.name = "precision",
+     .kind = KeyKind::kEnum,
+     .default_value = "ns",
+     .doc =
+         "Unit of line-protocol timestamps; stored in microseconds (ns digits below 1 us are cut "
+         "off, and points that then collide keep the last: duplicate_timestamp)",
+     .choices = kPrecisions},
+    {.name = "json",
+     .kind = KeyKind::kTable,
+     .doc = "JSON mapping (format: json)",
+     .children = kJsonKeys},
 };
 }  // namespace
 

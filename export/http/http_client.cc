@@ -111,7 +111,7 @@ HttpClient::HttpClient(HttpClientOptions options) : options_(std::move(options))
       set(curl_, CURLOPT_USERNAME, options_.username.c_str());
       set(curl_, CURLOPT_PASSWORD, options_.password.c_str());
     }
-    const exporter::TlsOptions& tls = options_.tls;
+    const agent::TlsOptions& tls = options_.tls;
     if (!tls.ca_file.empty()) set(curl_, CURLOPT_CAINFO, tls.ca_file.c_str());
     if (!tls.cert_file.empty()) set(curl_, CURLOPT_SSLCERT, tls.cert_file.c_str());
     if (!tls.key_file.empty()) set(curl_, CURLOPT_SSLKEY, tls.key_file.c_str());

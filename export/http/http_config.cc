@@ -2,28 +2,28 @@
 
 #include <chrono>
 
-#include "export/core/sink_options.h"
+#include "agent/core/tls_options.h"
 
 namespace flowdb::export_http {
 
 agent::KeySpec url_key_spec(std::string_view doc) {
-  agent::KeySpec k{"url", agent::KeyKind::kString, "", doc};
-  k.required = true;
-  return k;
+  return {.name = "url", .kind = agent::KeyKind::kString, .doc = doc, .required = true};
 }
 
 agent::KeySpec timeout_key_spec() {
-  agent::KeySpec k{"timeout", agent::KeyKind::kDuration, "10s",
-                   "Limit for one write request (connect to answer)"};
-  k.min = 1000;                       // 1 ms
-  k.max = int64_t{3600} * 1'000'000;  // 1 h
-  return k;
+  return {.name = "timeout",
+          .kind = agent::KeyKind::kDuration,
+          .default_value = "10s",
+          .doc = "Limit for one write request (connect to answer)",
+          .min = 1000,                        // 1 ms
+          .max = int64_t{3600} * 1'000'000};  // 1 h
 }
 
 agent::KeySpec tls_key_spec() {
-  agent::KeySpec k{"tls", agent::KeyKind::kTable, "", "TLS settings for https:// URLs"};
-  k.children = exporter::tls_config_keys();
-  return k;
+  return {.name = "tls",
+          .kind = agent::KeyKind::kTable,
+          .doc = "TLS settings for https:// URLs",
+          .children = agent::tls_config_keys()};
 }
 
 std::string url_option(const agent::ParsedTable& t, bool allow_query) {
@@ -37,7 +37,7 @@ std::string url_option(const agent::ParsedTable& t, bool allow_query) {
 HttpClientOptions client_options_from(const agent::ParsedTable& t) {
   HttpClientOptions o;
   o.timeout = std::chrono::milliseconds(t.integer("timeout") / 1000);
-  o.tls = exporter::tls_options_from(t);
+  o.tls = agent::tls_options_from(t);
   return o;
 }
 

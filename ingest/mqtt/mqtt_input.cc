@@ -5,12 +5,10 @@
 
 #include <algorithm>
 #include <condition_variable>
-#include <fstream>
 #include <functional>
 #include <mutex>
 #include <random>
 #include <set>
-#include <sstream>
 #include <thread>
 
 #include "ingest/utf8.h"
@@ -21,102 +19,119 @@ namespace {
 using agent::KeyKind;
 using agent::KeySpec;
 
-constexpr KeySpec kTlsKeys[] = {
-    {"ca_file", KeyKind::kString, "", "PEM file of the CA(s) that signed the broker certificate"},
-    {"cert_file", KeyKind::kString, "", "PEM client certificate (mutual TLS)"},
-    {"key_file", KeyKind::kString, "", "PEM private key of cert_file"},
-    {"verify", KeyKind::kBool, "true", "Verify the broker certificate and host name"},
-};
 constexpr KeySpec kWillKeys[] = {
-    {"topic", KeyKind::kString, "", "Last-will topic (empty: no will)"},
-    {"payload", KeyKind::kString, "offline", "Last-will payload"},
-    {"qos", KeyKind::kInt, "0", "Last-will QoS", {}, {}, false, 0, 2},
-    {"retain", KeyKind::kBool, "false", "Retain the last-will message"},
+    {.name = "topic", .kind = KeyKind::kString, .doc = "Last-will topic (empty: no will)"},
+    {.name = "payload",
+     .kind = KeyKind::kString,
+     .default_value = "offline",
+     .doc = "Last-will payload"},
+    {.name = "qos",
+     .kind = KeyKind::kInt,
+     .default_value = "0",
+     .doc = "Last-will QoS",
+     .min = 0,
+     .max = 2},
+    {.name = "retain",
+     .kind = KeyKind::kBool,
+     .default_value = "false",
+     .doc = "Retain the last-will message"},
 };
 constexpr KeySpec kTopicParsingKeys[] = {
-    {"topic", KeyKind::kString, "", "Topic filter the rule applies to", {}, {}, true},
-    {"measurement", KeyKind::kString, "", "Template, e.g. _/measurement/_"},
-    {"tags", KeyKind::kString, "", "Template, e.g. _/_/site"},
+    {.name = "topic",
+     .kind = KeyKind::kString,
+     .doc = "Topic filter the rule applies to",
+     .required = true},
+    {.name = "measurement", .kind = KeyKind::kString, .doc = "Template, e.g. _/measurement/_"},
+    {.name = "tags", .kind = KeyKind::kString, .doc = "Template, e.g. _/_/site"},
 };
-constexpr KeySpec kMqttKeys[] = {
-    {"name", KeyKind::kString, "", "Input name used in metrics and logs (default mqttN)"},
-    {"brokers", KeyKind::kStringList, "[\"tcp://127.0.0.1:1883\"]",
-     "Broker URIs (tcp://, ssl://, ws://, wss://); one client per broker"},
-    {"topics", KeyKind::kStringList, "[\"#\"]",
-     "Topic filters to subscribe to (+ and # wildcards)"},
-    {"qos", KeyKind::kInt, "1", "Subscription QoS (0, 1, 2)", {}, {}, false, 0, 2},
-    {"client_id", KeyKind::kString, "",
-     "Client id; fixed for persistent sessions (default flowdb-<host>-<name>)"},
-    {"clean_session", KeyKind::kBool, "false",
-     "false: persistent session, the broker queues QoS 1/2 messages while the agent is away"},
-    {"username", KeyKind::kString, "", "User name"},
-    {"password_file", KeyKind::kString, "", "File holding the password (trailing newline removed)"},
-    {"password_env", KeyKind::kString, "", "Environment variable holding the password"},
-    {"tls", KeyKind::kTable, "", "TLS settings (used with ssl:// brokers)", {}, kTlsKeys},
-    {"keepalive",
-     KeyKind::kDuration,
-     "30s",
-     "MQTT keep-alive interval",
-     {},
-     {},
-     false,
-     1000000,
-     65535000000},
-    {"connect_timeout",
-     KeyKind::kDuration,
-     "10s",
-     "Time allowed for one connect attempt",
-     {},
-     {},
-     false,
-     1000000,
-     600000000},
-    {"reconnect_min",
-     KeyKind::kDuration,
-     "500ms",
-     "First reconnect delay",
-     {},
-     {},
-     false,
-     10000,
-     3600000000},
-    {"reconnect_max",
-     KeyKind::kDuration,
-     "30s",
-     "Cap of the exponential reconnect delay",
-     {},
-     {},
-     false,
-     10000,
-     3600000000},
-    {"will", KeyKind::kTable, "", "Optional last-will message", {}, kWillKeys},
-    {"topic_parsing",
-     KeyKind::kTableList,
-     "",
-     "Telegraf-style topic_parsing rules",
-     {},
-     kTopicParsingKeys},
-    {"topic_tag", KeyKind::kString, "", "Tag that receives the topic name (empty: none)"},
-    {"max_payload",
-     KeyKind::kSize,
-     "1MiB",
-     "Larger messages are dropped (payload_too_large)",
-     {},
-     {},
-     false,
-     16,
-     256LL << 20},
+// Not constexpr: the tls table comes from agent_core.
+const KeySpec kMqttKeys[] = {
+    {.name = "name",
+     .kind = KeyKind::kString,
+     .doc = "Input name used in metrics and logs (default mqttN)"},
+    {.name = "brokers",
+     .kind = KeyKind::kStringList,
+     .default_value = "[\"tcp://127.0.0.1:1883\"]",
+     .doc = "Broker URIs (tcp://, ssl://, ws://, wss://); one client per broker"},
+    {.name = "topics",
+     .kind = KeyKind::kStringList,
+     .default_value = "[\"#\"]",
+     .doc = "Topic filters to subscribe to (+ and # wildcards)"},
+    {.name = "qos",
+     .kind = KeyKind::kInt,
+     .default_value = "1",
+     .doc = "Subscription QoS (0, 1, 2)",
+     .min = 0,
+     .max = 2},
+    {.name = "client_id",
+     .kind = KeyKind::kString,
+     .doc = "Client id; fixed for persistent sessions (default flowdb-<host>-<name>)"},
+    {.name = "clean_session",
+     .kind = KeyKind::kBool,
+     .default_value = "false",
+     .doc =
+         "false: persistent session, the broker queues QoS 1/2 messages while the agent is away"},
+    {.name = "username", .kind = KeyKind::kString, .doc = "User name"},
+    {.name = "password",
+     .kind = KeyKind::kSecret,
+     .doc = "Password (or password_file / password_env)"},
+    {.name = "password_file",
+     .kind = KeyKind::kString,
+     .doc = "File holding the password (trailing newline removed)"},
+    {.name = "password_env",
+     .kind = KeyKind::kString,
+     .doc = "Environment variable holding the password"},
+    {.name = "tls",
+     .kind = KeyKind::kTable,
+     .doc = "TLS settings (used with ssl:// brokers)",
+     .children = agent::tls_config_keys()},
+    {.name = "keepalive",
+     .kind = KeyKind::kDuration,
+     .default_value = "30s",
+     .doc = "MQTT keep-alive interval",
+     .min = 1000000,
+     .max = 65535000000},
+    {.name = "connect_timeout",
+     .kind = KeyKind::kDuration,
+     .default_value = "10s",
+     .doc = "Time allowed for one connect attempt",
+     .min = 1000000,
+     .max = 600000000},
+    {.name = "reconnect_min",
+     .kind = KeyKind::kDuration,
+     .default_value = "500ms",
+     .doc = "First reconnect delay",
+     .min = 10000,
+     .max = 3600000000},
+    {.name = "reconnect_max",
+     .kind = KeyKind::kDuration,
+     .default_value = "30s",
+     .doc = "Cap of the exponential reconnect delay",
+     .min = 10000,
+     .max = 3600000000},
+    {.name = "will",
+     .kind = KeyKind::kTable,
+     .doc = "Optional last-will message",
+     .children = kWillKeys},
+    {.name = "topic_parsing",
+     .kind = KeyKind::kTableList,
+     .doc = "Telegraf-style topic_parsing rules",
+     .children = kTopicParsingKeys},
+    {.name = "topic_tag",
+     .kind = KeyKind::kString,
+     .doc = "Tag that receives the topic name (empty: none)"},
+    {.name = "max_payload",
+     .kind = KeyKind::kSize,
+     .default_value = "1MiB",
+     .doc = "Larger messages are dropped (payload_too_large)",
+     .min = 16,
+     .max = 256LL << 20},
 };
 
 std::string hostname() {
   char buf[256] = {0};
   if (gethostname(buf, sizeof(buf) - 1) != 0) return "host";
   return buf;
-}
-
-std::string trim_newline(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
-  return s;
 }
 
 bool is_tls_uri(const std::string& uri) {
@@ -148,11 +163,8 @@ std::string connack_meaning(int rc) {
 }  // namespace
 
 std::span<const KeySpec> mqtt_config_keys() {
-  static const std::vector<KeySpec> keys = [] {
-    std::vector<KeySpec> k(std::begin(kMqttKeys), std::end(kMqttKeys));
-    for (const KeySpec& p : agent::payload_format_keys()) k.push_back(p);
-    return k;
-  }();
+  static const std::vector<KeySpec> keys =
+      agent::concat_keys(kMqttKeys, agent::payload_format_keys());
   return keys;
 }
 
@@ -185,37 +197,9 @@ MqttInputConfig mqtt_config_from(const agent::ParsedTable& t, const std::string&
   c.client_id = t.str("client_id");
   if (c.client_id.empty()) c.client_id = "flowdb-" + hostname() + "-" + c.name;
   c.username = t.str("username");
-  const std::string& pf = t.str("password_file");
-  const std::string& pe = t.str("password_env");
-  if (!pf.empty() && !pe.empty())
-    t.fail("password_file", "give password_file or password_env, not both");
-  if (!pf.empty()) {
-    std::ifstream in(pf);
-    if (!in) t.fail("password_file", "cannot read '" + pf + "'; expected a readable file");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    c.password = trim_newline(ss.str());
-  } else if (!pe.empty()) {
-    const char* v = std::getenv(pe.c_str());
-    if (v == nullptr) t.fail("password_env", "environment variable " + pe + " is not set");
-    c.password = v;
-  }
-  if (const agent::ParsedTable* tls = t.table("tls")) {
-    c.ca_file = tls->str("ca_file");
-    c.cert_file = tls->str("cert_file");
-    c.key_file = tls->str("key_file");
-    c.tls_verify = tls->boolean("verify");
-    for (const char* k : {"ca_file", "cert_file", "key_file"}) {
-      const std::string& f = tls->str(k);
-      if (!f.empty() && ::access(f.c_str(), R_OK) != 0) {
-        tls->fail(k, "cannot read '" + f + "'; expected a readable PEM file");
-      }
-    }
-    if (c.cert_file.empty() != c.key_file.empty()) {
-      tls->fail("cert_file", "cert_file and key_file go together");
-    }
-    c.tls = any_ssl;
-  }
+  c.password = agent::resolve_secret(t, "password");
+  c.tls = any_ssl;
+  c.tls_options = agent::tls_options_from(t);
   c.keepalive_s = static_cast<int>(t.integer("keepalive") / 1000000);
   c.connect_timeout_s = static_cast<int>(t.integer("connect_timeout") / 1000000);
   c.reconnect_min_ms = t.integer("reconnect_min") / 1000;
@@ -361,11 +345,11 @@ class MqttInput::Connection {
     if (!cfg_.password.empty()) o.set_password(cfg_.password);
     if (is_tls_uri(broker_)) {
       mqtt::ssl_options ssl;
-      if (!cfg_.ca_file.empty()) ssl.set_trust_store(cfg_.ca_file);
-      if (!cfg_.cert_file.empty()) ssl.set_key_store(cfg_.cert_file);
-      if (!cfg_.key_file.empty()) ssl.set_private_key(cfg_.key_file);
-      ssl.set_enable_server_cert_auth(cfg_.tls_verify);
-      ssl.set_verify(cfg_.tls_verify);  // host name / IP against the certificate
+      if (!cfg_.tls_options.ca_file.empty()) ssl.set_trust_store(cfg_.tls_options.ca_file);
+      if (!cfg_.tls_options.cert_file.empty()) ssl.set_key_store(cfg_.tls_options.cert_file);
+      if (!cfg_.tls_options.key_file.empty()) ssl.set_private_key(cfg_.tls_options.key_file);
+      ssl.set_enable_server_cert_auth(cfg_.tls_options.verify);
+      ssl.set_verify(cfg_.tls_options.verify);  // host name / IP against the certificate
       // No ssl.set_error_handler(): Paho C++ 1.2 hands the C library a pointer
       // into the connect_options copy that async_client::connect() takes by
       // value, so the handler would run on a destroyed object (ASan:

@@ -20,36 +20,31 @@ using agent::KeyKind;
 using agent::KeySpec;
 
 constexpr KeySpec kUdpKeys[] = {
-    {"name", KeyKind::kString, "", "Input name used in metrics and logs (default udpN)"},
-    {"listen", KeyKind::kStringList, "[\"127.0.0.1:8089\"]",
-     "Addresses to bind: host:port, [ipv6]:port"},
-    {"read_buffer",
-     KeyKind::kSize,
-     "4MiB",
-     "Socket receive buffer (SO_RCVBUF)",
-     {},
-     {},
-     false,
-     4096,
-     1LL << 30},
-    {"batch_messages",
-     KeyKind::kInt,
-     "64",
-     "Datagrams read per recvmmsg call",
-     {},
-     {},
-     false,
-     1,
-     1024},
-    {"max_datagram",
-     KeyKind::kSize,
-     "64KiB",
-     "Largest datagram; longer ones are dropped",
-     {},
-     {},
-     false,
-     512,
-     65536},
+    {.name = "name",
+     .kind = KeyKind::kString,
+     .doc = "Input name used in metrics and logs (default udpN)"},
+    {.name = "listen",
+     .kind = KeyKind::kStringList,
+     .default_value = "[\"127.0.0.1:8089\"]",
+     .doc = "Addresses to bind: host:port, [ipv6]:port"},
+    {.name = "read_buffer",
+     .kind = KeyKind::kSize,
+     .default_value = "4MiB",
+     .doc = "Socket receive buffer (SO_RCVBUF)",
+     .min = 4096,
+     .max = 1LL << 30},
+    {.name = "batch_messages",
+     .kind = KeyKind::kInt,
+     .default_value = "64",
+     .doc = "Datagrams read per recvmmsg call",
+     .min = 1,
+     .max = 1024},
+    {.name = "max_datagram",
+     .kind = KeyKind::kSize,
+     .default_value = "64KiB",
+     .doc = "Largest datagram; longer ones are dropped",
+     .min = 512,
+     .max = 65536},
 };
 
 std::string errno_text(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
@@ -57,11 +52,8 @@ std::string errno_text(const char* what) { return std::string(what) + ": " + std
 }  // namespace
 
 std::span<const KeySpec> udp_config_keys() {
-  static const std::vector<KeySpec> keys = [] {
-    std::vector<KeySpec> k(std::begin(kUdpKeys), std::end(kUdpKeys));
-    for (const KeySpec& p : agent::payload_format_keys()) k.push_back(p);
-    return k;
-  }();
+  static const std::vector<KeySpec> keys =
+      agent::concat_keys(kUdpKeys, agent::payload_format_keys());
   return keys;
 }
 

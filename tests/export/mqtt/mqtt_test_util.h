@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "agent/core/config_schema.h"
+#include "export/core/exporter_config.h"
 #include "export/core/sink.h"
 #include "export/mqtt/mqtt_sink.h"
 #include "ingest/line_protocol.h"
@@ -23,8 +24,11 @@ using exporter::Sample;
 
 // An `mqtt` export table parsed from YAML, as the exporter core would.
 inline std::shared_ptr<agent::ParsedTable> table(const std::string& yaml) {
-  return agent::parse_table(YAML::Load(yaml), export_mqtt::mqtt_export_config_keys(), "t.yaml",
-                            "exports[0]");
+  // The common export keys (name, ...) come first, as in the registry.
+  return agent::parse_table(
+      YAML::Load(yaml),
+      agent::concat_keys(exporter::common_export_keys(), export_mqtt::mqtt_export_config_keys()),
+      "t.yaml", "exports[0]");
 }
 
 inline Sample make_sample(std::string measurement, std::vector<ingest::Tag> tags, std::string field,

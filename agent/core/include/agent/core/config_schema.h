@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -77,12 +78,16 @@ enum class KeyKind {
   kOpaque
 };
 
+// One key of a table. Write rows with designated initializers and only the
+// fields that matter: {.name = "qos", .kind = KeyKind::kInt, .default_value =
+// "1", .doc = "...", .min = 0, .max = 2}. Every member has a default so that
+// -Wmissing-field-initializers stays quiet.
 struct KeySpec {
-  std::string_view name;
-  KeyKind kind;
+  std::string_view name = {};
+  KeyKind kind = KeyKind::kString;
   // Default as YAML text (parsed like a user value); empty: no default.
-  std::string_view default_value;
-  std::string_view doc;
+  std::string_view default_value = {};
+  std::string_view doc = {};
   std::span<const std::string_view> choices = {};  // kEnum
   std::span<const KeySpec> children = {};          // kTable / kTableList
   bool required = false;
@@ -103,13 +108,19 @@ using ParsedValue =
                  std::shared_ptr<ParsedTable>, std::vector<std::shared_ptr<ParsedTable>>>;
 
 // The values of one table after validation; every key of the spec is present
-// (with its default) unless it has no default and was not given.
+// (with its default) unless it has no default and was not given. The lookups
+// (str() ... tables()) throw std::logic_error for a key the spec does not
+// declare.
 class ParsedTable {
  public:
   std::string path;  // e.g. "inputs.mqtt[0]"
   Position pos;
   std::map<std::string, ParsedValue, std::less<>> values;
   std::map<std::string, Position, std::less<>> positions;
+  // The keys the spec declares (set by parse_table). A lookup of any other
+  // key is a programming error (a misspelled key would silently read the
+  // default) and throws std::logic_error. Empty: no check (a hand-made table).
+  std::set<std::string, std::less<>> declared;
 
   bool has(std::string_view key) const;
   const std::string& str(std::string_view key) const;  // "" if absent
@@ -136,6 +147,10 @@ bool substitute_env(std::string_view in, std::string* out, std::string* error);
 // at most one of the three. Returns "" if none is given. Throws ConfigError
 // naming the key for an unreadable file, an unset variable or two sources.
 std::string resolve_secret(const ParsedTable& t, std::string_view key);
+
+// The keys of `a` followed by those of `b`, e.g. an input's own keys and the
+// shared payload keys.
+std::vector<KeySpec> concat_keys(std::span<const KeySpec> a, std::span<const KeySpec> b);
 
 // Validates `node` against `spec`. `path` names the section in messages.
 std::shared_ptr<ParsedTable> parse_table(const YAML::Node& node, std::span<const KeySpec> spec,

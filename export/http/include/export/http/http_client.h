@@ -32,8 +32,8 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/core/tls_options.h"
 #include "export/core/sink.h"
-#include "export/core/sink_options.h"
 
 typedef void CURL;  // NOLINT: libcurl's own spelling; keeps curl.h out of this header
 struct curl_slist;
@@ -44,7 +44,7 @@ namespace flowdb::export_http {
 struct HttpClientOptions {
   // Whole-request limit (connect + send + answer). > 0.
   std::chrono::milliseconds timeout{10'000};
-  exporter::TlsOptions tls;
+  agent::TlsOptions tls;
   // Basic auth if `username` is not empty.
   std::string username;
   std::string password;

@@ -14,7 +14,7 @@
 namespace flowdb::export_http {
 
 // KeySpec of the required `url` (documented by `doc`), of `timeout` (a duration, default 10s,
-// 1ms..1h) and of `tls` (the table of exporter::tls_config_keys()), for a sink's key table.
+// 1ms..1h) and of `tls` (the table of agent::tls_config_keys()), for a sink's key table.
 agent::KeySpec url_key_spec(std::string_view doc);
 agent::KeySpec timeout_key_spec();
 agent::KeySpec tls_key_spec();

@@ -58,8 +58,8 @@
 #include <string>
 
 #include "agent/core/config_schema.h"
+#include "agent/core/tls_options.h"
 #include "export/core/sink.h"
-#include "export/core/sink_options.h"
 #include "export/mqtt/mqtt_payload.h"
 #include "export/mqtt/topic_template.h"
 
@@ -84,7 +84,7 @@ struct MqttSinkConfig {
   std::chrono::milliseconds keepalive{30000};
   std::chrono::milliseconds timeout{10000};
   bool tls = false;  // an ssl:// broker
-  exporter::TlsOptions tls_options;
+  agent::TlsOptions tls_options;
 };
 
 // Builds the config from a table validated against mqtt_export_config_keys().

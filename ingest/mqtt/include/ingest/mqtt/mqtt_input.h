@@ -27,9 +27,10 @@
 #include <vector>
 
 #include "agent/core/config_schema.h"
-#include "agent/core/input.h"
 #include "agent/core/ingest_context.h"
+#include "agent/core/input.h"
 #include "agent/core/payload.h"
+#include "agent/core/tls_options.h"
 #include "ingest/topic_parsing.h"
 
 namespace flowdb::ingest_mqtt {
@@ -44,10 +45,9 @@ struct MqttInputConfig : agent::InputSettings {
   std::string client_id;
   bool clean_session = false;
   std::string username;
-  std::string password;  // resolved from password_file / password_env; never logged
-  bool tls = false;
-  std::string ca_file, cert_file, key_file;
-  bool tls_verify = true;
+  std::string password;  // resolved by agent::resolve_secret; never logged
+  bool tls = false;      // some broker is ssl://, mqtts:// or wss://
+  agent::TlsOptions tls_options;
   int keepalive_s = 30;
   int connect_timeout_s = 10;
   int64_t reconnect_min_ms = 500, reconnect_max_ms = 30000;
