@@ -13,7 +13,7 @@
 #include "flowdb/engine.h"
 #include "flowdb/fault_injection_env.h"
 #include "stderr_capture.h"
-#include "test_util.h"
+#include "engine_util.h"
 
 using namespace flowdb;
 using Catch::Matchers::Contains;
