@@ -24,11 +24,14 @@ using exporter::Sample;
 
 // An `mqtt` export table parsed from YAML, as the exporter core would.
 inline std::shared_ptr<agent::ParsedTable> table(const std::string& yaml) {
-  // The common export keys (name, ...) come first, as in the registry.
-  return agent::parse_table(
-      YAML::Load(yaml),
-      agent::concat_keys(exporter::common_export_keys(), export_mqtt::mqtt_export_config_keys()),
-      "t.yaml", "exports[0]");
+  // The sink also reads the common key `name` (the registry puts all common
+  // keys first); the others, such as the required `type`, are the core's.
+  std::vector<agent::KeySpec> keys;
+  for (const agent::KeySpec& k : exporter::common_export_keys()) {
+    if (k.name == "name") keys.push_back(k);
+  }
+  keys = agent::concat_keys(keys, export_mqtt::mqtt_export_config_keys());
+  return agent::parse_table(YAML::Load(yaml), keys, "t.yaml", "exports[0]");
 }
 
 inline Sample make_sample(std::string measurement, std::vector<ingest::Tag> tags, std::string field,
