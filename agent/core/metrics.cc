@@ -143,18 +143,6 @@ Metrics::Metrics()
                        .Help("Bytes waiting in the batcher queue")
                        .Register(*registry_)
                        .Add({})),
-      mqtt_up_(BuildGauge()
-                   .Name("flowdb_mqtt_connected")
-                   .Help("1 while the MQTT connection to the broker is up")
-                   .Register(*registry_)),
-      mqtt_reconnects_(BuildCounter()
-                           .Name("flowdb_mqtt_reconnects_total")
-                           .Help("MQTT connections re-established after a loss, per broker")
-                           .Register(*registry_)),
-      mqtt_connect_failures_(BuildCounter()
-                                 .Name("flowdb_mqtt_connect_failures_total")
-                                 .Help("Failed MQTT connect or subscribe attempts, per broker")
-                                 .Register(*registry_)),
       reloads_(BuildCounter()
                    .Name("flowdb_config_reloads_total")
                    .Help("SIGHUP reloads by result (ok, rejected)")
@@ -213,17 +201,6 @@ void Metrics::write_error() { write_errors_.Increment(); }
 void Metrics::set_queue(size_t points, size_t bytes) {
   queue_points_.Set(static_cast<double>(points));
   queue_bytes_.Set(static_cast<double>(bytes));
-}
-void Metrics::mqtt_connected(const std::string& input, const std::string& broker, bool up) {
-  mqtt_up_.Add({{"input", input}, {"broker", broker}}).Set(up ? 1 : 0);
-  mqtt_reconnects_.Add({{"input", input}, {"broker", broker}});  // exported at 0
-  mqtt_connect_failures_.Add({{"input", input}, {"broker", broker}});
-}
-void Metrics::mqtt_reconnect(const std::string& input, const std::string& broker) {
-  mqtt_reconnects_.Add({{"input", input}, {"broker", broker}}).Increment();
-}
-void Metrics::mqtt_connect_failure(const std::string& input, const std::string& broker) {
-  mqtt_connect_failures_.Add({{"input", input}, {"broker", broker}}).Increment();
 }
 void Metrics::config_reload(bool ok) {
   reloads_.Add({{"result", ok ? "ok" : "rejected"}}).Increment();

@@ -11,6 +11,7 @@
 #include <set>
 #include <thread>
 
+#include "ingest/mqtt/mqtt_metrics.h"
 #include "ingest/utf8.h"
 
 namespace flowdb::ingest_mqtt {
@@ -281,7 +282,8 @@ class MqttInput::Connection {
         topic_parser_(std::move(tp)),
         decoder_(cfg.payload),
         records_(ctx, cfg.name),
-        im_(&ctx.metrics->input(cfg.name)) {
+        im_(&ctx.metrics->input(cfg.name)),
+        conn_metrics_(ctx.metrics->registry(), cfg.name, broker_) {
     client_ = std::make_unique<mqtt::async_client>(broker_, cfg_.client_id, nullptr);
     client_->set_message_callback([this](mqtt::const_message_ptr m) { on_message(m); });
     client_->set_connection_lost_handler([this](const std::string& cause) {
@@ -289,7 +291,7 @@ class MqttInput::Connection {
         std::lock_guard lock(mu_);
         connected_ = false;
       }
-      ctx_.metrics->mqtt_connected(cfg_.name, broker_, false);
+      conn_metrics_.connected(false);
       agent::log_warn("mqtt", cfg_.name + ": lost connection to " + broker_ +
                                   (cause.empty() ? "" : ": " + cause));
       cv_.notify_all();
@@ -299,7 +301,7 @@ class MqttInput::Connection {
   ~Connection() { stop(); }
 
   void start() {
-    ctx_.metrics->mqtt_connected(cfg_.name, broker_, false);
+    conn_metrics_.connected(false);
     thread_ = std::thread([this] { manage(); });
   }
 
@@ -323,7 +325,7 @@ class MqttInput::Connection {
     std::unique_lock lock(mu_);
     cv_.wait(lock, [&] { return in_handler_ == 0; });
     lock.unlock();
-    ctx_.metrics->mqtt_connected(cfg_.name, broker_, false);
+    conn_metrics_.connected(false);
   }
 
   bool connected() const {
@@ -442,8 +444,8 @@ class MqttInput::Connection {
           std::lock_guard lock(mu_);
           connected_ = true;
         }
-        ctx_.metrics->mqtt_connected(cfg_.name, broker_, true);
-        if (ever) ctx_.metrics->mqtt_reconnect(cfg_.name, broker_);  // back after a loss
+        conn_metrics_.connected(true);
+        if (ever) conn_metrics_.reconnect();  // back after a loss
         agent::log_info("mqtt", cfg_.name + ": " + (ever ? "reconnected" : "connected") + " to " +
                                     broker_ + " as " + cfg_.client_id + ", subscribed to " +
                                     std::to_string(cfg_.topics.size()) + " filter(s) at QoS " +
@@ -461,7 +463,7 @@ class MqttInput::Connection {
         if (stopping_) return;
       }
       ++failures;
-      ctx_.metrics->mqtt_connect_failure(cfg_.name, broker_);
+      conn_metrics_.connect_failure();
       // Quiet while no broker is there: the first failure is a warning, then
       // one line per doubling of the failure count.
       if ((failures & (failures - 1)) == 0) {
@@ -556,6 +558,7 @@ class MqttInput::Connection {
   agent::PayloadRecords records_;
   ingest::Point scratch_;
   agent::InputMetrics* im_;
+  ConnectionMetrics conn_metrics_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

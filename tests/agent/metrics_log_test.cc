@@ -6,6 +6,7 @@
 #include "agent/core/log.h"
 #include "agent/core/metrics.h"
 #include "agent_util.h"
+#include "ingest/mqtt/mqtt_metrics.h"
 #include "stderr_capture.h"
 
 using namespace flowdb;
@@ -16,7 +17,7 @@ using flowdb::testing::metric_value;
 TEST_CASE("every counter with a known label set is exported at 0 from the start", "[metrics]") {
   Metrics m;
   m.input("udp");
-  m.mqtt_connected("mq", "tcp://127.0.0.1:1883", false);
+  ingest_mqtt::ConnectionMetrics mq(m.registry(), "mq", "tcp://127.0.0.1:1883");
   const std::string t = m.serialize(nullptr);
   for (const char* reason : {"expired", "duplicate_timestamp", "queue_full", "storage_error",
                              "quota", "syntax", "invalid_utf8"}) {
@@ -100,4 +101,27 @@ TEST_CASE("a rate-limited log line is built only when it is logged", "[log]") {
   CHECK_THAT(t, Contains("WARN batcher: dropped batch 1\n"));
   CHECK_THAT(t, Contains("WARN batcher: dropped batch 2\n"));
   CHECK_THAT(t, !Contains("dropped batch 3"));
+}
+
+TEST_CASE("two MQTT connections share the families and keep their own series", "[metrics]") {
+  Metrics m;
+  ingest_mqtt::ConnectionMetrics a(m.registry(), "a", "tcp://127.0.0.1:1");
+  ingest_mqtt::ConnectionMetrics b(m.registry(), "b", "tcp://127.0.0.1:2");
+  a.connected(true);
+  b.connect_failure();
+  b.connect_failure();
+  const std::string t = m.serialize(nullptr);
+  CHECK(metric_value(t, "flowdb_mqtt_connected{broker=\"tcp://127.0.0.1:1\",input=\"a\"}") == 1);
+  CHECK(metric_value(t, "flowdb_mqtt_connected{broker=\"tcp://127.0.0.1:2\",input=\"b\"}") == 0);
+  CHECK(metric_value(t,
+                     "flowdb_mqtt_connect_failures_total{broker=\"tcp://127.0.0.1:2\","
+                     "input=\"b\"}") == 2);
+  CHECK(metric_value(t,
+                     "flowdb_mqtt_connect_failures_total{broker=\"tcp://127.0.0.1:1\","
+                     "input=\"a\"}") == 0);
+  // One HELP line per family, however many connections registered it.
+  size_t helps = 0;
+  for (size_t at = 0; (at = t.find("# HELP flowdb_mqtt_connected ", at)) != std::string::npos; ++at)
+    ++helps;
+  CHECK(helps == 1);
 }

@@ -56,11 +56,6 @@ class Metrics {
   void observe_ingest_latency(double seconds) { ingest_seconds_.Observe(seconds); }
   void write_error();
   void set_queue(size_t points, size_t bytes);
-  void mqtt_connected(const std::string& input, const std::string& broker, bool up);
-  // A connection re-established after it was up and lost.
-  void mqtt_reconnect(const std::string& input, const std::string& broker);
-  // A connect (or subscribe) attempt that failed.
-  void mqtt_connect_failure(const std::string& input, const std::string& broker);
   void config_reload(bool ok);
 
   // Text exposition: the registry plus the engine's metrics (from `engine`,
@@ -90,9 +85,6 @@ class Metrics {
   prometheus::Counter& write_errors_;
   prometheus::Gauge& queue_points_;
   prometheus::Gauge& queue_bytes_;
-  prometheus::Family<prometheus::Gauge>& mqtt_up_;
-  prometheus::Family<prometheus::Counter>& mqtt_reconnects_;
-  prometheus::Family<prometheus::Counter>& mqtt_connect_failures_;
   prometheus::Family<prometheus::Counter>& reloads_;
   prometheus::Family<prometheus::Gauge>& build_info_;
 };
