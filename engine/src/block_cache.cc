@@ -11,8 +11,9 @@
 
 #include <atomic>
 #include <memory>
-#include <mutex>
 #include <vector>
+
+#include "mutex.h"
 
 namespace flowdb {
 
@@ -54,15 +55,18 @@ struct BlockCache::Shard {
     Entry* prev = nullptr;  // more recently used
   };
 
-  std::mutex mu;
+  // Set once, before the cache is shared.
   size_t capacity = 0;
-  std::atomic<size_t> usage{0};  // written under mu; read lock-free by usage()
-  Entry lru;                     // sentinel: lru.next is the most, lru.prev the least recent
-  std::vector<Entry*> buckets;   // size is a power of two
-  size_t count = 0;
-  uint64_t tick = 0;  // counts moves to the front
 
-  Shard() { lru.next = lru.prev = &lru; }
+  Mutex mu;
+  std::atomic<size_t> usage{0};  // written under mu; read lock-free by usage()
+  // Sentinel: lru.next is the most, lru.prev the least recent.
+  Entry lru GUARDED_BY(mu);
+  std::vector<Entry*> buckets GUARDED_BY(mu);  // size is a power of two
+  size_t count GUARDED_BY(mu) = 0;
+  uint64_t tick GUARDED_BY(mu) = 0;  // counts moves to the front
+
+  Shard() : buckets(kMinBuckets, nullptr) { lru.next = lru.prev = &lru; }
   ~Shard() {
     for (Entry* e = lru.next; e != &lru;) {
       Entry* next = e->next;
@@ -71,18 +75,18 @@ struct BlockCache::Shard {
     }
   }
 
-  Entry** slot(uint64_t cache_id, uint64_t offset, uint64_t hash) {
+  Entry** slot(uint64_t cache_id, uint64_t offset, uint64_t hash) REQUIRES(mu) {
     Entry** p = &buckets[hash & (buckets.size() - 1)];
     while (*p != nullptr && ((*p)->cache_id != cache_id || (*p)->offset != offset)) {
       p = &(*p)->chain;
     }
     return p;
   }
-  void unlink_lru(Entry* e) {
+  void unlink_lru(Entry* e) REQUIRES(mu) {
     e->prev->next = e->next;
     e->next->prev = e->prev;
   }
-  void link_newest(Entry* e) {
+  void link_newest(Entry* e) REQUIRES(mu) {
     e->stamp = ++tick;
     e->prev = &lru;
     e->next = lru.next;
@@ -91,14 +95,14 @@ struct BlockCache::Shard {
   }
   // Detaches e from the index and the recency list; the caller deletes it
   // (outside the lock: a block's destructor may free a large buffer).
-  void remove_locked(Entry* e) {
+  void remove_locked(Entry* e) REQUIRES(mu) {
     Entry** p = slot(e->cache_id, e->offset, e->hash);
     *p = e->chain;
     unlink_lru(e);
     --count;
     usage.store(usage.load(std::memory_order_relaxed) - e->block.size, std::memory_order_relaxed);
   }
-  void grow_locked() {
+  void grow_locked() REQUIRES(mu) {
     std::vector<Entry*> old(std::max(kMinBuckets, buckets.size() * 2), nullptr);
     old.swap(buckets);
     for (Entry* head : old) {
@@ -117,7 +121,6 @@ BlockCache::BlockCache(size_t capacity_bytes)
     : shards_(std::make_unique<Shard[]>(kNumShards)), capacity_(capacity_bytes) {
   for (size_t i = 0; i < kNumShards; ++i) {
     shards_[i].capacity = capacity_bytes / kNumShards;
-    shards_[i].buckets.assign(kMinBuckets, nullptr);
   }
 }
 
@@ -127,7 +130,7 @@ BlockContents BlockCache::lookup(uint64_t cache_id, uint64_t offset) {
   if (capacity_ == 0) return {};
   const uint64_t h = hash_key(cache_id, offset);
   Shard& s = shards_[shard_of(h)];
-  std::lock_guard lock(s.mu);
+  MutexLock lock(&s.mu);
   Shard::Entry* e = *s.slot(cache_id, offset, h);
   if (e == nullptr) return {};
   // Only an entry that has drifted into the older half of the list moves
@@ -153,7 +156,7 @@ void BlockCache::insert(uint64_t cache_id, uint64_t offset, BlockContents block)
   // Entries dropped here are deleted after the lock is released.
   Shard::Entry* dropped = nullptr;
   {
-    std::lock_guard lock(s.mu);
+    MutexLock lock(&s.mu);
     if (Shard::Entry* old = *s.slot(cache_id, offset, h); old != nullptr) {
       s.remove_locked(old);
       old->chain = dropped;
@@ -189,7 +192,7 @@ void BlockCache::erase_file(uint64_t cache_id) {
     Shard& s = shards_[i];
     Shard::Entry* dropped = nullptr;
     {
-      std::lock_guard lock(s.mu);
+      MutexLock lock(&s.mu);
       for (Shard::Entry* e = s.lru.next; e != &s.lru;) {
         Shard::Entry* next = e->next;
         if (e->cache_id == cache_id) {

@@ -16,6 +16,10 @@ constexpr size_t kMaxGroupBytes = 1 << 20;
 
 }  // namespace
 
+// One caller of write() waiting in writers_. The owner fills the request
+// fields before queueing it; `done` and `error` are set by the group leader
+// and read by the owner, both under DBImpl::mu_ (not written as GUARDED_BY:
+// the mutex is the enclosing DBImpl's, which a nested struct cannot name).
 struct DBImpl::Writer {
   const WriteBatch* batch = nullptr;
   bool sync = false;

@@ -13,6 +13,7 @@
 #include "flowdb/engine.h"
 #include "flowdb/jsondb.h"
 #include "jsondb/kv.h"
+#include "mutex.h"
 
 namespace flowdb::jsondb::detail {
 
@@ -34,11 +35,11 @@ class DbState {
   std::unique_ptr<Engine> engine;
 
   std::shared_ptr<const Catalog> catalog() const {
-    std::lock_guard<std::mutex> l(catalog_mu_);
+    MutexLock l(&catalog_mu_);
     return catalog_;
   }
   void publish(std::shared_ptr<const Catalog> c) {
-    std::lock_guard<std::mutex> l(catalog_mu_);
+    MutexLock l(&catalog_mu_);
     catalog_ = std::move(c);
   }
   // The writer lock. Throws InvalidStateError if this thread already holds it.
@@ -50,8 +51,12 @@ class DbState {
   std::atomic<bool> closed{false};
 
  private:
-  mutable std::mutex catalog_mu_;
-  std::shared_ptr<const Catalog> catalog_;
+  mutable Mutex catalog_mu_;
+  std::shared_ptr<const Catalog> catalog_ GUARDED_BY(catalog_mu_);
+  // Serialises read-write transactions; it guards no member here. A
+  // transaction holds it from creation to commit or abort, moving the
+  // unique_lock between objects, which Clang's scoped analysis cannot follow
+  // (hence std::mutex, not Mutex).
   std::mutex writer_mu_;
   std::atomic<std::thread::id> writer_owner_{};
 };
