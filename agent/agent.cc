@@ -263,7 +263,7 @@ bool Agent::reload(const AgentConfig& next) {
     return false;
   }
   ttl_.set(next.ttl);
-  retention_->set_policy(next.retention);
+  retention_->set_options(next.retention);
   set_log_level(next.log_level);
   set_log_format(next.log_format);
   Config engine = config_.engine;

@@ -19,16 +19,24 @@ constexpr double kResumeFraction = 0.95;
 
 }  // namespace
 
-RetentionThread::RetentionThread(Engine* engine, Policy policy,
-                                 std::function<uint64_t()> free_space,
-                                 LogFn log)
+// Without a LogFn, events go where the engine's own go: Config::logger
+// (discarded if it has none), as the engine never writes to stderr itself.
+static LogFn engine_log_fn(Engine* engine) {
+  std::shared_ptr<Logger> logger = engine != nullptr ? engine->config().logger : nullptr;
+  if (!logger) return [](LogSeverity, const std::string&) {};
+  return [logger](LogSeverity s, const std::string& line) {
+    static constexpr Logger::Level kLevels[] = {Logger::Level::kInfo, Logger::Level::kWarn,
+                                                Logger::Level::kError};
+    logger->log(kLevels[static_cast<int>(s)], line);  // lines start with "retention"
+  };
+}
+
+RetentionThread::RetentionThread(Engine* engine, Options options,
+                                 std::function<uint64_t()> free_space, LogFn log)
     : engine_(engine),
       free_space_(std::move(free_space)),
-      log_(log ? std::move(log) : [](LogSeverity s, const std::string& line) {
-        static constexpr const char* kNames[] = {"INFO", "WARN", "ERROR"};
-        std::fprintf(stderr, "%s retention: %s\n", kNames[static_cast<int>(s)], line.c_str());
-      }),
-      policy_(policy) {}
+      log_(log ? std::move(log) : engine_log_fn(engine)),
+      options_(options) {}
 
 RetentionThread::~RetentionThread() { stop(); }
 
@@ -56,16 +64,16 @@ void RetentionThread::wake() {
   cv_.notify_all();
 }
 
-void RetentionThread::set_policy(const Policy& p) {
+void RetentionThread::set_options(const Options& p) {
   std::lock_guard<std::mutex> l(mu_);
-  policy_ = p;
+  options_ = p;
   cv_.notify_all();
 }
 
 void RetentionThread::thread_main() {
   std::unique_lock<std::mutex> lock(mu_);
   while (!stop_) {
-    cv_.wait_for(lock, policy_.interval, [this] { return stop_ || wake_; });
+    cv_.wait_for(lock, options_.interval, [this] { return stop_ || wake_; });
     if (stop_) break;
     wake_ = false;
     lock.unlock();
@@ -113,10 +121,10 @@ void RetentionThread::drop(const BucketInfo& b, int reason, RunReport* r) {
 RunReport RetentionThread::run_once() {
   std::lock_guard<std::mutex> run(run_mu_);
   const auto started = std::chrono::steady_clock::now();
-  Policy p;
+  Options p;
   {
     std::lock_guard<std::mutex> l(mu_);
-    p = policy_;
+    p = options_;
   }
   RunReport r;
   const int64_t now = engine_->config().clock ? engine_->config().clock() : 0;

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 
 #include "engine_util.h"
@@ -18,7 +19,7 @@
 
 using namespace flowdb;
 using flowdb::retention::LogSeverity;
-using flowdb::retention::Policy;
+using flowdb::retention::Options;
 using flowdb::retention::QuotaPolicy;
 using flowdb::retention::RetentionThread;
 using flowdb::testing::ManualClock;
@@ -54,7 +55,7 @@ TEST_CASE("disk usage plateaus under continuous ingest with a TTL", "[retention]
   ManualClock clock;
   clock.set(1000 * 60 * kSec);
   auto e = Engine::open(retention_config(dir.path(), clock));
-  Policy p;
+  Options p;
   p.compaction_threshold = 4;
   RetentionThread rt(e.get(), p, {}, kQuiet);
   const uint64_t ttl = 300;  // 5 buckets of 60 s
@@ -93,7 +94,7 @@ TEST_CASE("drop_oldest keeps the data dir under max_disk and drops the oldest bu
   TempDir dir;
   ManualClock clock;
   auto e = Engine::open(retention_config(dir.path(), clock));
-  Policy p;
+  Options p;
   p.max_disk_bytes = 600 * 1024;
   RetentionThread rt(e.get(), p, {}, kQuiet);
   uint64_t max_flush = 0;
@@ -127,7 +128,7 @@ TEST_CASE("a stalled export's WAL backlog is trimmed to keep the quota, after ol
   ManualClock clock;
   auto e = Engine::open(retention_config(dir.path(), clock));
   auto feed = e->open_feed("stalled");  // never acknowledges: every WAL segment is kept
-  Policy p;
+  Options p;
   p.max_disk_bytes = 250 * 1024;  // above the ~140 KiB of SSTs, below SSTs + kept WAL
   RetentionThread rt(e.get(), p, {}, kQuiet);
   for (int b = 0; b < 30; ++b) {
@@ -153,7 +154,7 @@ TEST_CASE("reject_new refuses ingest with a clear, counted error while old data 
   TempDir dir;
   ManualClock clock;
   auto e = Engine::open(retention_config(dir.path(), clock));
-  Policy p;
+  Options p;
   p.max_disk_bytes = 200 * 1024;
   p.quota_policy = QuotaPolicy::RejectNew;
   std::vector<std::pair<LogSeverity, std::string>> events;
@@ -179,7 +180,7 @@ TEST_CASE("reject_new refuses ingest with a clear, counted error while old data 
   CHECK(e->query(Query::time_range(0, 59 * kSec)).size() == 20 * 50);
   // Raising the limit lets ingest resume.
   p.max_disk_bytes = 100 << 20;
-  rt.set_policy(p);
+  rt.set_options(p);
   rt.run_once();
   CHECK(rt.admitting());
   CHECK_NOTHROW(rt.check_admission());
@@ -191,6 +192,39 @@ TEST_CASE("reject_new refuses ingest with a clear, counted error while old data 
   CHECK(events[1].second == "retention accepts new data again");
 }
 
+namespace {
+struct RecordingLogger : Logger {
+  std::mutex mu;
+  std::vector<std::pair<Logger::Level, std::string>> lines;
+  void log(Level level, std::string_view message) override {
+    std::lock_guard l(mu);
+    lines.emplace_back(level, std::string(message));
+  }
+};
+}  // namespace
+
+TEST_CASE("without a log function retention reports through the engine's logger",
+          "[retention][quota]") {
+  TempDir dir;
+  ManualClock clock;
+  Config c = retention_config(dir.path(), clock);
+  auto logger = std::make_shared<RecordingLogger>();
+  c.logger = logger;
+  auto e = Engine::open(c);
+  Options p;
+  p.max_disk_bytes = 1;  // any data is over it
+  p.quota_policy = QuotaPolicy::RejectNew;
+  RetentionThread rt(e.get(), p);
+  ingest(e.get(), 0, 20, 50, std::nullopt);
+  e->flush();
+  rt.run_once();
+  REQUIRE_FALSE(rt.admitting());
+  std::lock_guard l(logger->mu);
+  REQUIRE(logger->lines.size() == 1);
+  CHECK(logger->lines[0].first == Logger::Level::kWarn);
+  CHECK(logger->lines[0].second == "retention rejects new data reason=quota");
+}
+
 TEST_CASE("a free-space floor drops the oldest buckets like the quota", "[retention][quota]") {
   TempDir dir;
   ManualClock clock;
@@ -198,7 +232,7 @@ TEST_CASE("a free-space floor drops the oldest buckets like the quota", "[retent
   for (int b = 0; b < 5; ++b) ingest(e.get(), b * 60 * kSec, 5, 20, std::nullopt);
   e->flush();
   REQUIRE(e->list_buckets().size() == 5);
-  Policy p;
+  Options p;
   p.min_free_bytes = 1000;
   uint64_t fake_free = 0;  // "disk full" until two buckets are gone
   int drops = 0;
@@ -226,7 +260,7 @@ TEST_CASE("compaction merges crowded buckets only, cheapest first, within one bu
     if (round < 2) ingest(e.get(), 60 * kSec + round, 3, 5, std::nullopt);  // bucket 1: 2 files
     e->flush();
   }
-  Policy p;
+  Options p;
   p.compaction_threshold = 4;
   RetentionThread rt(e.get(), p, {}, kQuiet);
   auto r = rt.run_once();
@@ -308,7 +342,7 @@ TEST_CASE("kill -9 during retention compactions and drops leaves a consistent st
       ::close(fds[0]);
       try {
         auto e = Engine::open(c);
-        Policy p;
+        Options p;
         p.compaction_threshold = 1;
         RetentionThread rt(e.get(), p, {}, kQuiet);
         char ready = 'r';
@@ -364,7 +398,7 @@ TEST_CASE("write amplification over a TTL steady state", "[retention][wa]") {
   c.memtable_size_mb = 4;
   c.compression = Compression::lz4();  // the default
   auto e = Engine::open(c);
-  Policy p;
+  Options p;
   RetentionThread rt(e.get(), p, {}, kQuiet);
   uint64_t logical = 0;
   const uint64_t w0 = env.bytes_written();

@@ -42,7 +42,7 @@ struct AgentConfig {
   // Grouped by type in registry order, each type's in config order.
   std::vector<InputConfig> inputs;
   ingest::TtlRules ttl;
-  retention::Policy retention;
+  retention::Options retention;
   std::vector<ExportConfig> exports;
   std::string http_listen = "127.0.0.1:9108";
   size_t http_query_max_points = 100000;

@@ -35,7 +35,9 @@ enum class LogSeverity { info, warn, error };
 // One event: its severity and text ("retention dropped bucket reason=ttl ...").
 using LogFn = std::function<void(LogSeverity, const std::string&)>;
 
-struct Policy {
+// What the retention thread enforces, and how often. set_options() replaces
+// it at runtime (SIGHUP).
+struct Options {
   std::chrono::milliseconds interval{std::chrono::seconds(30)};
   uint64_t max_disk_bytes = 0;  // 0: no quota
   QuotaPolicy quota_policy = QuotaPolicy::DropOldest;
@@ -72,9 +74,9 @@ class RetentionThread {
  public:
   // `engine` must outlive this object. `free_space` returns the bytes free
   // on the data directory's filesystem (default: statvfs); tests inject one.
-  // `log` receives one event at a time with its severity (default: a
-  // "LEVEL retention: text" line on stderr).
-  RetentionThread(Engine* engine, Policy policy, std::function<uint64_t()> free_space = {},
+  // `log` receives one event at a time with its severity (default: the
+  // engine's Config::logger; discarded without one).
+  RetentionThread(Engine* engine, Options options, std::function<uint64_t()> free_space = {},
                   LogFn log = {});
   ~RetentionThread();  // stop()s
   RetentionThread(const RetentionThread&) = delete;
@@ -89,7 +91,7 @@ class RetentionThread {
   // Runs one pass in the calling thread (serialized with the thread's).
   // Throws flowdb::Error if the engine fails.
   RunReport run_once();
-  void set_policy(const Policy& p);
+  void set_options(const Options& p);
 
   // With RejectNew, whether ingest may write. check_admission() throws
   // Error(Errc::NoSpace) with a clear message (and counts it) when not.
@@ -111,7 +113,7 @@ class RetentionThread {
 
   mutable std::mutex mu_;
   // Guarded by mu_.
-  Policy policy_;
+  Options options_;
   Stats stats_;
   bool stop_ = false;
   bool wake_ = false;
