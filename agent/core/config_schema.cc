@@ -479,8 +479,8 @@ std::string resolve_secret(const ParsedTable& t, std::string_view key) {
     std::stringstream ss;
     ss << in.rdbuf();
     std::string s = ss.str();
-    if (!s.empty() && s.back() == '\n') s.pop_back();
-    if (!s.empty() && s.back() == '\r') s.pop_back();
+    // Line endings are never part of a secret; editors add them (CRLF too).
+    while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
     return s;
   }
   if (!t.str(ke).empty()) {

@@ -101,6 +101,10 @@ TEST_CASE("password from a file or the environment", "[config]") {
   ::setenv("FLOWDB_TEST_PW", "envpw", 1);
   c = parse_config("inputs:\n  mqtt:\n    - password_env: FLOWDB_TEST_PW\n", "t.yaml");
   CHECK(mqtt(c)[0]->password == "envpw");
+  // A file saved with CRLF or an extra blank line still gives the secret.
+  flowdb::testing::write_file(dir / "pw", "s3cret\r\n\n");
+  c = parse_config("inputs:\n  mqtt:\n    - password_file: " + (dir / "pw") + "\n", "t.yaml");
+  CHECK(mqtt(c)[0]->password == "s3cret");
 }
 
 TEST_CASE("every rejection names file - line - column and the expected form", "[config]") {

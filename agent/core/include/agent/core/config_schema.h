@@ -143,7 +143,7 @@ bool parse_size_bytes(std::string_view s, int64_t* out);
 bool substitute_env(std::string_view in, std::string* out, std::string* error);
 
 // A secret given as `key` (inline, after ${ENV} substitution), `key`_file (a
-// file; one trailing newline removed) or `key`_env (an environment variable);
+// file; trailing CR and LF removed) or `key`_env (an environment variable);
 // at most one of the three. Returns "" if none is given. Throws ConfigError
 // naming the key for an unreadable file, an unset variable or two sources.
 std::string resolve_secret(const ParsedTable& t, std::string_view key);
