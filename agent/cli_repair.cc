@@ -7,7 +7,7 @@
 #include "agent/core/log.h"
 #include "flowdb/engine.h"
 
-namespace flowdb::cli {
+namespace flowdb::agent::cli {
 
 namespace {
 
@@ -64,4 +64,4 @@ int run_repair(const std::string& dir, const std::string& config_file) {
   }
 }
 
-}  // namespace flowdb::cli
+}  // namespace flowdb::agent::cli

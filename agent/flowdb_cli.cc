@@ -252,6 +252,6 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return args.app.exit(e) == 0 ? 0 : 2;  // --help is 0; every usage error is 2
   }
-  if (args.repair->parsed()) return cli::run_repair(args.dir, args.config_file);
+  if (args.repair->parsed()) return agent::cli::run_repair(args.dir, args.config_file);
   return run_engine_command(args);
 }

@@ -3,7 +3,7 @@
 
 #include <string>
 
-namespace flowdb::cli {
+namespace flowdb::agent::cli {
 
 // Prints the repair summary to stdout; returns the exit code: 0 if nothing
 // was quarantined, 1 if files were moved into DIR/lost/, 2 if DIR holds no
@@ -11,4 +11,4 @@ namespace flowdb::cli {
 // held by a running agent, an I/O error).
 int run_repair(const std::string& dir, const std::string& config_file);
 
-}  // namespace flowdb::cli
+}  // namespace flowdb::agent::cli

@@ -74,7 +74,7 @@ struct WriteOptions {
   // fsync the WAL before returning, whatever Config::wal_sync_mode says.
   bool sync = false;
   // Puts expire at ts + ttl_secs; nullopt: Config::default_ttl_secs (if set).
-  std::optional<uint64_t> ttl_secs;
+  std::optional<uint64_t> ttl_secs = std::nullopt;
 };
 
 // A consistent, read-only view of the engine at one moment. Reads given a
