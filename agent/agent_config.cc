@@ -70,6 +70,13 @@ constexpr KeySpec kStorageKeys[] = {
      .doc = "Budget for SST indexes and Bloom filters",
      .min = kMiB,
      .max = 65536 * kMiB},
+    {.name = "max_open_files",
+     .kind = KeyKind::kInt,
+     .default_value = "0",
+     .doc = "Table files held open at once; idle ones beyond it are closed and reopened on "
+            "read (0: half the soft RLIMIT_NOFILE)",
+     .min = 0,
+     .max = 1 << 20},
     {.name = "wal_segment_size",
      .kind = KeyKind::kSize,
      .default_value = "32MiB",
@@ -312,6 +319,7 @@ void parse_storage(const ParsedTable& s, AgentConfig* c) {
   c->engine.memtable_size_mb = mib(s.integer("memtable_size"));
   c->engine.block_cache_capacity_mb = mib(s.integer("block_cache"));
   c->engine.index_memory_budget_mb = mib(s.integer("index_memory"));
+  c->engine.max_open_files = static_cast<size_t>(s.integer("max_open_files"));
   c->engine.wal_segment_size_mb = mib(s.integer("wal_segment_size"));
   const std::string& comp = s.str("compression");
   c->engine.compression = comp == "none"   ? Compression::none()

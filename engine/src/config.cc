@@ -36,6 +36,7 @@ void Config::validate() const {
   check_range("index_memory_budget_mb", index_memory_budget_mb, 1, 1u << 20);
   check_range("block_cache_capacity_mb", block_cache_capacity_mb, 0, 1u << 20);
   check_range("bloom_bits_per_key", bloom_bits_per_key, 0, 64);
+  if (max_open_files != 0) check_range("max_open_files", max_open_files, 1, 1u << 20);
   check_range("wal_segment_size_mb", wal_segment_size_mb, 1, 1u << 16);
   check_range("compaction_threshold", compaction_threshold, 1, 1u << 16);
   check_range("compaction_interval_ms", compaction_interval_ms, 1, 86'400'000ULL * 365);

@@ -182,7 +182,8 @@ void DBImpl::open() {
 }
 
 void DBImpl::recover_versions() {
-  store_ = FileStore::create(cfg_.storage_backend, env_, cfg_.data_dir, cfg_.read_only);
+  store_ = FileStore::create(cfg_.storage_backend, env_, cfg_.data_dir, cfg_.read_only,
+                             cfg_.max_open_files);
   table_cache_ = std::make_unique<TableCache>(store_.get(), block_cache_.get(), &read_counters_,
                                               cfg_.index_memory_budget_mb << 20);
   versions_ = std::make_unique<VersionSet>(env_, cfg_.data_dir);

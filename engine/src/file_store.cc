@@ -6,6 +6,7 @@
 
 #include "flowdb/error.h"
 #include "mutex.h"
+#include "open_file_limiter.h"
 
 namespace flowdb {
 
@@ -28,7 +29,8 @@ bool parse_number(const std::string& name, const char* suffix, uint64_t* n) {
 
 class MultiFileStore final : public FileStore {
  public:
-  MultiFileStore(Env* env, std::string dir, bool read_only) : env_(env), dir_(std::move(dir)) {
+  MultiFileStore(Env* env, std::string dir, bool read_only, size_t max_open_files)
+      : env_(env), dir_(std::move(dir)), open_files_(max_open_files) {
     if (!read_only) env_->create_dir(dir_);
   }
   std::unique_ptr<WritableFile> new_table_file(uint64_t number) override {
@@ -46,7 +48,7 @@ class MultiFileStore final : public FileStore {
   }
   std::unique_ptr<RandomAccessFile> open(const FileMeta& f) override {
     try {
-      return env_->new_random_access_file(path(f.number));
+      return open_files_.open(env_, path(f.number));
     } catch (const Error& e) {
       if (e.code() != Errc::NotFound) throw;
       throw Error(Errc::Corruption, "live table is missing: " + std::string(e.what()));
@@ -75,6 +77,7 @@ class MultiFileStore final : public FileStore {
 
   Env* const env_;
   const std::string dir_;
+  OpenFileLimiter open_files_;
 };
 
 // A window [offset, offset+size) of the container, read-only.
@@ -245,12 +248,14 @@ class ReadOnlyPackStore final : public FileStore {
 }  // namespace
 
 std::unique_ptr<FileStore> FileStore::create(StorageBackendKind kind, Env* env,
-                                             const std::string& data_dir, bool read_only) {
+                                             const std::string& data_dir, bool read_only,
+                                             size_t max_open_files) {
   if (kind == StorageBackendKind::SingleFile) {
     if (read_only) return std::make_unique<ReadOnlyPackStore>(env, data_dir);
     return std::make_unique<SingleFileStore>(env, data_dir);
   }
-  return std::make_unique<MultiFileStore>(env, data_dir + "/sst", read_only);
+  if (max_open_files == 0) max_open_files = OpenFileLimiter::default_max_open();
+  return std::make_unique<MultiFileStore>(env, data_dir + "/sst", read_only, max_open_files);
 }
 
 }  // namespace flowdb

@@ -21,9 +21,11 @@ class FileStore {
  public:
   virtual ~FileStore() = default;
   // read_only: creates nothing (not even sst/ or staging/); only open() and
-  // describe() may be called.
+  // describe() may be called. MultiFile holds at most `max_open_files` table
+  // files open (Config::max_open_files; 0: OpenFileLimiter's default).
   static std::unique_ptr<FileStore> create(StorageBackendKind kind, Env* env,
-                                           const std::string& data_dir, bool read_only = false);
+                                           const std::string& data_dir, bool read_only = false,
+                                           size_t max_open_files = 0);
 
   // A new, empty file to build table `number` into.
   virtual std::unique_ptr<WritableFile> new_table_file(uint64_t number) = 0;

@@ -180,6 +180,13 @@ TEST_CASE("unreadable file", "[config]") {
   }
 }
 
+TEST_CASE("storage.max_open_files reaches the engine config", "[config]") {
+  CHECK(parse_config("", "t.yaml").engine.max_open_files == 0);  // derived from RLIMIT_NOFILE
+  CHECK(parse_config("storage:\n  max_open_files: 300\n", "t.yaml").engine.max_open_files == 300);
+  CHECK_THROWS_WITH(parse_config("storage:\n  max_open_files: -1\n", "t.yaml"),
+                    Catch::Contains("t.yaml:2:") && Catch::Contains("max_open_files"));
+}
+
 TEST_CASE("config reference is generated from the tables", "[config]") {
   std::string ref = flowdb::agent::config_reference();
   CHECK_THAT(ref, Catch::Matchers::Contains("| `brokers` |"));

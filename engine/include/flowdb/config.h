@@ -78,6 +78,12 @@ struct Config {
   size_t index_memory_budget_mb = 256;
   // Capacity of the decompressed-block LRU cache (0 disables it).
   size_t block_cache_capacity_mb = 128;
+  // Table files (MultiFile) held open at once; idle ones beyond it are closed
+  // and reopened on their next read, so a store may hold more tables than
+  // the process may open files, and a scan over all of them still works.
+  // 0: half the soft RLIMIT_NOFILE at open (at least 16), leaving the rest
+  // to the WAL, sockets and the embedding program.
+  size_t max_open_files = 0;
   // Bloom filter bits per key (0 disables filters).
   size_t bloom_bits_per_key = 10;
   // A WAL segment larger than this freezes the memtable and starts a new one.
