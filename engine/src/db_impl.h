@@ -122,7 +122,13 @@ class DBImpl : public std::enable_shared_from_this<DBImpl> {
                       std::optional<uint64_t> new_ttl_secs);
 
   void flush();
+  // Compacts every bucket with more than compaction_threshold files.
   bool trigger_compaction();
+  // Compacts every bucket with more than `max_files` files, fewest bytes first.
+  bool compact_buckets_over(size_t max_files);
+  // Past this many files a bucket is compacted at once (at open and after a
+  // flush), not at the next compaction period: max(8, 4 x threshold).
+  size_t eager_compaction_files() const;
   GcResult trigger_gc();
   std::vector<BucketInfo> list_buckets();
   GcResult drop_bucket(int64_t bucket);
@@ -298,6 +304,8 @@ class DBImpl : public std::enable_shared_from_this<DBImpl> {
   bool stop_threads_ GUARDED_BY(mu_) = false;
   bool maintenance_running_ GUARDED_BY(mu_) = false;
   bool gc_requested_ GUARDED_BY(mu_) = false;  // a flush completed: look for expired files now
+  // At open and after a flush: compact buckets past eager_compaction_files().
+  bool file_count_check_requested_ GUARDED_BY(mu_) = false;
   uint64_t flush_in_progress_ GUARDED_BY(mu_) = 0;
   // Unreferenced when use_count()==1.
   std::vector<std::shared_ptr<const FileMeta>> pending_deletion_ GUARDED_BY(mu_);

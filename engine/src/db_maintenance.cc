@@ -149,6 +149,9 @@ void DBImpl::flush_thread_main() {
       // the GC timer (a backlog, a simulated clock): look again after every
       // flush too, so expired buckets never outlive a memtable's worth.
       gc_requested_ = true;
+      // A process that lives less than the compaction period (power
+      // flapping, a crash loop) would otherwise only ever add files.
+      file_count_check_requested_ = true;
       maintenance_cv_.notify_all();
     }
     cv_.notify_all();
@@ -281,12 +284,18 @@ bool DBImpl::compact_bucket(int64_t bucket) {
   return true;
 }
 
-bool DBImpl::trigger_compaction() {
+bool DBImpl::trigger_compaction() { return compact_buckets_over(cfg_.compaction_threshold); }
+
+size_t DBImpl::eager_compaction_files() const {
+  return std::max<size_t>(8, 4 * cfg_.compaction_threshold);
+}
+
+bool DBImpl::compact_buckets_over(size_t max_files) {
   auto v = versions_->current();
   // Cheapest first: fewest bytes to rewrite.
   std::vector<std::pair<uint64_t, int64_t>> todo;
   for (const auto& [b, files] : v->buckets) {
-    if (files.size() <= cfg_.compaction_threshold) continue;
+    if (files.size() <= max_files) continue;
     uint64_t bytes = 0;
     for (const auto& f : files) bytes += f->file_size;
     todo.emplace_back(bytes, b);
@@ -393,16 +402,22 @@ void DBImpl::maintenance_thread_main() {
   auto next_compaction = Clock::now() + std::chrono::milliseconds(cfg_.compaction_interval_ms);
   auto next_gc = Clock::now() + std::chrono::seconds(cfg_.gc_interval_secs);
   MutexLock lock(&mu_);
+  file_count_check_requested_ = true;  // at open: what earlier runs left behind
   while (maintenance_running_ && !stop_threads_) {
-    maintenance_cv_.wait_until(mu_, std::min(next_compaction, next_gc));
+    if (!file_count_check_requested_ && !gc_requested_) {
+      maintenance_cv_.wait_until(mu_, std::min(next_compaction, next_gc));
+    }
     if (!maintenance_running_ || stop_threads_) break;
     auto t = Clock::now();
     bool do_compaction = t >= next_compaction, do_gc = t >= next_gc || gc_requested_;
+    const bool check_counts = file_count_check_requested_ && !do_compaction;
     gc_requested_ = false;
+    file_count_check_requested_ = false;
     lock.unlock();
     try {
       if (do_gc) trigger_gc();
       if (do_compaction) trigger_compaction();
+      if (check_counts) compact_buckets_over(eager_compaction_files());
       delete_obsolete_files();
     } catch (const Error& e) {
       // Maintenance failures are retried on the next period; data is intact.
