@@ -67,7 +67,7 @@ void Agent::start() {
 }
 
 IngestContext Agent::ingest_context() {
-  return IngestContext{batcher_.get(), &metrics_, &ttl_, &bad_input_log_};
+  return IngestContext{batcher_.get(), &metrics_, &ttl_, &bad_input_log_, http_.get()};
 }
 
 void Agent::start_inputs(const AgentConfig& c) {
