@@ -199,6 +199,7 @@ std::string join(const std::vector<std::string>& v, std::string_view sep) {
 
 HttpServer::HttpServer(const std::string& listen, HttpHooks hooks)
     : listen_(listen), hooks_(std::move(hooks)) {
+  auth_.set(std::move(hooks_.auth_tokens));
   std::vector<std::string> opts = {"listening_ports",   listen, "num_threads", "4",
                                    "enable_keep_alive", "no"};
   try {
@@ -211,7 +212,13 @@ HttpServer::HttpServer(const std::string& listen, HttpHooks hooks)
   routes_["/metrics"] = [this](Reply& r) {
     r.send(200, "text/plain; version=0.0.4; charset=utf-8", hooks_.metrics_text());
   };
-  routes_["/health"] = [](Reply& r) { r.send(200, "application/json", "{\"status\":\"ok\"}\n"); };
+  // The shape InfluxDB 2 answers (clients check "status":"pass"); it says the
+  // process runs, /ready says whether it accepts writes.
+  routes_["/health"] = [](Reply& r) {
+    r.send(200, "application/json",
+           "{\"name\":\"flowdb-agent\",\"message\":\"process alive; see /ready\","
+           "\"status\":\"pass\",\"checks\":[]}\n");
+  };
   routes_["/ready"] = [this](Reply& r) {
     std::string why;
     if (hooks_.ready(&why)) {
@@ -244,6 +251,7 @@ void HttpServer::dispatch(mg_connection* c, std::string_view method) {
     return reply.error(405, std::string(method) + " not allowed on " + std::string(path),
                        "Allow: GET, HEAD\r\n");
   }
+  if ((path == "/api/v1/query" || path == "/api/v1/series") && !authorized(c, reply)) return;
   try {
     it->second(reply);
   } catch (const std::exception& e) {
@@ -299,6 +307,7 @@ bool HttpServer::serve_added(mg_connection* c, std::string_view method, std::str
                 "Allow: " + allow + "\r\n");
     return true;
   }
+  if (a->route.auth && !authorized(c, reply)) return true;
   CivetRequest req(c, method);
   HttpResponse resp;
   try {
@@ -311,6 +320,25 @@ bool HttpServer::serve_added(mg_connection* c, std::string_view method, std::str
   for (const auto& [k, v] : resp.headers) headers += k + ": " + v + "\r\n";
   reply.send(resp.status, resp.content_type, resp.body, headers);
   return true;
+}
+
+bool HttpServer::authorized(mg_connection* c, Reply& reply) {
+  if (!auth_.enabled()) return true;
+  std::optional<std::string> token;
+  if (const char* h = mg_get_header(c, "Authorization")) {
+    token = token_from_authorization(h);
+  } else {
+    token = CivetRequest(c, "").param("p");  // InfluxDB 1.x: ?u=user&p=token
+  }
+  if (auth_.check(token)) return true;
+  // Both dialects at once: InfluxDB 2's code/message and 1.x's error.
+  const std::string body =
+      token ? "{\"code\":\"unauthorized\",\"message\":\"unauthorized access\","
+              "\"error\":\"authorization failed\"}\n"
+            : "{\"code\":\"unauthorized\",\"message\":\"no token: send Authorization: Token "
+              "<token>\",\"error\":\"unable to parse authentication credentials\"}\n";
+  reply.send(401, "application/json", body, "WWW-Authenticate: Basic realm=\"flowdb-agent\"\r\n");
+  return false;
 }
 
 void HttpServer::serve_query(Reply& r, bool series) {

@@ -26,6 +26,7 @@
 #include <string_view>
 
 #include "agent/core/http_route.h"
+#include "agent/http_auth.h"
 #include "flowdb/engine.h"
 
 class CivetServer;
@@ -40,6 +41,10 @@ struct HttpHooks {
   std::function<bool(std::string*)> ready;  // fills a reason when not ready
   Engine* engine = nullptr;
   size_t query_max_points = 100000;
+  // http.auth: the tokens the query API and the inputs' write routes require
+  // (see http_auth.h); empty = no authentication. /metrics, /health, /ready
+  // and /ping stay open.
+  std::vector<std::string> auth_tokens;
 };
 
 class HttpServer : public HttpRoutes {
@@ -52,6 +57,8 @@ class HttpServer : public HttpRoutes {
   // HttpRoutes: a path taken by a built-in route or another input throws.
   void add(HttpRoute route) override;
   void remove(std::string_view path) override;
+  // Replaces the http.auth tokens (a reload); empty turns authentication off.
+  void set_auth_tokens(std::vector<std::string> tokens) { auth_.set(std::move(tokens)); }
 
   class Handler;  // civetweb adaptor (http_server.cc)
   class Reply;    // one response (http_server.cc)
@@ -59,6 +66,8 @@ class HttpServer : public HttpRoutes {
  private:
   void dispatch(mg_connection* c, std::string_view method);
   void serve_query(Reply& reply, bool series);
+  // False (having answered 401) if http.auth is on and `c` has no valid token.
+  bool authorized(mg_connection* c, Reply& reply);
   // Serves an added route; false if `path` is not one.
   bool serve_added(mg_connection* c, std::string_view method, std::string_view path, Reply& reply);
 
@@ -70,6 +79,7 @@ class HttpServer : public HttpRoutes {
 
   std::string listen_;
   HttpHooks hooks_;
+  HttpAuth auth_;
   std::map<std::string, std::function<void(Reply&)>, std::less<>> routes_;
   std::mutex added_mu_;
   std::condition_variable added_cv_;  // an added route's handler returned
