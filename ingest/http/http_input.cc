@@ -5,6 +5,9 @@
 #include "agent/core/log.h"
 #include "gzip_body.h"
 #include "ingest/line_protocol.h"
+#ifdef FLOWDB_WITH_REMOTE_WRITE
+#include "remote_write.h"
+#endif
 
 namespace flowdb::ingest_http {
 namespace {
@@ -156,6 +159,11 @@ void HttpInput::start() {
        [this](HttpRequest& q, HttpResponse* r) { write(Api::kV2, q, r); }},
       {"/ping", {"GET"}, false, ping},
   };
+#ifdef FLOWDB_WITH_REMOTE_WRITE
+  routes.push_back({"/api/v1/write", {"POST"}, true, [this](HttpRequest& q, HttpResponse* r) {
+                      remote_write(q, r);
+                    }});
+#endif
   size_t added = 0;
   try {
     for (agent::HttpRoute& route : routes) {
@@ -168,12 +176,14 @@ void HttpInput::start() {
     throw std::runtime_error("http input " + config_.name + ": " + e.what());
   }
   running_ = true;
-  agent::log_info("http", config_.name + ": serving /write, /api/v2/write and /ping");
+  std::string paths;
+  for (const agent::HttpRoute& r : routes) paths += " " + r.path;
+  agent::log_info("http", config_.name + ": serving" + paths);
 }
 
 void HttpInput::stop() {
   if (!running_.exchange(false)) return;
-  for (const char* p : {"/write", "/api/v2/write", "/ping"}) ctx_.http->remove(p);
+  for (const char* p : {"/write", "/api/v2/write", "/ping", "/api/v1/write"}) ctx_.http->remove(p);
 }
 
 bool HttpInput::ready(std::string* why) const {
@@ -249,6 +259,35 @@ bool read_body(HttpRequest& req, size_t max, const Answer& a, std::string* body)
   return false;
 }
 
+// Hands the records to the sink and waits for the WAL; false (with the
+// answer set) if they were not stored.
+bool store(const agent::IngestContext& ctx, const HttpInputConfig& c,
+           agent::PayloadRecords& records, const Answer& a, const std::string& who) {
+  if (records.empty()) return true;
+  const size_t points = records.points();
+  switch (ctx.sink->try_submit_wait(c.name, records.take(), points)) {
+    case agent::RecordSink::Result::kStored:
+      return true;
+    case agent::RecordSink::Result::kBusy:
+      ctx.bad_input_log->log(agent::LogLevel::warn, "http", c.name + "/queue_full", [&] {
+        return c.name + ": batch queue full, answering 429 (Retry-After) to " + who;
+      });
+      a.retry_later(429, c.retry_after_s,
+                    "the batch queue is full; nothing was written, retry later");
+      return false;
+    case agent::RecordSink::Result::kStopped:
+      a.retry_later(503, c.retry_after_s,
+                    "the agent is stopping; nothing was written, retry later");
+      return false;
+    case agent::RecordSink::Result::kDropped:
+      a.error(500, "internal error",
+              "the write to storage failed; see the agent log and "
+              "flowdb_input_points_dropped_total");
+      return false;
+  }
+  return false;
+}
+
 }  // namespace
 
 void HttpInput::write(Api api, HttpRequest& req, HttpResponse* resp) {
@@ -309,24 +348,7 @@ void HttpInput::write(Api api, HttpRequest& req, HttpResponse* resp) {
   records.end();
   const uint64_t good = stats.points - out_of_range;
   im.points->Increment(static_cast<double>(good));
-  if (!records.empty()) {
-    const size_t points = records.points();
-    switch (ctx_.sink->try_submit_wait(config_.name, records.take(), points)) {
-      case agent::RecordSink::Result::kStored:
-        break;
-      case agent::RecordSink::Result::kBusy:
-        agent::log_warn("http", config_.name + ": batch queue full, answering 429 to " + who);
-        return a.retry_later(429, config_.retry_after_s,
-                             "the batch queue is full; nothing was written, retry later");
-      case agent::RecordSink::Result::kStopped:
-        return a.retry_later(503, config_.retry_after_s,
-                             "the agent is stopping; nothing was written, retry later");
-      case agent::RecordSink::Result::kDropped:
-        return a.error(500, "internal error",
-                       "the write to storage failed; see the agent log and "
-                       "flowdb_input_points_dropped_total");
-    }
-  }
+  if (!store(ctx_, config_, records, a, who)) return;
   if (bad == 0) {
     resp->status = 204;
     return;
@@ -335,5 +357,57 @@ void HttpInput::write(Api api, HttpRequest& req, HttpResponse* resp) {
   const std::string prefix = good > 0 ? "partial write: " : "";
   a.error(400, "invalid", prefix + first_error + " dropped=" + std::to_string(bad));
 }
+
+#ifdef FLOWDB_WITH_REMOTE_WRITE
+void HttpInput::remote_write(HttpRequest& req, HttpResponse* resp) {
+  const Answer a{true, resp};
+  const std::string enc = req.header("Content-Encoding").value_or("snappy");
+  if (enc != "snappy") {
+    return a.error(415, "unsupported media type",
+                   "remote write bodies are snappy-compressed; Content-Encoding: " + enc);
+  }
+  std::string body;
+  switch (req.read_body(config_.max_body_bytes, &body)) {
+    case HttpRequest::BodyStatus::kOk:
+      break;
+    case HttpRequest::BodyStatus::kTooLarge:
+      return a.error(413, "request too large", "request body larger than max_body_bytes");
+    case HttpRequest::BodyStatus::kError:
+      return a.error(400, "invalid", "incomplete request body");
+  }
+  const std::string who = "http " + req.remote();
+  const agent::Sender from{who};
+  agent::InputMetrics& im = ctx_.metrics->input(config_.name);
+  im.messages->Increment();
+  im.bytes->Increment(static_cast<double>(body.size()));
+  agent::PayloadRecords records(ctx_, config_.name);
+  records.begin(ctx_.ttl->get(), agent::now_us(), from);
+  RemoteWriteStats stats;
+  std::string why;
+  const RemoteWriteStatus st = decode_remote_write(
+      body, config_.max_body_bytes, [&](const ingest::Point& p) { records.add(p); }, &stats, &why);
+  if (st == RemoteWriteStatus::kTooLarge) {
+    return a.error(413, "request too large", "decoded body larger than max_body_bytes");
+  }
+  if (st == RemoteWriteStatus::kCorrupt) {
+    ctx_.drop_payload(config_.name, "syntax", from, why);
+    return a.error(400, "invalid", why);
+  }
+  records.end();
+  im.points->Increment(static_cast<double>(stats.points));
+  const std::pair<const char*, uint64_t> bad[] = {
+      {"missing_measurement", stats.missing_measurement},
+      {"nan_or_inf", stats.nan_or_inf},
+      {"timestamp_out_of_range", stats.out_of_range}};
+  for (const auto& [reason, n] : bad) {
+    if (n > 0) {
+      ctx_.drop_points(config_.name, reason, static_cast<double>(n), from,
+                       std::to_string(n) + " remote-write sample(s) not storable");
+    }
+  }
+  if (!store(ctx_, config_, records, a, who)) return;
+  resp->status = 204;
+}
+#endif
 
 }  // namespace flowdb::ingest_http

@@ -6,6 +6,8 @@
 //  * POST /write?db=&rp=&precision=ns|us|ms|s|n|u|h|m   (InfluxDB 1.x)
 //  * POST /api/v2/write?org=&bucket=&precision=ns|us|ms|s (InfluxDB 2.x)
 //  * GET|HEAD /ping: 204 with X-Influxdb-Version
+//  * POST /api/v1/write: Prometheus remote write 1.0 (remote_write.h), in
+//    builds with FLOWDB_WITH_REMOTE_WRITE; the same acknowledgement, 204.
 // The body is line protocol, optionally `Content-Encoding: gzip`, at most
 // max_body_bytes before and after decompression (413 beyond). A write is
 // answered only once its points are in the WAL (RecordSink::try_submit_wait):
@@ -72,6 +74,7 @@ class HttpInput : public agent::Input {
  private:
   enum class Api { kV1, kV2 };
   void write(Api api, agent::HttpRequest& req, agent::HttpResponse* resp);
+  void remote_write(agent::HttpRequest& req, agent::HttpResponse* resp);  // /api/v1/write
 
   HttpInputConfig config_;
   agent::IngestContext ctx_;
