@@ -58,6 +58,7 @@ void Agent::start() {
   hooks.ready = [this](std::string* why) { return ready(why); };
   hooks.engine = engine_.get();
   hooks.query_max_points = config_.http_query_max_points;
+  hooks.auth_tokens = config_.http_auth_tokens;
   http_ = std::make_unique<HttpServer>(config_.http_listen, std::move(hooks));
   http_listen_ = config_.http_listen;
   log_info("http", "listening on " + config_.http_listen + " (port " + std::to_string(http_port()) +
@@ -67,7 +68,7 @@ void Agent::start() {
 }
 
 IngestContext Agent::ingest_context() {
-  return IngestContext{batcher_.get(), &metrics_, &ttl_, &bad_input_log_};
+  return IngestContext{batcher_.get(), &metrics_, &ttl_, &bad_input_log_, http_.get()};
 }
 
 void Agent::start_inputs(const AgentConfig& c) {
@@ -263,6 +264,7 @@ bool Agent::reload(const AgentConfig& next) {
     metrics_.config_reload(false);
     return false;
   }
+  http_->set_auth_tokens(next.http_auth_tokens);
   ttl_.set(next.ttl);
   retention_->set_options(next.retention);
   set_log_level(next.log_level);

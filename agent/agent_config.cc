@@ -15,6 +15,7 @@
 
 #include "agent/core/net_address.h"
 #include "agent/default_config.h"
+#include "agent/http_auth.h"
 #include "agent/registry.h"
 #include "export/core/exporter_config.h"
 
@@ -164,11 +165,28 @@ constexpr KeySpec kRetentionKeys[] = {
      .min = 1,
      .max = 65536},
 };
+constexpr KeySpec kHttpAuthKeys[] = {
+    {.name = "token",
+     .kind = KeyKind::kSecret,
+     .doc = "Accepted token (or token_file / token_env); several: one per line"},
+    {.name = "token_file",
+     .kind = KeyKind::kString,
+     .doc = "File holding the accepted tokens, one per line"},
+    {.name = "token_env",
+     .kind = KeyKind::kString,
+     .doc = "Environment variable holding the accepted token(s)"},
+};
 constexpr KeySpec kHttpKeys[] = {
     {.name = "listen",
      .kind = KeyKind::kString,
      .default_value = "127.0.0.1:9108",
      .doc = "Address of /metrics, /health, /ready and /api/v1/query (host:port, [v6]:port)"},
+    {.name = "auth",
+     .kind = KeyKind::kTable,
+     .doc = "Token authentication of the query API and the write routes of inputs.http "
+            "(Authorization: Token / Bearer / Basic with the token as password, or ?p=); "
+            "/metrics, /health, /ready and /ping stay open. Absent: no authentication",
+     .children = kHttpAuthKeys},
     {.name = "query_max_points",
      .kind = KeyKind::kInt,
      .default_value = "100000",
@@ -383,6 +401,14 @@ void parse_http(const ParsedTable& h, AgentConfig* c) {
   std::string err;
   if (!parse_host_port(c->http_listen, &ss, &len, &err)) h.fail("listen", err);
   c->http_query_max_points = static_cast<size_t>(h.integer("query_max_points"));
+  // An absent table parses as an empty one: auth is on only if written.
+  const ParsedTable* auth = h.table("auth");
+  if (auth != nullptr && h.positions.count("auth") != 0) {
+    c->http_auth_tokens = split_tokens(resolve_secret(*auth, "token"));
+    if (c->http_auth_tokens.empty()) {
+      auth->fail("token", "no token given; expected token, token_file or token_env");
+    }
+  }
 }
 
 void parse_log(const ParsedTable& l, AgentConfig* c) {

@@ -59,13 +59,27 @@ Batcher::Result Batcher::try_submit(const std::string& input, std::vector<Record
 
 Batcher::Result Batcher::submit_wait(const std::string& input, std::vector<Record>&& records,
                                      size_t points) {
+  return submit_and_wait(input, std::move(records), points, /*block=*/true);
+}
+
+Batcher::Result Batcher::try_submit_wait(const std::string& input, std::vector<Record>&& records,
+                                         size_t points) {
+  return submit_and_wait(input, std::move(records), points, /*block=*/false);
+}
+
+Batcher::Result Batcher::submit_and_wait(const std::string& input, std::vector<Record>&& records,
+                                         size_t points, bool block) {
   if (records.empty()) return Result::kStored;
   InputMetrics* im = &metrics_->input(input);
   size_t bytes = bytes_of(records);
   if (points == 0) points = records.size();
   auto ticket = std::make_shared<Ticket>();
   std::unique_lock lock(mu_);
-  room_cv_.wait(lock, [&] { return stopping_ || has_room(records.size(), bytes); });
+  if (block) {
+    room_cv_.wait(lock, [&] { return stopping_ || has_room(records.size(), bytes); });
+  } else if (!stopping_ && (held_ || !has_room(records.size(), bytes))) {
+    return Result::kBusy;
+  }
   if (stopping_) return Result::kStopped;
   if (queue_.empty() && started_ && waiters_ == 0 && inline_writers_ == 0 && !held_) {
     ++inline_writers_;

@@ -5,8 +5,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <cstring>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -131,10 +133,73 @@ class ReplySink : public QuerySink {
   HttpServer::Reply& r_;
 };
 
+// HttpRequest over a civetweb connection.
+class CivetRequest : public HttpRequest {
+ public:
+  CivetRequest(mg_connection* c, std::string_view method)
+      : c_(c), ri_(mg_get_request_info(c)), method_(method) {}
+  std::string_view method() const override { return method_; }
+  std::string_view path() const override { return ri_->local_uri != nullptr ? ri_->local_uri : ""; }
+  std::optional<std::string> param(std::string_view name) const override {
+    // Not CivetServer::getParam: for a form-encoded POST it consumes the body.
+    if (ri_->query_string == nullptr) return std::nullopt;
+    const std::string n(name);
+    const size_t qlen = std::strlen(ri_->query_string);
+    std::string buf(qlen + 1, '\0');
+    const int len = mg_get_var(ri_->query_string, qlen, n.c_str(), buf.data(), buf.size());
+    if (len < 0) return std::nullopt;
+    buf.resize(static_cast<size_t>(len));
+    return buf;
+  }
+  std::optional<std::string> header(std::string_view name) const override {
+    const char* v = mg_get_header(c_, std::string(name).c_str());
+    if (v == nullptr) return std::nullopt;
+    return std::string(v);
+  }
+  std::string remote() const override {
+    const std::string a = ri_->remote_addr;
+    const std::string port = std::to_string(ri_->remote_port);
+    return a.find(':') != std::string::npos ? "[" + a + "]:" + port : a + ":" + port;
+  }
+  BodyStatus read_body(size_t max_bytes, std::string* out) override {
+    out->clear();
+    const long long declared = ri_->content_length;  // -1: chunked or unknown
+    if (declared > 0 && static_cast<unsigned long long>(declared) > max_bytes) {
+      return BodyStatus::kTooLarge;
+    }
+    if (declared > 0) out->reserve(static_cast<size_t>(declared));
+    char buf[65536];
+    for (;;) {
+      const int n = mg_read(c_, buf, sizeof(buf));
+      if (n < 0) return BodyStatus::kError;
+      if (n == 0) break;
+      if (out->size() + static_cast<size_t>(n) > max_bytes) return BodyStatus::kTooLarge;
+      out->append(buf, static_cast<size_t>(n));
+    }
+    if (declared >= 0 && out->size() != static_cast<size_t>(declared)) return BodyStatus::kError;
+    return BodyStatus::kOk;
+  }
+
+ private:
+  mg_connection* c_;
+  const mg_request_info* ri_;
+  std::string_view method_;
+};
+
+std::string join(const std::vector<std::string>& v, std::string_view sep) {
+  std::string out;
+  for (const std::string& s : v) {
+    if (!out.empty()) out += sep;
+    out += s;
+  }
+  return out;
+}
+
 }  // namespace
 
 HttpServer::HttpServer(const std::string& listen, HttpHooks hooks)
     : listen_(listen), hooks_(std::move(hooks)) {
+  auth_.set(std::move(hooks_.auth_tokens));
   std::vector<std::string> opts = {"listening_ports",   listen, "num_threads", "4",
                                    "enable_keep_alive", "no"};
   try {
@@ -147,7 +212,13 @@ HttpServer::HttpServer(const std::string& listen, HttpHooks hooks)
   routes_["/metrics"] = [this](Reply& r) {
     r.send(200, "text/plain; version=0.0.4; charset=utf-8", hooks_.metrics_text());
   };
-  routes_["/health"] = [](Reply& r) { r.send(200, "application/json", "{\"status\":\"ok\"}\n"); };
+  // The shape InfluxDB 2 answers (clients check "status":"pass"); it says the
+  // process runs, /ready says whether it accepts writes.
+  routes_["/health"] = [](Reply& r) {
+    r.send(200, "application/json",
+           "{\"name\":\"flowdb-agent\",\"message\":\"process alive; see /ready\","
+           "\"status\":\"pass\",\"checks\":[]}\n");
+  };
   routes_["/ready"] = [this](Reply& r) {
     std::string why;
     if (hooks_.ready(&why)) {
@@ -172,17 +243,102 @@ void HttpServer::dispatch(mg_connection* c, std::string_view method) {
   Reply reply(c, method == "HEAD");
   const std::string_view path = ri->local_uri != nullptr ? ri->local_uri : "";
   auto it = routes_.find(path);
-  if (it == routes_.end()) return reply.error(404, "not found: " + std::string(path));
+  if (it == routes_.end()) {
+    if (serve_added(c, method, path, reply)) return;
+    return reply.error(404, "not found: " + std::string(path));
+  }
   if (method != "GET" && method != "HEAD") {
     return reply.error(405, std::string(method) + " not allowed on " + std::string(path),
                        "Allow: GET, HEAD\r\n");
   }
+  if ((path == "/api/v1/query" || path == "/api/v1/series") && !authorized(c, reply)) return;
   try {
     it->second(reply);
   } catch (const std::exception& e) {
     // Once the headers are out, closing the connection early is all we can do.
     if (!reply.started()) reply.error(500, e.what());
   }
+}
+
+void HttpServer::add(HttpRoute route) {
+  std::lock_guard lock(added_mu_);
+  if (routes_.count(route.path) != 0 || added_.count(route.path) != 0) {
+    throw std::runtime_error("http: the path " + route.path + " is already served");
+  }
+  const std::string path = route.path;
+  auto a = std::make_shared<Added>();
+  a->route = std::move(route);
+  added_.emplace(path, std::move(a));
+}
+
+void HttpServer::remove(std::string_view path) {
+  std::unique_lock lock(added_mu_);
+  auto it = added_.find(path);
+  if (it == added_.end()) return;
+  std::shared_ptr<Added> a = it->second;
+  added_.erase(it);
+  added_cv_.wait(lock, [&] { return a->active == 0; });
+}
+
+bool HttpServer::serve_added(mg_connection* c, std::string_view method, std::string_view path,
+                             Reply& reply) {
+  std::shared_ptr<Added> a;
+  {
+    std::lock_guard lock(added_mu_);
+    auto it = added_.find(path);
+    if (it == added_.end()) return false;
+    a = it->second;
+    ++a->active;
+  }
+  struct Done {  // the handler returned (or threw): remove() may go on
+    HttpServer* s;
+    Added* a;
+    ~Done() {
+      std::lock_guard lock(s->added_mu_);
+      --a->active;
+      s->added_cv_.notify_all();
+    }
+  } done{this, a.get()};
+  const auto& m = a->route.methods;
+  const bool get = std::find(m.begin(), m.end(), "GET") != m.end();
+  if (std::find(m.begin(), m.end(), method) == m.end() && !(method == "HEAD" && get)) {
+    std::string allow = join(m, ", ") + (get ? ", HEAD" : "");
+    reply.error(405, std::string(method) + " not allowed on " + std::string(path),
+                "Allow: " + allow + "\r\n");
+    return true;
+  }
+  if (a->route.auth && !authorized(c, reply)) return true;
+  CivetRequest req(c, method);
+  HttpResponse resp;
+  try {
+    a->route.handler(req, &resp);
+  } catch (const std::exception& e) {
+    reply.error(500, e.what());
+    return true;
+  }
+  std::string headers;
+  for (const auto& [k, v] : resp.headers) headers += k + ": " + v + "\r\n";
+  reply.send(resp.status, resp.content_type, resp.body, headers);
+  return true;
+}
+
+bool HttpServer::authorized(mg_connection* c, Reply& reply) {
+  if (!auth_.enabled()) return true;
+  std::optional<std::string> token;
+  if (const char* h = mg_get_header(c, "Authorization")) {
+    token = token_from_authorization(h);
+  } else {
+    token = CivetRequest(c, "").param("p");  // InfluxDB 1.x: ?u=user&p=token
+  }
+  if (auth_.check(token)) return true;
+  // Both dialects at once: InfluxDB 2's code/message and 1.x's error.
+  const std::string body =
+      token ? "{\"code\":\"unauthorized\",\"message\":\"unauthorized access\","
+              "\"error\":\"authorization failed\"}\n"
+            : "{\"code\":\"unauthorized\",\"message\":\"no token: send Authorization: Token "
+              "<token>\",\"error\":\"unable to parse authentication credentials\"}\n";
+  reply.send(401, "application/json", body, "WWW-Authenticate: Basic realm=\"flowdb-agent\"\r\n");
+  return false;
 }
 
 void HttpServer::serve_query(Reply& r, bool series) {

@@ -3,6 +3,7 @@
 #include "export/core/exporter_config.h"
 #include "export/influx/influx_http_sink.h"
 #include "export/mqtt/mqtt_sink.h"
+#include "ingest/http/http_input.h"
 #include "ingest/mqtt/mqtt_input.h"
 #include "ingest/udp/udp_input.h"
 #ifdef FLOWDB_WITH_REMOTE_WRITE
@@ -15,6 +16,7 @@ namespace {
 const InputType* const kInputs[] = {
     &ingest_udp::udp_input_type(),
     &ingest_mqtt::mqtt_input_type(),
+    &ingest_http::http_input_type(),
 };
 
 std::unique_ptr<exporter::Sink> make_mqtt(const ParsedTable& t) {

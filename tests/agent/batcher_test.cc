@@ -109,6 +109,28 @@ TEST_CASE("try_submit drops and counts when the queue is full - stop drains", "[
   CHECK(b.try_submit("udp", recs("d", 1)) == Batcher::Result::kStopped);
 }
 
+TEST_CASE("try_submit_wait is busy at once on a full queue - else it waits for the WAL",
+          "[batcher]") {
+  testing::TempDir dir;
+  auto engine = open_engine(dir / "db", SyncMode::always());
+  Metrics metrics;
+  BatcherOptions o;
+  o.queue_max_records = 10;
+  Batcher b(engine.get(), &metrics, o);  // not started: nothing leaves the queue
+  REQUIRE(b.try_submit("udp", recs("a", 10)) == Batcher::Result::kStored);
+  CHECK(b.try_submit_wait("http", recs("h", 1)) == Batcher::Result::kBusy);
+  CHECK(b.queued_records() == 10);  // nothing queued
+  std::string m = metrics.serialize(nullptr);
+  CHECK(testing::metric_value(
+            m, "flowdb_input_points_dropped_total{input=\"http\",reason=\"queue_full\"}") <= 0);
+  b.start();
+  REQUIRE(testing::wait_until([&] { return b.queued_records() == 0; }));
+  CHECK(b.try_submit_wait("http", recs("h", 3)) == Batcher::Result::kStored);
+  CHECK(engine->query(Query::prefix("h")).size() == 3);  // stored when it returned
+  b.stop();
+  CHECK(b.try_submit_wait("http", recs("z", 1)) == Batcher::Result::kStopped);
+}
+
 TEST_CASE("a failed write is reported to the waiter and counted", "[batcher]") {
   testing::TempDir dir;
   auto engine = open_engine(dir / "db");

@@ -46,6 +46,8 @@ struct AgentConfig {
   std::vector<ExportConfig> exports;
   std::string http_listen = "127.0.0.1:9108";
   size_t http_query_max_points = 100000;
+  // http.auth tokens (secrets: never log them); empty = no authentication.
+  std::vector<std::string> http_auth_tokens;
   LogLevel log_level = LogLevel::info;
   LogFormat log_format = LogFormat::text;
   std::chrono::milliseconds status_interval{60000};

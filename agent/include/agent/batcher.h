@@ -14,6 +14,9 @@
 //    calling thread instead: handing the chunk to the writer thread and
 //    waking the caller again cost two context switches per MQTT message.
 //    Callers that arrive meanwhile queue as before and share a batch.
+//  * try_submit_wait() is submit_wait() that returns kBusy at once instead
+//    of waiting for room (or while the engine holds writes), so an HTTP
+//    input can answer 429 and keep its server thread free.
 //  * try_submit() never blocks; if the queue is full the chunk is dropped and
 //    counted as queue_full for its input (UDP has no flow control).
 // stop() stops accepting, writes everything queued, then joins the writer.
@@ -75,7 +78,6 @@ struct BatcherOptions {
 
 class Batcher : public RecordSink {
  public:
-
   // `engine` and `metrics` must outlive the batcher.
   Batcher(Engine* engine, Metrics* metrics, BatcherOptions options);
   ~Batcher();  // stop()s
@@ -89,6 +91,8 @@ class Batcher : public RecordSink {
                     size_t points = 0) override;
   Result submit_wait(const std::string& input, std::vector<Record>&& records,
                      size_t points = 0) override;
+  Result try_submit_wait(const std::string& input, std::vector<Record>&& records,
+                         size_t points = 0) override;
   // Drains the queue and joins the writer. Idempotent.
   void stop();
 
@@ -113,6 +117,9 @@ class Batcher : public RecordSink {
   // records are back in place and nothing was counted.
   enum class Outcome { kOk, kDropped, kHeld };
 
+  // submit_wait (block) or try_submit_wait (kBusy instead of waiting for room).
+  Result submit_and_wait(const std::string& input, std::vector<Record>&& records, size_t points,
+                         bool block);
   static size_t bytes_of(const std::vector<Record>& r);
   // Puts chunks back at the head of the queue, in order. mu_ held.
   void requeue_front_locked(std::vector<Chunk>* chunks);

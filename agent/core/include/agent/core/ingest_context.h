@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "agent/core/http_route.h"
 #include "agent/core/log.h"
 #include "agent/core/metrics.h"
 #include "agent/core/record_sink.h"
@@ -57,6 +58,9 @@ struct IngestContext {
   Metrics* metrics = nullptr;
   LiveTtlRules* ttl = nullptr;
   RateLimiter* bad_input_log = nullptr;
+  // The agent's HTTP listener, for inputs that serve routes on it; null when
+  // there is none (tests that drive an input directly).
+  HttpRoutes* http = nullptr;
 
   // Counts a parse error and logs it (rate-limited per input and reason). A
   // JSON payload rejected as a whole (line_no 0) also counts as a dropped

@@ -14,7 +14,8 @@ namespace flowdb::agent {
 
 class RecordSink {
  public:
-  enum class Result { kStored, kDropped, kStopped };
+  // kBusy: nothing was queued (try_submit_wait only); retry later.
+  enum class Result { kStored, kDropped, kStopped, kBusy };
 
   virtual ~RecordSink() = default;
   // `points`: how many points `records` hold (one record per field), so that
@@ -30,6 +31,12 @@ class RecordSink {
   // that acknowledge upstream only after storing (MQTT QoS 1/2).
   virtual Result submit_wait(const std::string& input, std::vector<Record>&& records,
                              size_t points = 0) = 0;
+  // As submit_wait, but returns kBusy at once, queuing and counting nothing,
+  // if the queue has no room or the engine is holding writes (a full disk):
+  // for inputs whose client can be told to retry (HTTP 429), so that a
+  // server thread never blocks on a full queue.
+  virtual Result try_submit_wait(const std::string& input, std::vector<Record>&& records,
+                                 size_t points = 0) = 0;
 };
 
 }  // namespace flowdb::agent
