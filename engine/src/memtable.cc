@@ -160,35 +160,59 @@ int MemTable::random_height() {
   return h;
 }
 
+template <typename IsKey>
+size_t MemTable::probe(const std::vector<Series*>& t, uint64_t hash, IsKey&& is_key) {
+  const size_t mask = t.size() - 1;
+  size_t i = hash & mask;
+  while (t[i] != nullptr && !is_key(t[i])) i = (i + 1) & mask;
+  return i;
+}
+
 MemTable::Series* MemTable::find_series(std::string_view user_key, uint64_t hash) const {
-  if (index_.empty()) return nullptr;
-  const size_t mask = index_.size() - 1;
-  for (size_t i = hash & mask;; i = (i + 1) & mask) {
-    Series* s = index_[i];
-    if (s == nullptr || s->key() == user_key) return s;
+  auto is_key = [&](const Series* s) { return s->key() == user_key; };
+  if (!index_.empty()) {
+    if (Series* s = index_[probe(index_, hash, is_key)]) return s;
+  }
+  if (!old_index_.empty()) return old_index_[probe(old_index_, hash, is_key)];
+  return nullptr;
+}
+
+void MemTable::index_migrate(size_t slots) noexcept {
+  auto none = [](const Series*) { return false; };
+  const size_t end = std::min(old_index_.size(), migrate_pos_ + slots);
+  for (; migrate_pos_ < end; ++migrate_pos_) {
+    Series* o = old_index_[migrate_pos_];
+    if (o != nullptr) index_[probe(index_, bloom_hash(o->key()), none)] = o;
+  }
+  if (migrate_pos_ == old_index_.size()) {
+    std::vector<Series*>().swap(old_index_);
+    migrate_pos_ = 0;
+    index_bytes_.store(index_.size() * sizeof(Series*), std::memory_order_relaxed);
   }
 }
 
 void MemTable::index_reserve_one() {
+  // A grown table is filled from the old one a few slots per new series, so
+  // no single write pays for rehashing millions of series (a latency spike).
+  // At kMigrateSlots per insert the old table (half the new one's size) is
+  // drained after new.size() / 16 inserts, long before the new one reaches
+  // its growth point at load 1/2 (it starts at 1/4).
+  constexpr size_t kMigrateSlots = 8;
+  if (!old_index_.empty()) index_migrate(kMigrateSlots);
   // Keep the load at most 1/2 so that probes stay short.
   if ((index_count_ + 1) * 2 <= index_.size()) return;
   std::vector<Series*> grown(std::max(kMinIndexSlots, index_.size() * 2), nullptr);
-  const size_t mask = grown.size() - 1;
-  for (Series* o : index_) {
-    if (o == nullptr) continue;
-    size_t i = bloom_hash(o->key()) & mask;
-    while (grown[i] != nullptr) i = (i + 1) & mask;
-    grown[i] = o;
-  }
+  index_migrate(old_index_.size());  // a no-op by the bound above; keeps one old table
+  old_index_.swap(index_);
   index_.swap(grown);
-  index_bytes_.store(index_.size() * sizeof(Series*), std::memory_order_relaxed);
+  migrate_pos_ = 0;
+  index_bytes_.store((index_.size() + old_index_.size()) * sizeof(Series*),
+                     std::memory_order_relaxed);
+  if (!old_index_.empty()) index_migrate(kMigrateSlots);
 }
 
 void MemTable::index_insert(Series* s, uint64_t hash) noexcept {
-  const size_t mask = index_.size() - 1;
-  size_t i = hash & mask;
-  while (index_[i] != nullptr) i = (i + 1) & mask;
-  index_[i] = s;
+  index_[probe(index_, hash, [](const Series*) { return false; })] = s;
   ++index_count_;
 }
 

@@ -96,6 +96,12 @@ class MemTable {
   void index_reserve_one();
   // REQUIRES: index_reserve_one() since the last insert.
   void index_insert(Series* s, uint64_t hash) noexcept;
+  // Moves up to `slots` slots of old_index_ to index_; frees it when done.
+  void index_migrate(size_t slots) noexcept;
+  // Linear probing in a power-of-two table: the slot holding a series for
+  // which is_key is true, or the empty slot where it would go.
+  template <typename IsKey>
+  static size_t probe(const std::vector<Series*>& t, uint64_t hash, IsKey&& is_key);
   char* allocate_entry(Series* s, size_t bytes);
   void insert_entry(Series* s, Node* n, int height);
 
@@ -111,9 +117,13 @@ class MemTable {
   std::atomic<size_t> num_entries_{0};
   std::atomic<int64_t> min_ts_;
   std::atomic<int64_t> max_ts_;
-  // Writer-only hash index, open addressing: user key -> its series.
+  // Writer-only hash index, open addressing: user key -> its series. After
+  // a growth the series still in old_index_ (slots from migrate_pos_ on) move
+  // to index_ a few per insert; a lookup tries index_, then old_index_.
   std::vector<Series*> index_;
-  size_t index_count_ = 0;
+  std::vector<Series*> old_index_;
+  size_t migrate_pos_ = 0;
+  size_t index_count_ = 0;  // series in both tables together
   std::atomic<size_t> index_bytes_{0};
 };
 

@@ -41,6 +41,9 @@ struct Params {
   uint64_t ttl_multiple = 5;
   // 8. recovery
   uint64_t recovery_wal_mb = 64;
+  // 10. many series: 1M series at a 10 s interval for 10 min (rounds of every series)
+  uint32_t many_series = 1'000'000;
+  uint64_t many_rounds = 60;
 };
 Params make_params(double scale, bool smoke, uint64_t seed);
 

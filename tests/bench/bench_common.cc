@@ -31,6 +31,8 @@ Params make_params(double scale, bool smoke, uint64_t seed) {
     p.ttl_secs = 600;
     p.ttl_multiple = 5;
     p.recovery_wal_mb = 4;
+    p.many_series = 20'000;
+    p.many_rounds = 3;
     return p;
   }
   p.fill_n = sc(p.fill_n, 10'000);
@@ -40,6 +42,9 @@ Params make_params(double scale, bool smoke, uint64_t seed) {
   p.read_ops = sc(p.read_ops, 10'000);
   p.window_points = sc(p.window_points, 100'000);
   p.ttl_series = static_cast<uint32_t>(sc(40'000, 100));  // full scale: 40K series
+  // The series count is the point of the workload (index growth): only the
+  // rounds scale.
+  p.many_rounds = sc(p.many_rounds, 3);
   return p;
 }
 
