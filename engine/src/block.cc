@@ -108,8 +108,10 @@ void BlockIter::corrupt(const char* what, uint64_t pos) {
                                     std::to_string(file_offset_ + pos));
 }
 
-void BlockIter::reset(std::string_view contents, std::string_view name, uint64_t file_offset) {
+void BlockIter::reset(std::string_view contents, std::string_view name, uint64_t file_offset,
+                      bool relative_expiry) {
   clear();
+  relative_expiry_ = relative_expiry;
   name_ = name;
   file_offset_ = file_offset;
   if (contents.size() < 4 || contents.size() > UINT32_MAX) corrupt("bad block size", 0);
@@ -127,6 +129,18 @@ void BlockIter::clear() {
   restarts_ = num_restarts_ = current_ = next_ = 0;
   key_.clear();
   value_ = {};
+  relative_expiry_ = false;
+  decoded_at_ = UINT32_MAX;
+}
+
+std::string_view BlockIter::absolute_value() const {
+  if (decoded_at_ != current_) {
+    value_buf_.assign(value_);
+    const int64_t expire_at = decode_stored_expiry(extract_ts(key_), decode_fixed64(value_.data()));
+    encode_fixed64(value_buf_.data(), static_cast<uint64_t>(expire_at));
+    decoded_at_ = current_;
+  }
+  return value_buf_;
 }
 
 uint32_t BlockIter::restart_point(uint32_t index) {

@@ -19,7 +19,10 @@ struct TableProperties;
 inline constexpr int kBlockRestartInterval = 16;
 // 1 byte compression kind + fixed32 masked crc32c(stored bytes | kind).
 inline constexpr size_t kBlockTrailerSize = 5;
-inline constexpr uint32_t kTableFormatVersion = 1;
+// Version written; readers accept kOldestTableFormatVersion..this. Version 2
+// stores data entries' expire_at relative to ts (encode_stored_expiry).
+inline constexpr uint32_t kTableFormatVersion = 2;
+inline constexpr uint32_t kOldestTableFormatVersion = 1;
 inline constexpr uint32_t kPropertiesFormatVersion = 1;
 // "FlowSST\x01" read as a little-endian fixed64.
 inline constexpr uint64_t kTableMagic = 0x01545353776f6c46ull;
@@ -75,8 +78,11 @@ class BlockIter final : public InternalIterator {
   BlockIter() = default;
 
   // Points the iterator at `contents` (unpositioned). `name` must outlive the
-  // iterator's use of this block.
-  void reset(std::string_view contents, std::string_view name, uint64_t file_offset);
+  // iterator's use of this block. With `relative_expiry` (data blocks of
+  // table format 2) value() turns the stored relative expire_at back into
+  // the absolute one; its view is then valid until the iterator moves.
+  void reset(std::string_view contents, std::string_view name, uint64_t file_offset,
+             bool relative_expiry = false);
   // Detaches from the current block; valid() becomes false.
   void clear();
 
@@ -90,7 +96,9 @@ class BlockIter final : public InternalIterator {
   void seek_to_last();
   void next() override;
   std::string_view key() const override { return key_; }
-  std::string_view value() const override { return value_; }
+  std::string_view value() const override {
+    return relative_expiry_ && value_.size() >= 8 ? absolute_value() : value_;
+  }
 
  private:
   [[noreturn]] void corrupt(const char* what, uint64_t pos);
@@ -102,6 +110,9 @@ class BlockIter final : public InternalIterator {
   // From restart point `index`, positions at the last entry <= target (any
   // entry if target is null); invalid if there is none.
   void scan_to_last(uint32_t index, const std::string_view* target);
+  // value_ with its relative expire_at made absolute (in value_buf_), made
+  // once per entry.
+  std::string_view absolute_value() const;
 
   const char* data_ = nullptr;
   uint32_t restarts_ = 0;  // offset of the restart array == end of entries
@@ -110,6 +121,9 @@ class BlockIter final : public InternalIterator {
   uint32_t next_ = 0;     // offset just past the current entry
   std::string key_;
   std::string_view value_;
+  bool relative_expiry_ = false;
+  mutable uint32_t decoded_at_ = UINT32_MAX;  // current_ whose value value_buf_ holds
+  mutable std::string value_buf_;
   std::string_view name_;
   uint64_t file_offset_ = 0;
 };

@@ -85,6 +85,27 @@ inline int64_t entry_expire_at(std::string_view v) {
 }
 inline std::string_view entry_user_value(std::string_view v) { return v.substr(8); }
 
+// Table format 2 stores a data entry's expire_at relative to its ts, so that
+// the records of one TTL repeat one 8-byte value that LZ4 removes (an
+// absolute expire_at differs in every record). The sentinels kNeverExpires
+// and INT64_MIN (deletions) are stored as they are. A put's expire_at is
+// never below its ts (saturating_expiry), so the two deltas that would read
+// back as a sentinel cannot occur; if one is handed in anyway it is stored as
+// that sentinel. Arithmetic wraps (mod 2^64).
+inline uint64_t encode_stored_expiry(int64_t ts, int64_t expire_at) {
+  constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  if (expire_at == kMax || expire_at == kMin) return static_cast<uint64_t>(expire_at);
+  return static_cast<uint64_t>(expire_at) - static_cast<uint64_t>(ts);
+}
+inline int64_t decode_stored_expiry(int64_t ts, uint64_t stored) {
+  const auto v = static_cast<int64_t>(stored);
+  if (v == std::numeric_limits<int64_t>::max() || v == std::numeric_limits<int64_t>::min()) {
+    return v;
+  }
+  return static_cast<int64_t>(stored + static_cast<uint64_t>(ts));
+}
+
 // ts + ttl, saturating at kNeverExpires (INT64_MAX).
 inline int64_t saturating_expiry(int64_t ts, uint64_t ttl_secs) {
   constexpr int64_t kMax = std::numeric_limits<int64_t>::max();

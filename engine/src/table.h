@@ -48,6 +48,9 @@ struct TableOptions {
   size_t block_size = 8192;  // target uncompressed bytes per data block
   Compression compression = Compression::lz4();
   size_t bloom_bits_per_key = 10;  // 0 = no filter
+  // Table format to write: kTableFormatVersion, or 1 (absolute expire_at;
+  // for tests of old stores). Anything else: TableBuilder throws InvalidArgument.
+  uint32_t format_version = 2;
 };
 
 // Writes an SST to a WritableFile. Not thread-safe. Does not sync or close

@@ -22,6 +22,10 @@ struct TableBuilder::Rep {
   Rep(const TableOptions& o, WritableFile* f)
       : options(o), file(f), filter(o.bloom_bits_per_key == 0 ? 1 : o.bloom_bits_per_key) {
     options.block_size = std::max<size_t>(options.block_size, 1);
+    if (o.format_version < kOldestTableFormatVersion || o.format_version > kTableFormatVersion) {
+      throw Error(Errc::InvalidArgument,
+                  "TableBuilder: unknown table format version " + std::to_string(o.format_version));
+    }
   }
 
   TableOptions options;
@@ -33,6 +37,7 @@ struct TableBuilder::Rep {
   std::string last_key;      // last internal key added (order check, dedupe)
   std::string out;           // stored blocks not yet appended to the file
   std::string handle_buf;    // scratch for index entry values
+  std::string value_buf;     // scratch for a format-2 entry value
   uint64_t offset = 0;       // logical file size (written + buffered)
   int64_t block_min_ts = 0;  // ts range of the entries of data_block
   int64_t block_max_ts = 0;
@@ -117,6 +122,11 @@ void TableBuilder::add(std::string_view ikey, std::string_view value) {
     r.block_min_ts = std::min(r.block_min_ts, pk.ts);
     r.block_max_ts = std::max(r.block_max_ts, pk.ts);
   }
+  if (r.options.format_version >= 2) {
+    r.value_buf.assign(value);
+    encode_fixed64(r.value_buf.data(), encode_stored_expiry(pk.ts, entry_expire_at(value)));
+    value = r.value_buf;
+  }
   r.data_block.add(ikey, value);
   r.last_key.assign(ikey);
   if (r.data_block.size_estimate() >= r.options.block_size) r.flush_data_block();
@@ -145,7 +155,7 @@ void TableBuilder::finish() {
   encode_block_handle(&out, filter_handle);
   encode_block_handle(&out, props_handle);
   encode_block_handle(&out, index_handle);
-  put_fixed32(&out, kTableFormatVersion);
+  put_fixed32(&out, r.options.format_version);
   put_fixed64(&out, kTableMagic);
   r.offset += kFooterSize;
   r.flush_out();

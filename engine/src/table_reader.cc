@@ -34,6 +34,7 @@ struct TableData {
   uint64_t file_size = 0;
   uint64_t cache_id = 0;
   std::string name;
+  uint32_t format_version = 0;  // from the footer
   BlockCache* cache = nullptr;
   ReadCounters* counters = nullptr;
   ReadCounters own_counters;  // used when the caller passes none
@@ -284,7 +285,7 @@ class TwoLevelIterator final : public TableIterator {
         }
       }
     }
-    block_.reset(contents, t_->name, e.offset);
+    block_.reset(contents, t_->name, e.offset, t_->format_version >= 2);
     if (insert) t_->cache->insert(t_->cache_id, e.offset, pinned_);
     loaded_ = i;
   }
@@ -339,8 +340,9 @@ std::shared_ptr<Table> Table::open(std::unique_ptr<RandomAccessFile> file, uint6
   get_fixed32(&in, &version);
   get_fixed64(&in, &magic);
   if (magic != kTableMagic) d.corrupt("bad table magic", footer_off + 52);
-  if (version != kTableFormatVersion)
+  if (version < kOldestTableFormatVersion || version > kTableFormatVersion)
     d.corrupt("unsupported table format version", footer_off + 48);
+  d.format_version = version;
   d.check_handle(fh, footer_off, "filter");
   d.check_handle(ph, footer_off, "properties");
   d.check_handle(ih, footer_off, "index");
@@ -396,7 +398,7 @@ uint64_t Table::verify_all_blocks() const {
     uint8_t kind;
     const std::string_view stored = d.read_stored(e.offset, e.size, true, &buf, &kind);
     uncompress_block(kind, stored, &contents, d.name, e.offset);
-    it.reset(contents, d.name, e.offset);
+    it.reset(contents, d.name, e.offset, d.format_version >= 2);
     // Beyond the checksum, check what readers rely on: order, ts range, values.
     for (it.seek_to_first(); it.valid(); it.next()) {
       const int64_t ts = extract_ts(it.key());
