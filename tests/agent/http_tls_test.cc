@@ -156,6 +156,35 @@ TEST_CASE("curl verifying the agent's certificate writes and reads back over TLS
   ::close(silent);
 }
 
+TEST_CASE("a 1 MB write and a chunked query result pass the TLS front byte for byte",
+          "[http][tls][process]") {
+  TlsAgent a;
+  a.start(a.server_keys());
+  constexpr int kPoints = 40000;
+  std::string body, expected;
+  for (int i = 0; i < kPoints; ++i) {
+    const std::string line =
+        "big,k=front v=" + std::to_string(i) + "i " + std::to_string(1700000000 + i);
+    body += line + "\n";
+    expected += line + "000000000\n";
+  }
+  REQUIRE(body.size() > 1000000);
+  const std::string lp = a.dir / "big.lp";
+  write_file(lp, body);
+  CurlResult w = a.curl({"--cacert", pki().ca, "-H", "Authorization: Token tok"},
+                        "/api/v2/write?precision=s", lp);
+  CHECK(w.exit == 0);
+  CHECK(w.status == 204);
+  // Larger than 64 KiB: streamed chunked (HTTP/1.1) through the relay.
+  CurlResult q = a.curl_ca("/api/v1/query?series=big&format=lp&limit=100000",
+                           {"-H", "Authorization: Token tok"});
+  CHECK(q.exit == 0);
+  CHECK(q.status == 200);
+  CHECK(q.body.size() == expected.size());
+  CHECK(q.body == expected);
+  CHECK(a.stop() == 0);
+}
+
 TEST_CASE("with http.tls.client_ca_file only clients with a certificate of that CA are served",
           "[http][tls][process]") {
   TlsAgent a;
