@@ -1,10 +1,12 @@
 // flowdb-agent as a process with http.tls: curl as the client, verifying the
 // agent's certificate (a CA and certificates made with the openssl CLI at test
 // time, tests/support TestPki). Covers a write and a read back over TLS,
-// /metrics and /health through the TLS front, curl without the CA (exit 60),
+// /metrics and /health through the TLS front, a 1 MB write and a chunked query
+// through it, TLS 1.2 served and 1.1 refused, curl without the CA (exit 60),
 // mutual TLS with http.tls.client_ca_file, plain HTTP on the TLS port, the
-// handshake timeout, max_connections, a clean stop with a silent client
-// connected, and the config errors for bad certificate and key files.
+// handshake timeout, max_connections, a SIGHUP that changes http.tls, a clean
+// stop with a silent client connected, and the config errors for bad
+// certificate, key and CA files.
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdlib>
@@ -133,6 +135,20 @@ TEST_CASE("curl verifying the agent's certificate writes and reads back over TLS
   CHECK(a.metric("flowdb_input_points_received_total{input=\"influx\"}") == 2);
   CHECK(a.metric("flowdb_http_tls_connections_rejected_total") == 0);
 
+  // TLS 1.2 is served as well as 1.3.
+  CurlResult tls12 = a.curl_ca("/health", {"--tls-max", "1.2"});
+  CHECK(tls12.exit == 0);
+  CHECK(tls12.status == 200);
+
+  // TLS 1.1 is refused by the agent (the client forced to offer it, which
+  // Debian's default security level would not).
+  const std::string s_client = a.dir / "s_client.log";
+  CHECK(run_command({"sh", "-c",
+                     "openssl s_client -connect 127.0.0.1:" + std::to_string(a.port) +
+                         " -tls1_1 -cipher 'DEFAULT:@SECLEVEL=0' </dev/null"},
+                    s_client) != 0);
+  CHECK_THAT(read_file(s_client), Contains("alert protocol version"));
+
   // Without the CA curl cannot verify the certificate: exit 60, no answer.
   CurlResult untrusted = a.curl({}, "/health");
   CHECK(untrusted.exit == 60);
@@ -223,6 +239,18 @@ TEST_CASE("a client that does not finish its TLS handshake is closed after hands
   CHECK(waited < std::chrono::seconds(5));
   CHECK_THAT(a.log(), Contains("tls: handshake with 127.0.0.1:"));
   CHECK_THAT(a.log(), Contains(" timed out"));
+  CHECK(a.curl_ca("/health").status == 200);
+
+  // A SIGHUP with another http.tls keeps the running front and says so.
+  std::string cfg = read_file(a.config_path());
+  const std::string from = "handshake_timeout: 300ms", to = "handshake_timeout: 2s";
+  cfg.replace(cfg.find(from), from.size(), to);
+  write_file(a.config_path(), cfg);
+  a.proc->signal(SIGHUP);
+  CHECK(wait_until([&] {
+    return a.log().find("reload: http.tls changes take effect only after a restart") !=
+           std::string::npos;
+  }));
   CHECK(a.curl_ca("/health").status == 200);
   CHECK(a.stop() == 0);
 }
