@@ -250,7 +250,14 @@ HttpServer::HttpServer(const std::string& listen, HttpHooks hooks)
   // "/" with civetweb's prefix matching takes every path; dispatch() matches
   // them exactly.
   // Before the handler: no request reads front_ while it is set.
-  if (hooks_.tls) front_ = std::make_unique<TlsFront>(listen, civet_port(), *hooks_.tls);
+  if (hooks_.tls) {
+    try {
+      front_ = std::make_unique<TlsFront>(listen, civet_port(), *hooks_.tls);
+    } catch (...) {
+      close_civet();  // at once, not after civetweb's 2 s poll (the destructor does not run)
+      throw;
+    }
+  }
   handler_ = std::make_unique<Handler>(
       [this](mg_connection* c, std::string_view method) { dispatch(c, method); });
   server_->addHandler("/", handler_.get());
@@ -385,6 +392,10 @@ void HttpServer::serve_query(Reply& r, bool series) {
 HttpServer::~HttpServer() {
   if (!server_) return;
   front_.reset();  // no more relayed connections; the relays' own are closed
+  close_civet();
+}
+
+void HttpServer::close_civet() {
   // civetweb's master thread notices mg_stop only when its poll() on the
   // listening socket returns: every 2 s (SOCKET_TIMEOUT_QUANTUM) when idle,
   // which made every shutdown take ~1 s longer. A connection, closed at once,

@@ -326,3 +326,19 @@ TEST_CASE("bad http.tls files are config errors naming the key and the file",
                          "\n    key_file: " + pki().server_key + "\n",
                      &out) == 0);
 }
+
+TEST_CASE("a TLS listen address already in use stops the start at once with exit 1",
+          "[http][tls][process]") {
+  TempDir dir;
+  SilentListener taken;  // holds the port
+  const std::string cfg = dir / "agent.yaml", log = dir / "agent.log";
+  write_file(cfg, "storage:\n  data_dir: " + (dir / "data") +
+                      "\nhttp:\n  listen: 127.0.0.1:" + std::to_string(taken.port()) +
+                      "\n  tls:\n    cert_file: " + pki().server_cert +
+                      "\n    key_file: " + pki().server_key + "\ninputs:\n  udp: []\n  mqtt: []\n");
+  const auto t0 = std::chrono::steady_clock::now();
+  CHECK(run_command({FLOWDB_AGENT_BIN, "--config", cfg}, log) == 1);
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(1500));
+  CHECK_THAT(read_file(log), Contains("cannot start: http: cannot listen on 127.0.0.1:" +
+                                      std::to_string(taken.port()) + ": Address already in use"));
+}

@@ -75,6 +75,8 @@ class HttpServer : public HttpRoutes {
 
  private:
   int civet_port() const;
+  // Stops civetweb without waiting for its idle poll to time out.
+  void close_civet();
   void dispatch(mg_connection* c, std::string_view method);
   void serve_query(Reply& reply, bool series);
   // False (having answered 401) if http.auth is on and `c` has no valid token.

@@ -13,7 +13,9 @@
 // destructor stops the accept thread and every relay and joins them.
 //
 // Thread-safety: port() and the counters may be called from any thread;
-// construction and destruction are not concurrent with other calls.
+// construction and destruction are not concurrent with other calls. The
+// process must ignore SIGPIPE (flowdb-agent does): OpenSSL writes to a socket
+// the client may have closed.
 #pragma once
 
 #include <atomic>
