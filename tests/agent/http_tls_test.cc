@@ -163,6 +163,14 @@ TEST_CASE("curl verifying the agent's certificate writes and reads back over TLS
   CHECK(plain_curl.exit != 0);
   CHECK(plain_curl.status == 0);
 
+  // The CLI's hint for a held data directory names the https URL.
+  const std::string cli_log = a.dir / "cli.log";
+  CHECK(run_command(
+            {FLOWDB_CLI_BIN, "--config", a.config_path(), "query", "--data-dir", a.dir / "data"},
+            cli_log) == 1);
+  CHECK_THAT(read_file(cli_log),
+             Contains("curl 'https://127.0.0.1:" + std::to_string(a.port) + "/api/v1/query?"));
+
   // A silent client (TCP connected, no handshake) does not delay the stop.
   const int silent = tcp_connect(a.port, 5);
   REQUIRE(silent >= 0);
