@@ -16,6 +16,7 @@
 #include <cstring>
 #include <stdexcept>
 #include <string_view>
+#include <system_error>
 
 #include "agent/core/log.h"
 #include "agent/core/net_address.h"
@@ -227,10 +228,18 @@ void TlsFront::accept_loop() {
       continue;
     }
     Conn& c = conns_.emplace_back();
-    c.thread = std::thread([this, fd, peer = std::move(peer), &c] {
-      serve(fd, peer);
-      c.done.store(true);
-    });
+    try {
+      c.thread = std::thread([this, fd, peer, &c] {
+        serve(fd, peer);
+        c.done.store(true);
+      });
+    } catch (const std::system_error& e) {  // out of threads: refuse this one, keep serving
+      conns_.pop_back();
+      ::close(fd);
+      ++rejected_;
+      log_warn("http",
+               "tls: closed a connection from " + peer + ": cannot start a thread: " + e.what());
+    }
   }
 }
 
