@@ -59,10 +59,12 @@ void Agent::start() {
   hooks.engine = engine_.get();
   hooks.query_max_points = config_.http_query_max_points;
   hooks.auth_tokens = config_.http_auth_tokens;
+  hooks.tls = config_.http_tls;
   http_ = std::make_unique<HttpServer>(config_.http_listen, std::move(hooks));
   http_listen_ = config_.http_listen;
+  http_tls_ = config_.http_tls;
   log_info("http", "listening on " + config_.http_listen + " (port " + std::to_string(http_port()) +
-                       "): /metrics /health /ready /api/v1/query");
+                       (http_tls_ ? ", TLS" : "") + "): /metrics /health /ready /api/v1/query");
   start_inputs(config_);
   running_ = true;
 }
@@ -241,6 +243,9 @@ bool Agent::reload(const AgentConfig& next) {
   if (http_listen_ != next.http_listen) {  // what runs, not the last file read
     log_warn("agent", "reload: http.listen " + next.http_listen +
                           " takes effect only after a restart; still listening on " + http_listen_);
+  }
+  if (http_tls_ != next.http_tls) {
+    log_warn("agent", "reload: http.tls changes take effect only after a restart");
   }
   try {
     reconcile_inputs(next);

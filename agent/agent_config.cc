@@ -176,6 +176,29 @@ constexpr KeySpec kHttpAuthKeys[] = {
      .kind = KeyKind::kString,
      .doc = "Environment variable holding the accepted token(s)"},
 };
+constexpr KeySpec kHttpTlsKeys[] = {
+    {.name = "cert_file",
+     .kind = KeyKind::kString,
+     .doc = "PEM certificate (chain) of the listener (required with tls)"},
+    {.name = "key_file",
+     .kind = KeyKind::kString,
+     .doc = "PEM private key of cert_file (required with tls)"},
+    {.name = "client_ca_file",
+     .kind = KeyKind::kString,
+     .doc = "PEM CA(s): when set, clients must present a certificate signed by one (mutual TLS)"},
+    {.name = "max_connections",
+     .kind = KeyKind::kInt,
+     .default_value = "64",
+     .doc = "Most TLS connections served at once; further ones are closed and logged",
+     .min = 1,
+     .max = 4096},
+    {.name = "handshake_timeout",
+     .kind = KeyKind::kDuration,
+     .default_value = "10s",
+     .doc = "A client that has not completed its TLS handshake by then is disconnected",
+     .min = 100000,
+     .max = 300 * kSec},
+};
 constexpr KeySpec kHttpKeys[] = {
     {.name = "listen",
      .kind = KeyKind::kString,
@@ -187,6 +210,11 @@ constexpr KeySpec kHttpKeys[] = {
             "(Authorization: Token / Bearer / Basic with the token as password, or ?p=); "
             "/metrics, /health, /ready and /ping stay open. Absent: no authentication",
      .children = kHttpAuthKeys},
+    {.name = "tls",
+     .kind = KeyKind::kTable,
+     .doc = "Serve listen over TLS (1.2 or later) with this certificate and key. Absent: plain "
+            "HTTP",
+     .children = kHttpTlsKeys},
     {.name = "query_max_points",
      .kind = KeyKind::kInt,
      .default_value = "100000",
@@ -408,6 +436,21 @@ void parse_http(const ParsedTable& h, AgentConfig* c) {
     if (c->http_auth_tokens.empty()) {
       auth->fail("token", "no token given; expected token, token_file or token_env");
     }
+  }
+  const ParsedTable* tls = h.table("tls");
+  if (tls != nullptr && h.positions.count("tls") != 0) {
+    TlsFrontOptions o;
+    o.cert_file = tls->str("cert_file");
+    o.key_file = tls->str("key_file");
+    o.client_ca_file = tls->str("client_ca_file");
+    o.max_connections = static_cast<size_t>(tls->integer("max_connections"));
+    o.handshake_timeout = std::chrono::milliseconds(tls->integer("handshake_timeout") / 1000);
+    for (const char* k : {"cert_file", "key_file"}) {
+      if (tls->str(k).empty()) tls->fail(k, "missing; expected the path of a PEM file");
+    }
+    std::string key, error;
+    if (!check_tls_files(o, &key, &error)) tls->fail(key, error);
+    c->http_tls = std::move(o);
   }
 }
 

@@ -28,17 +28,20 @@ namespace {
 
 constexpr const char* kInstalledConfig = "/etc/flowdb/flowdb-agent.yaml";
 
-// The HTTP address of the agent that would hold `dir`: http.listen of the
-// agent config (`--config`, else the installed one, else the default).
-std::string agent_address(const std::string& config_file) {
+// The HTTP base URL of the agent that would hold `dir`: http.listen (and
+// http.tls) of the agent config (`--config`, else the installed one, else
+// the default).
+std::string agent_url(const std::string& config_file) {
   std::string file = config_file;
   std::error_code ec;
   if (file.empty() && std::filesystem::exists(kInstalledConfig, ec)) file = kInstalledConfig;
   try {
-    return file.empty() ? agent::parse_config(agent::default_config_text(), "<default>").http_listen
-                        : agent::load_config(file).http_listen;
+    const agent::AgentConfig c =
+        file.empty() ? agent::parse_config(agent::default_config_text(), "<default>")
+                     : agent::load_config(file);
+    return (c.http_tls ? "https://" : "http://") + c.http_listen;
   } catch (const agent::ConfigError&) {
-    return "127.0.0.1:9108";  // the default; the hint names the file it could not read
+    return "http://127.0.0.1:9108";  // the default; the hint names the file it could not read
   }
 }
 
@@ -69,12 +72,12 @@ std::unique_ptr<Engine> open_dir(const std::string& dir, const std::string& conf
     return Engine::open(c);
   } catch (const Error& e) {
     if (e.code() == Errc::Busy) {
-      const std::string addr = agent_address(config_file);
+      const std::string url = agent_url(config_file);
       throw std::runtime_error(
           "the data directory " + dir +
           " is held by a running flowdb-agent; query it through the agent's HTTP API instead, "
-          "e.g. curl 'http://" +
-          addr + "/api/v1/query?series=cpu&start=-1h'");
+          "e.g. curl '" +
+          url + "/api/v1/query?series=cpu&start=-1h'");
     }
     throw;
   }

@@ -186,6 +186,20 @@ class CivetRequest : public HttpRequest {
   std::string_view method_;
 };
 
+// The TLS front's counters in the Prometheus text format.
+std::string tls_metrics_text(const TlsFront& f) {
+  return "# HELP flowdb_http_tls_connections_rejected_total TLS connections closed at once "
+         "because http.tls.max_connections were open\n"
+         "# TYPE flowdb_http_tls_connections_rejected_total counter\n"
+         "flowdb_http_tls_connections_rejected_total " +
+         std::to_string(f.rejected()) +
+         "\n# HELP flowdb_http_tls_handshake_failures_total TLS handshakes that failed or timed "
+         "out\n"
+         "# TYPE flowdb_http_tls_handshake_failures_total counter\n"
+         "flowdb_http_tls_handshake_failures_total " +
+         std::to_string(f.handshake_failures()) + "\n";
+}
+
 std::string join(const std::vector<std::string>& v, std::string_view sep) {
   std::string out;
   for (const std::string& s : v) {
@@ -198,19 +212,21 @@ std::string join(const std::vector<std::string>& v, std::string_view sep) {
 }  // namespace
 
 HttpServer::HttpServer(const std::string& listen, HttpHooks hooks)
-    : listen_(listen), hooks_(std::move(hooks)) {
+    : civet_listen_(hooks.tls ? "127.0.0.1:0" : listen), hooks_(std::move(hooks)) {
   auth_.set(std::move(hooks_.auth_tokens));
-  std::vector<std::string> opts = {"listening_ports",   listen, "num_threads", "4",
+  std::vector<std::string> opts = {"listening_ports",   civet_listen_, "num_threads", "4",
                                    "enable_keep_alive", "no"};
   try {
     server_ = std::make_unique<CivetServer>(opts);
   } catch (const CivetException& e) {
-    throw std::runtime_error("http: cannot listen on " + listen + ": " + e.what());
+    throw std::runtime_error("http: cannot listen on " + civet_listen_ + ": " + e.what());
   }
   if (server_->getContext() == nullptr)
-    throw std::runtime_error("http: cannot listen on " + listen);
+    throw std::runtime_error("http: cannot listen on " + civet_listen_);
   routes_["/metrics"] = [this](Reply& r) {
-    r.send(200, "text/plain; version=0.0.4; charset=utf-8", hooks_.metrics_text());
+    std::string text = hooks_.metrics_text();
+    if (front_) text += tls_metrics_text(*front_);
+    r.send(200, "text/plain; version=0.0.4; charset=utf-8", text);
   };
   // The shape InfluxDB 2 answers (clients check "status":"pass"); it says the
   // process runs, /ready says whether it accepts writes.
@@ -233,6 +249,15 @@ HttpServer::HttpServer(const std::string& listen, HttpHooks hooks)
   routes_["/api/v1/series"] = [this](Reply& r) { serve_query(r, true); };
   // "/" with civetweb's prefix matching takes every path; dispatch() matches
   // them exactly.
+  // Before the handler: no request reads front_ while it is set.
+  if (hooks_.tls) {
+    try {
+      front_ = std::make_unique<TlsFront>(listen, civet_port(), *hooks_.tls);
+    } catch (...) {
+      close_civet();  // at once, not after civetweb's 2 s poll (the destructor does not run)
+      throw;
+    }
+  }
   handler_ = std::make_unique<Handler>(
       [this](mg_connection* c, std::string_view method) { dispatch(c, method); });
   server_->addHandler("/", handler_.get());
@@ -366,12 +391,17 @@ void HttpServer::serve_query(Reply& r, bool series) {
 
 HttpServer::~HttpServer() {
   if (!server_) return;
+  front_.reset();  // no more relayed connections; the relays' own are closed
+  close_civet();
+}
+
+void HttpServer::close_civet() {
   // civetweb's master thread notices mg_stop only when its poll() on the
   // listening socket returns: every 2 s (SOCKET_TIMEOUT_QUANTUM) when idle,
   // which made every shutdown take ~1 s longer. A connection, closed at once,
   // wakes it; repeat until close() is done, since a poke that lands before
   // the stop flag is set is served (EOF) and the master polls again.
-  const int port = this->port();
+  const int port = civet_port();
   std::mutex mu;
   std::condition_variable cv;
   bool closed = false;
@@ -379,7 +409,7 @@ HttpServer::~HttpServer() {
     std::unique_lock lock(mu);
     while (!cv.wait_for(lock, std::chrono::milliseconds(20), [&] { return closed; })) {
       lock.unlock();
-      poke(listen_, port);
+      poke(civet_listen_, port);
       lock.lock();
     }
   });
@@ -392,9 +422,11 @@ HttpServer::~HttpServer() {
   waker.join();
 }
 
-int HttpServer::port() const {
+int HttpServer::civet_port() const {
   std::vector<int> ports = server_->getListeningPorts();
   return ports.empty() ? 0 : ports[0];
 }
+
+int HttpServer::port() const { return front_ ? front_->port() : civet_port(); }
 
 }  // namespace flowdb::agent

@@ -14,15 +14,16 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "agent/agent_config.h"
 #include "agent/batcher.h"
-#include "agent/http_server.h"
 #include "agent/core/ingest_context.h"
 #include "agent/core/input.h"
 #include "agent/core/metrics.h"
+#include "agent/http_server.h"
 #include "export/core/export_metrics.h"
 #include "export/core/exporter.h"
 #include "flowdb/engine.h"
@@ -73,6 +74,7 @@ class Agent {
 
   AgentConfig config_;
   std::string http_listen_;  // what the HTTP server is bound to (http.listen at start)
+  std::optional<TlsFrontOptions> http_tls_;  // what it serves TLS with (http.tls at start)
   Metrics metrics_;
   exporter::ExportMetrics export_metrics_{metrics_.registry()};
   LiveTtlRules ttl_;

@@ -16,6 +16,7 @@
 #include "agent/core/config_schema.h"
 #include "agent/core/input.h"
 #include "agent/core/log.h"
+#include "agent/tls_front.h"
 #include "export/core/exporter.h"
 #include "flowdb/config.h"
 #include "ingest/ttl_rules.h"
@@ -48,6 +49,7 @@ struct AgentConfig {
   size_t http_query_max_points = 100000;
   // http.auth tokens (secrets: never log them); empty = no authentication.
   std::vector<std::string> http_auth_tokens;
+  std::optional<TlsFrontOptions> http_tls;  // http.tls; unset = plain HTTP
   LogLevel log_level = LogLevel::info;
   LogFormat log_format = LogFormat::text;
   std::chrono::milliseconds status_interval{60000};

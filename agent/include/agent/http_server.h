@@ -13,6 +13,9 @@
 // 64 KiB, else chunked (HTTP/1.1) or delimited by the connection's close (HTTP/1.0);
 // X-Flowdb-Truncated: true|false says whether the limit cut the result off.
 //
+// With http.tls (HttpHooks::tls) the listen address is served by a TlsFront
+// (tls_front.h) and civetweb listens only on an internal 127.0.0.1 port.
+//
 // Thread-safety: handlers run on civetweb worker threads; the callbacks given
 // here must be thread-safe.
 #pragma once
@@ -22,11 +25,13 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "agent/core/http_route.h"
 #include "agent/http_auth.h"
+#include "agent/tls_front.h"
 #include "flowdb/engine.h"
 
 class CivetServer;
@@ -45,6 +50,8 @@ struct HttpHooks {
   // (see http_auth.h); empty = no authentication. /metrics, /health, /ready
   // and /ping stay open.
   std::vector<std::string> auth_tokens;
+  // http.tls: serve `listen` over TLS through a TlsFront; unset = plain HTTP.
+  std::optional<TlsFrontOptions> tls;
 };
 
 class HttpServer : public HttpRoutes {
@@ -52,7 +59,10 @@ class HttpServer : public HttpRoutes {
   // Listens on `listen` ("host:port", "[v6]:port"); throws std::runtime_error.
   HttpServer(const std::string& listen, HttpHooks hooks);
   ~HttpServer() override;
+  // The port of `listen` (the TLS front's with http.tls).
   int port() const;
+  // The TLS front, or null without http.tls.
+  const TlsFront* tls_front() const { return front_.get(); }
 
   // HttpRoutes: a path taken by a built-in route or another input throws.
   void add(HttpRoute route) override;
@@ -64,6 +74,9 @@ class HttpServer : public HttpRoutes {
   class Reply;    // one response (http_server.cc)
 
  private:
+  int civet_port() const;
+  // Stops civetweb without waiting for its idle poll to time out.
+  void close_civet();
   void dispatch(mg_connection* c, std::string_view method);
   void serve_query(Reply& reply, bool series);
   // False (having answered 401) if http.auth is on and `c` has no valid token.
@@ -77,7 +90,8 @@ class HttpServer : public HttpRoutes {
     int active = 0;  // guarded by added_mu_
   };
 
-  std::string listen_;
+  // Where civetweb listens: `listen`, or 127.0.0.1:0 behind the TLS front.
+  std::string civet_listen_;
   HttpHooks hooks_;
   HttpAuth auth_;
   std::map<std::string, std::function<void(Reply&)>, std::less<>> routes_;
@@ -86,6 +100,7 @@ class HttpServer : public HttpRoutes {
   std::map<std::string, std::shared_ptr<Added>, std::less<>> added_;  // guarded by added_mu_
   std::unique_ptr<Handler> handler_;
   std::unique_ptr<CivetServer> server_;
+  std::unique_ptr<TlsFront> front_;  // stopped before civetweb
 };
 
 }  // namespace flowdb::agent

@@ -28,7 +28,7 @@ S = "${WORKDIR}/git"
 
 inherit cmake pkgconfig systemd useradd
 
-DEPENDS = "paho-mqtt-cpp boost lz4 yaml-cpp prometheus-cpp civetweb cli11 curl zlib"
+DEPENDS = "paho-mqtt-cpp boost lz4 yaml-cpp prometheus-cpp civetweb cli11 curl zlib openssl"
 
 # zstd: zstd block compression (lz4 is always built in).
 # remote-write: the prometheus_remote_write export (protobuf + snappy; protoc
