@@ -15,6 +15,8 @@ namespace {
 
 // Binding strength of the binary operators (Prometheus's %left/%right list).
 constexpr int kPrecPow = 6;
+// Deepest nesting of expressions (parentheses, arguments, unary operators).
+constexpr int kMaxDepth = 1000;
 
 struct OpInfo {
   BinaryOp op;
@@ -116,9 +118,16 @@ class Parser {
 
   Lexer lex_;
   std::deque<Token> buf_;
+  int depth_ = 0;
 };
 
 ExprPtr Parser::parse_expr(int min_prec) {
+  // Queries come from HTTP clients: bound the recursion, not the stack.
+  if (++depth_ > kMaxDepth) fail(peek().pos, "expression nested too deeply");
+  struct Leave {
+    int& d;
+    ~Leave() { --d; }
+  } leave{depth_};
   ExprPtr lhs = parse_unary();
   for (;;) {
     std::optional<OpInfo> op = binary_op(peek());

@@ -138,3 +138,16 @@ TEST_CASE("Scalar binary expressions follow Prometheus's type rules", "[promql][
   CHECK(tree("1 == bool 1") == "(== bool 1 1)");
   CHECK(tree("foo * 2") == "(* (selector foo) 2)");
 }
+
+TEST_CASE("Deep nesting is an error, not a stack overflow", "[promql][errors]") {
+  std::string deep = std::string(100000, '(') + "1" + std::string(100000, ')');
+  CHECK(error_of(deep) == "expression nested too deeply");
+  std::string ok = std::string(500, '(') + "1" + std::string(500, ')');
+  CHECK(tree(ok).rfind("(paren (paren ", 0) == 0);
+  // parse_test.go: a long operator chain; its first error is the innermost one.
+  std::string chain = "(";
+  for (int i = 0; i < 10000; ++i) chain += "-{}-1";
+  chain += ")";
+  for (int i = 0; i < 1000; ++i) chain += "[1m:]";
+  CHECK(error_of(chain) == "vector selector must contain at least one non-empty matcher");
+}
