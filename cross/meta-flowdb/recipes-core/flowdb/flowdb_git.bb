@@ -28,7 +28,8 @@ S = "${WORKDIR}/git"
 
 inherit cmake pkgconfig systemd useradd
 
-DEPENDS = "paho-mqtt-cpp boost lz4 yaml-cpp prometheus-cpp civetweb cli11 curl zlib openssl"
+# re2: PromQL regular-expression matchers (agent/promql), meta-oe.
+DEPENDS = "paho-mqtt-cpp boost lz4 yaml-cpp prometheus-cpp civetweb cli11 curl zlib openssl re2"
 
 # zstd: zstd block compression (lz4 is always built in).
 # remote-write: the prometheus_remote_write export (protobuf + snappy; protoc
