@@ -61,10 +61,16 @@ void Agent::start() {
   hooks.auth_tokens = config_.http_auth_tokens;
   hooks.tls = config_.http_tls;
   http_ = std::make_unique<HttpServer>(config_.http_listen, std::move(hooks));
+  PromApiOptions prom;
+  prom.limits = config_.http_promql;
+  prom.version = FLOWDB_VERSION;
+  prom_api_ = std::make_unique<PromApi>(*engine_, std::move(prom));
+  prom_api_->add_routes(*http_);
   http_listen_ = config_.http_listen;
   http_tls_ = config_.http_tls;
   log_info("http", "listening on " + config_.http_listen + " (port " + std::to_string(http_port()) +
-                       (http_tls_ ? ", TLS" : "") + "): /metrics /health /ready /api/v1/query");
+                       (http_tls_ ? ", TLS" : "") +
+                       "): /metrics /health /ready /api/v1/export, Prometheus API /api/v1/query");
   start_inputs(config_);
   running_ = true;
 }
@@ -216,6 +222,7 @@ void Agent::stop() {
   log_info("agent", "draining " + std::to_string(queued) + " queued records");
   if (batcher_) batcher_->stop();
   stop_exports();
+  prom_api_.reset();  // removes its routes, waiting for queries still running
   http_.reset();
   retention_hook_->store(nullptr);
   if (retention_) retention_->stop();

@@ -199,11 +199,41 @@ constexpr KeySpec kHttpTlsKeys[] = {
      .min = 100000,
      .max = 300 * kSec},
 };
+constexpr KeySpec kHttpPromqlKeys[] = {
+    {.name = "max_samples",
+     .kind = KeyKind::kInt,
+     .default_value = "50000000",
+     .doc = "Most samples one PromQL query or remote read holds in memory at once (Prometheus's "
+            "--query.max-samples)",
+     .min = 1,
+     .max = 1000000000},
+    {.name = "timeout",
+     .kind = KeyKind::kDuration,
+     .default_value = "2m",
+     .doc = "Longest evaluation of one query (Prometheus's --query.timeout); a request's "
+            "timeout= may only shorten it",
+     .min = 1000,
+     .max = 3600 * kSec},
+    {.name = "max_series",
+     .kind = KeyKind::kInt,
+     .default_value = "100000",
+     .doc = "Most series one selector, /api/v1/series or remote-read query may return (0: no "
+            "limit)",
+     .min = 0,
+     .max = 100000000},
+    {.name = "lookback_delta",
+     .kind = KeyKind::kDuration,
+     .default_value = "5m",
+     .doc = "How far back an instant selector looks for a sample (Prometheus's "
+            "--query.lookback-delta)",
+     .min = 1000,
+     .max = 7 * 86400 * kSec},
+};
 constexpr KeySpec kHttpKeys[] = {
     {.name = "listen",
      .kind = KeyKind::kString,
      .default_value = "127.0.0.1:9108",
-     .doc = "Address of /metrics, /health, /ready and /api/v1/query (host:port, [v6]:port)"},
+     .doc = "Address of /metrics, /health, /ready and the query APIs (host:port, [v6]:port)"},
     {.name = "auth",
      .kind = KeyKind::kTable,
      .doc = "Token authentication of the query API and the write routes of inputs.http "
@@ -218,9 +248,13 @@ constexpr KeySpec kHttpKeys[] = {
     {.name = "query_max_points",
      .kind = KeyKind::kInt,
      .default_value = "100000",
-     .doc = "Most records one query returns",
+     .doc = "Most records one /api/v1/export query returns",
      .min = 1,
      .max = 100000000},
+    {.name = "promql",
+     .kind = KeyKind::kTable,
+     .doc = "Limits of the Prometheus API (/api/v1/query, query_range, series, read)",
+     .children = kHttpPromqlKeys},
 };
 constexpr KeySpec kLogKeys[] = {
     {.name = "level",
@@ -429,6 +463,11 @@ void parse_http(const ParsedTable& h, AgentConfig* c) {
   std::string err;
   if (!parse_host_port(c->http_listen, &ss, &len, &err)) h.fail("listen", err);
   c->http_query_max_points = static_cast<size_t>(h.integer("query_max_points"));
+  const ParsedTable& pq = *h.table("promql");
+  c->http_promql.max_samples = static_cast<size_t>(pq.integer("max_samples"));
+  c->http_promql.timeout = std::chrono::milliseconds(pq.integer("timeout") / 1000);
+  c->http_promql.max_series = static_cast<size_t>(pq.integer("max_series"));
+  c->http_promql.lookback_delta = pq.integer("lookback_delta") / 1000;
   // An absent table parses as an empty one: auth is on only if written.
   const ParsedTable* auth = h.table("auth");
   if (auth != nullptr && h.positions.count("auth") != 0) {

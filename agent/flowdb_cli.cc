@@ -77,7 +77,7 @@ std::unique_ptr<Engine> open_dir(const std::string& dir, const std::string& conf
           "the data directory " + dir +
           " is held by a running flowdb-agent; query it through the agent's HTTP API instead, "
           "e.g. curl '" +
-          url + "/api/v1/query?series=cpu&start=-1h'");
+          url + "/api/v1/export?series=cpu&start=-1h'");
     }
     throw;
   }
@@ -133,7 +133,7 @@ Cli::Cli() {
                  std::string("flowdb-agent config whose http.listen the hints name (default: ") +
                      kInstalledConfig + " if present)");
   query =
-      add("query", "Print stored points, with the same filters and formats as GET /api/v1/query");
+      add("query", "Print stored points, with the same filters and formats as GET /api/v1/export");
   const std::pair<const char*, const char*> kQueryOptions[] = {
       {"series",
        "Series to read: a measurement, optionally with tags (cpu,host=gw1); escape "

@@ -151,6 +151,9 @@ class CivetRequest : public HttpRequest {
     buf.resize(static_cast<size_t>(len));
     return buf;
   }
+  std::string_view query() const override {
+    return ri_->query_string != nullptr ? ri_->query_string : "";
+  }
   std::optional<std::string> header(std::string_view name) const override {
     const char* v = mg_get_header(c_, std::string(name).c_str());
     if (v == nullptr) return std::nullopt;
@@ -245,8 +248,10 @@ HttpServer::HttpServer(const std::string& listen, HttpHooks hooks)
       r.send(503, "application/json", body + "}\n");
     }
   };
-  routes_["/api/v1/query"] = [this](Reply& r) { serve_query(r, false); };
-  routes_["/api/v1/series"] = [this](Reply& r) { serve_query(r, true); };
+  // FlowDB's own record export (the `flowdb query` CLI); /api/v1/query and
+  // /api/v1/series are the Prometheus API's (prom_api.h), added by the agent.
+  routes_["/api/v1/export"] = [this](Reply& r) { serve_query(r, false); };
+  routes_["/api/v1/export/series"] = [this](Reply& r) { serve_query(r, true); };
   // "/" with civetweb's prefix matching takes every path; dispatch() matches
   // them exactly.
   // Before the handler: no request reads front_ while it is set.
@@ -276,7 +281,9 @@ void HttpServer::dispatch(mg_connection* c, std::string_view method) {
     return reply.error(405, std::string(method) + " not allowed on " + std::string(path),
                        "Allow: GET, HEAD\r\n");
   }
-  if ((path == "/api/v1/query" || path == "/api/v1/series") && !authorized(c, reply)) return;
+  if ((path == "/api/v1/export" || path == "/api/v1/export/series") && !authorized(c, reply)) {
+    return;
+  }
   try {
     it->second(reply);
   } catch (const std::exception& e) {
@@ -311,6 +318,14 @@ bool HttpServer::serve_added(mg_connection* c, std::string_view method, std::str
   {
     std::lock_guard lock(added_mu_);
     auto it = added_.find(path);
+    if (it == added_.end()) {  // the longest prefix route, if any
+      for (auto p = added_.begin(); p != added_.end(); ++p) {
+        if (p->second->route.prefix && path.substr(0, p->first.size()) == p->first &&
+            (it == added_.end() || p->first.size() > it->first.size())) {
+          it = p;
+        }
+      }
+    }
     if (it == added_.end()) return false;
     a = it->second;
     ++a->active;

@@ -46,8 +46,12 @@ bool append_value(std::string* out, const FieldValue& v) {
   switch (v.index()) {
     case 0: {
       const double d = std::get<double>(v);
-      if (!std::isfinite(d)) return false;
       uint64_t bits = std::bit_cast<uint64_t>(d);
+      if (bits == kStaleMarkerBits) {
+        out->push_back(static_cast<char>(ValueType::stale));
+        return true;
+      }
+      if (!std::isfinite(d)) return false;
       char buf[9];
       buf[0] = static_cast<char>(ValueType::float64);
       for (int i = 0; i < 8; ++i) buf[1 + i] = static_cast<char>(bits >> (8 * i));

@@ -2,8 +2,10 @@
 
 #include <snappy.h>
 
+#include <bit>
 #include <cmath>
 
+#include "ingest/value_codec.h"
 #include "prompb/remote.pb.h"
 
 namespace flowdb::ingest_http {
@@ -50,7 +52,10 @@ RemoteWriteStatus decode_remote_write(std::string_view body, size_t max_decoded,
       continue;
     }
     for (const prometheus::Sample& s : ts.samples()) {
-      if (!std::isfinite(s.value())) {
+      // Staleness markers are kept (the query API honours them); other
+      // NaN and Inf values are not storable.
+      if (!std::isfinite(s.value()) &&
+          std::bit_cast<uint64_t>(s.value()) != ingest::kStaleMarkerBits) {
         ++stats->nan_or_inf;
         continue;
       }

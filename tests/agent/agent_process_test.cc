@@ -37,7 +37,7 @@ struct AgentFixture {
     return metric_value(http_get(http, "/metrics").body, name);
   }
   std::string query(const std::string& params) {
-    auto r = http_get(http, "/api/v1/query?" + params);
+    auto r = http_get(http, "/api/v1/export?" + params);
     REQUIRE(r.status == 200);
     return r.body;
   }
@@ -115,7 +115,7 @@ TEST_CASE("flowdb CLI: the held-by-an-agent hint names the configured HTTP addre
                                       &rc);
   CHECK(rc == 1);
   CHECK_THAT(out, Contains("held by a running flowdb-agent"));
-  CHECK_THAT(out, Contains("http://127.0.0.1:" + std::to_string(f.http) + "/api/v1/query"));
+  CHECK_THAT(out, Contains("http://127.0.0.1:" + std::to_string(f.http) + "/api/v1/export"));
   CHECK(f.stop() == 0);
 }
 
@@ -155,7 +155,7 @@ TEST_CASE("UDP ingest is read back value for value - SIGTERM exits 0 - flowdb qu
         "2023-11-14T22:13:20Z,1700000000000000,mem,host=a,free,123\n");
   CHECK_THAT(f.query("series=cpu&start=2023-11-14T22:13:21Z&end=now"), Contains("\"count\":2"));
   CHECK_THAT(f.query("series=cpu&limit=2"), Contains("\"count\":2,\"truncated\":true"));
-  auto bad = http_get(f.http, "/api/v1/query?start=yesterday");
+  auto bad = http_get(f.http, "/api/v1/export?start=yesterday");
   CHECK(bad.status == 400);
   CHECK_THAT(bad.body, Contains("{\"error\":\"start: bad time 'yesterday'"));
 
@@ -165,7 +165,7 @@ TEST_CASE("UDP ingest is read back value for value - SIGTERM exits 0 - flowdb qu
       run_capture(std::string(FLOWDB_CLI_BIN) + " query --data-dir " + (f.dir / "data"), &rc);
   CHECK(rc != 0);
   CHECK_THAT(held, Contains("held by a running flowdb-agent"));
-  CHECK_THAT(held, Contains("/api/v1/query"));
+  CHECK_THAT(held, Contains("/api/v1/export"));
 
   auto t0 = std::chrono::steady_clock::now();
   CHECK(f.stop() == 0);

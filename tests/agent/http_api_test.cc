@@ -1,6 +1,6 @@
 // The HTTP server and query API in-process against a real engine: exact
 // routes, HEAD, 405, truncation in every format, escaped tag values, relative
-// times, order=desc, /api/v1/series and streaming in bounded pieces.
+// times, order=desc, /api/v1/export/series and streaming in bounded pieces.
 #include <catch2/catch.hpp>
 
 #include "agent/core/ingest_context.h"
@@ -56,8 +56,8 @@ TEST_CASE("HTTP routes match exactly and case-sensitively - others are 404 JSON"
   CHECK(api.get("/health").status == 200);
   CHECK_THAT(api.get("/health").body, Contains("\"status\":\"pass\""));  // as InfluxDB 2
   CHECK(api.get("/metrics").body == "up 1\n");
-  for (const char* p : {"/api/v1/queryXYZ", "/API/V1/QUERY", "/metricsfoo", "/healthz", "/health/x",
-                        "/", "/nope"}) {
+  for (const char* p : {"/api/v1/exportXYZ", "/API/V1/EXPORT", "/metricsfoo", "/healthz",
+                        "/health/x", "/", "/nope"}) {
     INFO(p);
     auto r = api.get(p);
     CHECK(r.status == 404);
@@ -73,7 +73,7 @@ TEST_CASE("HEAD answers as GET without a body - other methods are 405 with Allow
   CHECK(head.status == 200);
   CHECK(head.body.empty());
   CHECK(head.header("Content-Length") == std::to_string(get.body.size()));
-  auto q = http_request("HEAD", api.port, "/api/v1/query");
+  auto q = http_request("HEAD", api.port, "/api/v1/export");
   CHECK(q.status == 200);
   CHECK(q.body.empty());
   CHECK(q.header("X-Flowdb-Truncated") == "false");
@@ -81,7 +81,7 @@ TEST_CASE("HEAD answers as GET without a body - other methods are 405 with Allow
   CHECK(post.status == 405);
   CHECK(post.header("Allow") == "GET, HEAD");
   CHECK_THAT(post.body, StartsWith("{\"error\":"));
-  CHECK(http_request("DELETE", api.port, "/api/v1/query").status == 405);
+  CHECK(http_request("DELETE", api.port, "/api/v1/export").status == 405);
 }
 
 TEST_CASE("Truncation is visible in every format, streamed or not", "[agent][http][query]") {
@@ -89,21 +89,21 @@ TEST_CASE("Truncation is visible in every format, streamed or not", "[agent][htt
   for (int i = 0; i < 5; ++i) api.put("cpu", {{"host", "a"}}, "usage", 1000 + i, i);
   for (const char* f : {"json", "lp", "csv"}) {
     INFO(f);
-    auto cut = api.get(std::string("/api/v1/query?limit=2&format=") + f);
+    auto cut = api.get(std::string("/api/v1/export?limit=2&format=") + f);
     CHECK(cut.status == 200);
     CHECK(cut.header("X-Flowdb-Truncated") == "true");
-    auto all = api.get(std::string("/api/v1/query?limit=5&format=") + f);
+    auto all = api.get(std::string("/api/v1/export?limit=5&format=") + f);
     CHECK(all.header("X-Flowdb-Truncated") == "false");
   }
-  CHECK(lines(api.get("/api/v1/query?limit=2&format=lp").body) == 2);
-  CHECK_THAT(api.get("/api/v1/query?limit=2").body, Contains("\"count\":2,\"truncated\":true"));
+  CHECK(lines(api.get("/api/v1/export?limit=2&format=lp").body) == 2);
+  CHECK_THAT(api.get("/api/v1/export?limit=2").body, Contains("\"count\":2,\"truncated\":true"));
   // Larger than the first 64 KiB: the header comes from a counting pass.
   for (int i = 0; i < 3000; ++i) api.put("mem", {{"host", "a"}}, "free", 10000 + i, i);
-  auto big = api.get("/api/v1/query?series=mem&limit=2500&format=lp");
+  auto big = api.get("/api/v1/export?series=mem&limit=2500&format=lp");
   CHECK(big.header("X-Flowdb-Truncated") == "true");
   CHECK(big.header("Content-Length").empty());
   CHECK(lines(big.body) == 2500);
-  auto whole = api.get("/api/v1/query?series=mem&limit=3000&format=lp");
+  auto whole = api.get("/api/v1/export?series=mem&limit=3000&format=lp");
   CHECK(whole.header("X-Flowdb-Truncated") == "false");
   CHECK(lines(whole.body) == 3000);
 }
@@ -112,10 +112,10 @@ TEST_CASE("Tag values with escaped commas, spaces and = are queryable", "[agent]
   Api api;
   api.put("cpu", {{"host", "a,b c=d"}}, "usage", 1000, 1);
   api.put("cpu", {{"host", "a"}}, "usage", 1000, 2);
-  std::string lp = api.get("/api/v1/query?format=lp&series=cpu,host=a%5C,b%5C%20c%5C=d").body;
+  std::string lp = api.get("/api/v1/export?format=lp&series=cpu,host=a%5C,b%5C%20c%5C=d").body;
   CHECK(lp == "cpu,host=a\\,b\\ c\\=d usage=1 1000000\n");
-  CHECK(lines(api.get("/api/v1/query?format=lp&series=cpu,host=a").body) == 1);
-  CHECK(api.get("/api/v1/query?series=cpu,host=a%5C,b=c").status == 400);
+  CHECK(lines(api.get("/api/v1/export?format=lp&series=cpu,host=a").body) == 1);
+  CHECK(api.get("/api/v1/export?series=cpu,host=a%5C,b=c").status == 400);
 }
 
 TEST_CASE("Relative times take several units and the now-1h form", "[agent][query]") {
@@ -137,18 +137,18 @@ TEST_CASE("Relative times take several units and the now-1h form", "[agent][quer
   api.put("cpu", {}, "v", n - 7'200'000'000, 1);
   api.put("cpu", {}, "v", n - 4'200'000'000, 2);
   api.put("cpu", {}, "v", n - 600'000'000, 3);
-  CHECK_THAT(api.get("/api/v1/query?start=-1h30m").body, Contains("\"count\":2"));
-  CHECK_THAT(api.get("/api/v1/query?start=now-1h&end=now").body, Contains("\"count\":1"));
+  CHECK_THAT(api.get("/api/v1/export?start=-1h30m").body, Contains("\"count\":2"));
+  CHECK_THAT(api.get("/api/v1/export?start=now-1h&end=now").body, Contains("\"count\":1"));
 }
 
 TEST_CASE("order=desc returns the newest points first across series", "[agent][http][query]") {
   Api api;
   for (int64_t ts : {1, 3, 5}) api.put("cpu", {{"host", "a"}}, "v", ts * 1'000'000, ts);
   for (int64_t ts : {2, 4, 6}) api.put("cpu", {{"host", "b"}}, "v", ts * 1'000'000, ts);
-  CHECK(api.get("/api/v1/query?order=desc&limit=3&format=lp").body ==
+  CHECK(api.get("/api/v1/export?order=desc&limit=3&format=lp").body ==
         "cpu,host=b v=6 6000000000\ncpu,host=a v=5 5000000000\ncpu,host=b v=4 4000000000\n");
-  CHECK(api.get("/api/v1/query?limit=1&format=lp").body == "cpu,host=a v=1 1000000000\n");
-  CHECK(api.get("/api/v1/query?order=sideways").status == 400);
+  CHECK(api.get("/api/v1/export?limit=1&format=lp").body == "cpu,host=a v=1 1000000000\n");
+  CHECK(api.get("/api/v1/export?order=sideways").status == 400);
   // More points in one time window than it holds: the windows shrink.
   flowdb::agent::QueryRequest req;
   req.measurement = "mem";
@@ -182,7 +182,7 @@ TEST_CASE("order=desc returns the newest points first across series", "[agent][h
   CHECK(prev == 1'000'000);
 }
 
-TEST_CASE("/api/v1/series lists measurements, tag sets and fields", "[agent][http][query]") {
+TEST_CASE("/api/v1/export/series lists measurements, tag sets and fields", "[agent][http][query]") {
   Api api;
   for (int i = 0; i < 40; ++i) {  // many points per key: the listing seeks past them
     api.put("cpu", {{"host", "a"}}, "idle", 1000 + i, 1);
@@ -190,12 +190,12 @@ TEST_CASE("/api/v1/series lists measurements, tag sets and fields", "[agent][htt
   }
   api.put("cpu", {{"host", "b"}}, "usage", 1000, 1);
   api.put("mem", {}, "free", 1000, 1);
-  CHECK(api.get("/api/v1/series").body ==
+  CHECK(api.get("/api/v1/export/series").body ==
         "{\"series\":[{\"measurement\":\"cpu\",\"tags\":{\"host\":\"a\"},\"fields\":[\"idle\","
         "\"usage\"]},{\"measurement\":\"cpu\",\"tags\":{\"host\":\"b\"},\"fields\":[\"usage\"]},"
         "{\"measurement\":\"mem\",\"tags\":{},\"fields\":[\"free\"]}],\"count\":3}\n");
-  CHECK_THAT(api.get("/api/v1/series?series=cpu,host=b").body, Contains("\"count\":1"));
-  CHECK_THAT(api.get("/api/v1/series?start=1001us").body, Contains("\"count\":1"));
+  CHECK_THAT(api.get("/api/v1/export/series?series=cpu,host=b").body, Contains("\"count\":1"));
+  CHECK_THAT(api.get("/api/v1/export/series?start=1001us").body, Contains("\"count\":1"));
 }
 
 TEST_CASE("A large result streams in pieces of about the flush size", "[agent][query]") {

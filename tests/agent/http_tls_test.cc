@@ -121,13 +121,13 @@ TEST_CASE("curl verifying the agent's certificate writes and reads back over TLS
   CHECK(w.exit == 0);
   CHECK(w.status == 204);
   CurlResult q =
-      a.curl_ca("/api/v1/query?series=tls&format=lp", {"-H", "Authorization: Token tok"});
+      a.curl_ca("/api/v1/export?series=tls&format=lp", {"-H", "Authorization: Token tok"});
   CHECK(q.exit == 0);
   CHECK(q.status == 200);
   CHECK(q.body ==
         "tls,via=curl v=1.5 1700000000000000000\ntls,via=curl v=2.5 1700000001000000000\n");
   // The token is still required behind the front.
-  CHECK(a.curl_ca("/api/v1/query?series=tls").status == 401);
+  CHECK(a.curl_ca("/api/v1/export?series=tls").status == 401);
 
   CurlResult h = a.curl_ca("/health");
   CHECK(h.status == 200);
@@ -169,7 +169,7 @@ TEST_CASE("curl verifying the agent's certificate writes and reads back over TLS
             {FLOWDB_CLI_BIN, "--config", a.config_path(), "query", "--data-dir", a.dir / "data"},
             cli_log) == 1);
   CHECK_THAT(read_file(cli_log),
-             Contains("curl 'https://127.0.0.1:" + std::to_string(a.port) + "/api/v1/query?"));
+             Contains("curl 'https://127.0.0.1:" + std::to_string(a.port) + "/api/v1/export?"));
 
   // A silent client (TCP connected, no handshake) does not delay the stop.
   const int silent = tcp_connect(a.port, 5);
@@ -200,7 +200,7 @@ TEST_CASE("a 1 MB write and a chunked query result pass the TLS front byte for b
   CHECK(w.exit == 0);
   CHECK(w.status == 204);
   // Larger than 64 KiB: streamed chunked (HTTP/1.1) through the relay.
-  CurlResult q = a.curl_ca("/api/v1/query?series=big&format=lp&limit=100000",
+  CurlResult q = a.curl_ca("/api/v1/export?series=big&format=lp&limit=100000",
                            {"-H", "Authorization: Token tok"});
   CHECK(q.exit == 0);
   CHECK(q.status == 200);
@@ -225,7 +225,7 @@ TEST_CASE("with http.tls.client_ca_file only clients with a certificate of that 
   CHECK(with_cert.status == 204);
   CurlResult q = a.curl({"--cacert", pki().ca, "--cert", pki().client_cert, "--key",
                          pki().client_key, "-H", "Authorization: Token tok"},
-                        "/api/v1/query?series=mtls&format=lp");
+                        "/api/v1/export?series=mtls&format=lp");
   CHECK(q.status == 200);
   CHECK(q.body == "mtls v=7i 1700000000000000000\n");
   CHECK(a.stop() == 0);

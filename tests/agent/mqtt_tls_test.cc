@@ -54,7 +54,7 @@ struct Agent {
   }
   double metric(const std::string& name) { return proc.metric(name); }
   std::string query(const std::string& params) {
-    auto r = proc.get("/api/v1/query?" + params);
+    auto r = proc.get("/api/v1/export?" + params);
     REQUIRE(r.status == 200);
     return r.body;
   }

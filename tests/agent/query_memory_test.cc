@@ -121,7 +121,7 @@ TEST_CASE("A 1,000,000-point query raises the agent's peak RSS by a few MiB",
   Process agent({FLOWDB_AGENT_BIN, "--config", dir / "agent.yaml"}, dir / "agent.log");
   REQUIRE(wait_until([&] { return http_get(http, "/health").status == 200; }));
   size_t warm = 0;  // a first small query warms the code paths
-  stream_lines(http, "/api/v1/query?format=lp&limit=1000", &warm);
+  stream_lines(http, "/api/v1/export?format=lp&limit=1000", &warm);
   REQUIRE(warm == 1000);
   auto heap = [&] {
     return metric_value(http_get(http, "/metrics").body, "flowdb_process_heap_bytes");
@@ -139,7 +139,7 @@ TEST_CASE("A 1,000,000-point query raises the agent's peak RSS by a few MiB",
     }
   });
   size_t lines = 0;
-  std::string head = stream_lines(http, "/api/v1/query?format=lp", &lines);
+  std::string head = stream_lines(http, "/api/v1/export?format=lp", &lines);
   done = true;
   sampler.join();
   const long rss_after = status_kib(agent.pid(), "VmRSS");

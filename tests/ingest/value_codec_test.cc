@@ -1,5 +1,6 @@
 #include "ingest/value_codec.h"
 
+#include <bit>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <limits>
@@ -73,6 +74,20 @@ TEST_CASE("NaN and Inf are refused on encode and rejected on decode", "[ingest][
   CHECK_FALSE(decode_value("\x01\x01\0\0\0\0\0\xf0\xff"s, &v));  // NaN payload, sign set
   CHECK_FALSE(decode_value("\x01\0\0\0\0\0\0\xf0\x7f"s, &v));    // +Inf
   CHECK_FALSE(decode_value("\x01\0\0\0\0\0\0\xf0\xff"s, &v));    // -Inf
+}
+
+TEST_CASE("The Prometheus staleness marker is its own type, not a field value",
+          "[ingest][value_codec]") {
+  const double stale = std::bit_cast<double>(kStaleMarkerBits);
+  std::string out;
+  REQUIRE(append_value(&out, stale));
+  CHECK(out == "\x07");
+  CHECK(is_stale_marker(out));
+  FieldValue v = 1.0;
+  CHECK_FALSE(decode_value(out, &v));  // exporters and the export API skip it
+  CHECK(v == FieldValue(1.0));
+  CHECK_FALSE(is_stale_marker("\x07\x00"s));
+  CHECK_FALSE(is_stale_marker(encode_value(FieldValue(2.0))));
 }
 
 TEST_CASE("Malformed values are rejected by decode", "[ingest][value_codec]") {

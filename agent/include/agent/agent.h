@@ -24,6 +24,7 @@
 #include "agent/core/input.h"
 #include "agent/core/metrics.h"
 #include "agent/http_server.h"
+#include "agent/prom_api.h"
 #include "export/core/export_metrics.h"
 #include "export/core/exporter.h"
 #include "flowdb/engine.h"
@@ -87,6 +88,7 @@ class Agent {
       std::make_shared<std::atomic<retention::RetentionThread*>>(nullptr);
   std::unique_ptr<Batcher> batcher_;
   std::unique_ptr<HttpServer> http_;
+  std::unique_ptr<PromApi> prom_api_;  // its routes on http_; destroyed first
   mutable std::mutex inputs_mu_;  // guards inputs_ against ready()
   std::vector<Running> inputs_;
   std::vector<std::unique_ptr<exporter::Exporter>> exporters_;  // controlling thread only

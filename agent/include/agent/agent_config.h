@@ -16,6 +16,7 @@
 #include "agent/core/config_schema.h"
 #include "agent/core/input.h"
 #include "agent/core/log.h"
+#include "agent/promql/eval.h"
 #include "agent/tls_front.h"
 #include "export/core/exporter.h"
 #include "flowdb/config.h"
@@ -47,6 +48,7 @@ struct AgentConfig {
   std::vector<ExportConfig> exports;
   std::string http_listen = "127.0.0.1:9108";
   size_t http_query_max_points = 100000;
+  promql::Limits http_promql;  // http.promql: limits of the Prometheus API
   // http.auth tokens (secrets: never log them); empty = no authentication.
   std::vector<std::string> http_auth_tokens;
   std::optional<TlsFrontOptions> http_tls;  // http.tls; unset = plain HTTP

@@ -1,6 +1,6 @@
 // The agent's one HTTP listener (civetweb): /metrics (Prometheus text format),
 // /health (process alive), /ready (engine open and every input up),
-// /api/v1/query and /api/v1/series (see query_format.h).
+// /api/v1/query and /api/v1/export/series (see query_format.h).
 //
 // Inputs add their own routes through the HttpRoutes interface
 // (agent/core/http_route.h): the InfluxDB write API of ingest/http.

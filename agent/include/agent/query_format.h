@@ -1,4 +1,4 @@
-// The local query API shared by GET /api/v1/query, GET /api/v1/series and
+// The local query API shared by GET /api/v1/export, GET /api/v1/export/series and
 // `flowdb query`: parameter parsing, engine scan and the json / lp / csv
 // renderings, streamed to a QuerySink with bounded memory.
 //

@@ -76,7 +76,7 @@ declare -A recipe_of=(
   [prometheus-cpp]=prometheus-cpp [PahoMqttCpp]=paho-mqtt-cpp [eclipse-paho-mqtt-c]=paho-mqtt-c
   [CLI11]=cli11 [CURL]=curl [civetweb]=civetweb [ZLIB]=zlib [OpenSSL]=openssl
   [Protobuf]=protobuf [Snappy]=snappy [RocksDB]="" [leveldb]=""
-  [libsystemd]=systemd [systemd]=systemd
+  [libsystemd]=systemd [systemd]=systemd [re2]=re2
 )
 # find, not git ls-files: the check must work without git and in a non-git copy.
 # Build trees (build*/), .git, the test suites and cross/ are not the product's build.

@@ -36,7 +36,7 @@ struct ClientAgent {
     return std::atoi(read_file(code).c_str());
   }
   std::string query(const std::string& params) {
-    return http_request("GET", agent.http_port(), "/api/v1/query?" + params, "",
+    return http_request("GET", agent.http_port(), "/api/v1/export?" + params, "",
                         "Authorization: Token tok\r\n")
         .body;
   }

@@ -77,8 +77,8 @@ TEST_CASE("http.auth: a missing or wrong token is 401 - the right one in any for
   CHECK(t.write("/write?precision=s&u=telegraf&p=s3cret-token") == 204);
 
   // The query API needs it too; metrics, health, ready and ping do not.
-  CHECK(http_get(t.port(), "/api/v1/query").status == 401);
-  CHECK(http_request("GET", t.port(), "/api/v1/query", "", "Authorization: Token s3cret-token\r\n")
+  CHECK(http_get(t.port(), "/api/v1/export").status == 401);
+  CHECK(http_request("GET", t.port(), "/api/v1/export", "", "Authorization: Token s3cret-token\r\n")
             .status == 200);
   CHECK(http_get(t.port(), "/metrics").status == 200);
   CHECK(http_get(t.port(), "/health").status == 200);

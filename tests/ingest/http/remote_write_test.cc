@@ -3,12 +3,14 @@
 // prometheus_remote_write export sends.
 #include <snappy.h>
 
+#include <bit>
 #include <catch2/catch.hpp>
 #include <cmath>
 
 #include "agent/http_server.h"
 #include "export/prometheus/remote_write_encoder.h"
 #include "ingest/http/http_input.h"
+#include "ingest/value_codec.h"
 #include "net_fixture.h"
 #include "prompb/remote.pb.h"
 
@@ -78,7 +80,8 @@ TEST_CASE("Remote write: samples become __name__ measurements with field value",
   label(up, "job", "node");
   sample(up, 1, 1700000000123);
   sample(up, 0, 1700000001123);
-  sample(up, std::nan(""), 1700000002123);  // a staleness marker
+  sample(up, std::nan(""), 1700000002123);  // a plain NaN: not storable
+  sample(up, std::bit_cast<double>(ingest::kStaleMarkerBits), 1700000003123);  // StaleNaN
   auto* nameless = req.add_timeseries();
   label(nameless, "job", "x");
   sample(nameless, 5, 1700000000000);
@@ -87,7 +90,11 @@ TEST_CASE("Remote write: samples become __name__ measurements with field value",
   const std::vector<ingest::Tag> tags = {{"instance", "b:9100"}, {"job", "node"}};
   CHECK(r.p.value("up", tags, "value", 1700000000123000) == FieldValue(1.0));
   CHECK(r.p.value("up", tags, "value", 1700000001123000) == FieldValue(0.0));
-  CHECK(r.p.count("up") == 2);
+  // The staleness marker is stored, as its own value type (no field value).
+  CHECK(r.p.count("up") == 3);
+  auto stale = r.p.engine->get(ingest::series_key("up", tags, "value"), 1700000003123000);
+  REQUIRE(stale);
+  CHECK(ingest::is_stale_marker(stale->value));
   CHECK(r.p.metric("flowdb_input_points_dropped_total{input=\"prom\",reason=\"nan_or_inf\"}") == 1);
   CHECK(r.p.metric(
             "flowdb_input_points_dropped_total{input=\"prom\",reason=\"missing_measurement\"}") ==

@@ -4,7 +4,7 @@
 //
 // An input that serves HTTP (ingest/http: the InfluxDB write API) adds its
 // routes in Input::start() and removes them in Input::stop(). A route is one
-// exact, case-sensitive path with the methods it answers; the server answers
+// exact, case-sensitive path (or a path prefix) with the methods it answers; the server answers
 // 405 (with Allow) for other methods and 404 for unknown paths. Routes marked
 // `auth` need a valid token when the listener has `http.auth` configured; the
 // server checks it (401 otherwise) before the handler runs.
@@ -32,6 +32,8 @@ class HttpRequest {
   virtual std::string_view path() const = 0;    // without the query string
   // A query-string parameter, URL-decoded; nullopt if absent.
   virtual std::optional<std::string> param(std::string_view name) const = 0;
+  // The raw query string (after '?', not decoded); "" if none.
+  virtual std::string_view query() const = 0;
   // A request header (name case-insensitive); nullopt if absent.
   virtual std::optional<std::string> header(std::string_view name) const = 0;
   // The client's address, "127.0.0.1:50000" or "[::1]:50000", for logs.
@@ -58,6 +60,9 @@ struct HttpRoute {
   std::vector<std::string> methods;  // "POST"; "GET" also answers HEAD
   bool auth = false;                 // needs a token when http.auth is configured
   HttpHandler handler;
+  // Also serve every path that starts with `path` (e.g. "/api/v1/label/"
+  // for /api/v1/label/<name>/values); an exact route wins over a prefix one.
+  bool prefix = false;
 };
 
 class HttpRoutes {
