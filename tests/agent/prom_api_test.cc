@@ -123,6 +123,43 @@ TEST_CASE("EngineQuerier selects by matchers and time, in ms, numeric fields onl
         std::vector<std::string>{"__name__=cpu_usage,host=b,: 0=100"});
 }
 
+TEST_CASE("A query over the last hour consults only the last hour's time bucket", "[agent][prom]") {
+  Store s;
+  constexpr int64_t kHourUs = 3600'000'000;
+  const int64_t base = 1'700'000'000 / 3600 * kHourUs;  // a bucket boundary
+  const std::string key =
+      flowdb::ingest::series_key("cpu", std::vector<Tag>{{"host", "a"}}, "usage");
+  for (int64_t h = 0; h < 24; ++h) {  // one SST per hourly bucket
+    std::vector<flowdb::Record> b;
+    for (int64_t i = 0; i < 60; ++i) {
+      b.emplace_back(key, base + h * kHourUs + i * 60'000'000,
+                     flowdb::ingest::encode_value(FieldValue(double(h))));
+    }
+    s.engine->write_batch(std::move(b));
+    s.engine->flush();
+  }
+  const int64_t last_ms = (base + 23 * kHourUs + 59 * int64_t{60'000'000}) / 1000;
+  auto files = [&] { return s.engine->stats().files_opened_by_reads; };
+  auto count = [&](int64_t mint, int64_t maxt) {
+    EngineQuerier q(*s.engine);
+    size_t n = 0;
+    q.select(promql::compile(*promql::parse("cpu_usage").expr().as<promql::VectorSelector>()), mint,
+             maxt, [&](promql::Series&& x) {
+               n += x.samples.size();
+               return true;
+             });
+    return n;
+  };
+  REQUIRE(s.engine->query(flowdb::Query::prefix("")).size() == 24 * 60);
+  const uint64_t before = files();
+  CHECK(count(last_ms - 30 * 60'000, last_ms) == 31);
+  const uint64_t hour = files() - before;
+  CHECK(hour == 1);  // of 24 bucket SSTs
+  const uint64_t mid = files();
+  CHECK(count(0, last_ms) == 24 * 60);
+  CHECK(files() - mid >= 24);
+}
+
 TEST_CASE("EngineQuerier returns stored staleness markers as StaleNaN", "[agent][prom]") {
   Store s;
   s.put("up", {{"job", "j"}}, "value", 1'000'000, FieldValue(1.0));
