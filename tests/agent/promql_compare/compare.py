@@ -38,7 +38,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import dataset  # noqa: E402
-from promlib import (api, batches, compare_answers, remote_write, start_agent,  # noqa: E402
+from promlib import (agent_stored, api, batches, compare_answers, remote_write, start_agent,  # noqa: E402
                      start_prometheus, wait_until)
 
 SKIP = 77
@@ -98,21 +98,6 @@ def total_count(server, end_s, names):
         res = js["data"]["result"]
         total += int(float(res[0]["value"][1])) if res else 0
     return total
-
-
-def agent_stored(server):
-    """Fallback while the agent has no PromQL API: points stored + dropped by
-    its remote-write input, from /metrics."""
-    import urllib.request
-    with urllib.request.urlopen(f"http://127.0.0.1:{server.port}/metrics", timeout=5) as r:
-        text = r.read().decode()
-    stored = dropped = 0.0
-    for line in text.splitlines():
-        if line.startswith('flowdb_input_records_stored_total{input="rw"'):
-            stored += float(line.rsplit(" ", 1)[1])
-        elif line.startswith("flowdb_input_points_dropped_total{") and 'input="rw"' in line:
-            dropped += float(line.rsplit(" ", 1)[1])
-    return stored, dropped
 
 
 class Report:
@@ -372,9 +357,9 @@ def main():
         sut_count = total_count(sut, end_s, names)
         if sut_count is None:
             # The agent without the PromQL API yet: its input's own counters.
-            wait_until(lambda: sum(agent_stored(sut)) >= total, 30,
+            wait_until(lambda: sum(agent_stored(sut.port)) >= total, 30,
                        f"the agent to store or drop {total} samples", sp)
-            stored, dropped = agent_stored(sut)
+            stored, dropped = agent_stored(sut.port)
             print(f"note: {sut.name} has no Prometheus query API; its remote-write input "
                   f"stored {stored:.0f} and dropped {dropped:.0f} of {total} samples")
         else:

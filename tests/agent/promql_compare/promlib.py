@@ -92,9 +92,14 @@ def snappy_compress(data):
 
 
 def remote_write(port, series, timeout=60, path="/api/v1/write"):
-    """POSTs one WriteRequest; retries on 429/503 (Retry-After). Returns the
-    HTTP status; raises with the body on any other non-2xx answer."""
-    body = snappy_compress(encode_write_request(series))
+    """POSTs one WriteRequest of [(labels, samples)]; see remote_write_raw."""
+    return remote_write_raw(port, snappy_compress(encode_write_request(series)), timeout, path)
+
+
+def remote_write_raw(port, body, timeout=60, path="/api/v1/write"):
+    """POSTs one snappy-compressed WriteRequest; retries on 429/503
+    (Retry-After). Returns the HTTP status; raises with the body on any other
+    non-2xx answer."""
     headers = {"Content-Encoding": "snappy", "Content-Type": "application/x-protobuf",
                "X-Prometheus-Remote-Write-Version": "0.1.0", "User-Agent": "promql-compare"}
     deadline = time.monotonic() + timeout
@@ -358,6 +363,22 @@ def compare_answers(a, b, rel=1e-9):
             if len(bad) > 3:
                 diffs.append(f"{dict(k)}: {len(bad) - 3} more values differ")
     return diffs
+
+
+def agent_stored(port, input_name="rw"):
+    """(points stored, points dropped) by the agent's remote-write input, from
+    its /metrics: how far a load has got when no PromQL count is available."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+        text = r.read().decode()
+    stored = dropped = 0.0
+    for line in text.splitlines():
+        if f'input="{input_name}"' not in line:
+            continue
+        if line.startswith("flowdb_input_records_stored_total{"):
+            stored += float(line.rsplit(" ", 1)[1])
+        elif line.startswith("flowdb_input_points_dropped_total{"):
+            dropped += float(line.rsplit(" ", 1)[1])
+    return stored, dropped
 
 
 def proc_status(pid, keys=("VmRSS", "VmHWM")):
