@@ -38,8 +38,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import dataset  # noqa: E402
-from promlib import (agent_stored, api, batches, compare_answers, remote_write, start_agent,  # noqa: E402
-                     start_prometheus, wait_until)
+from promlib import (agent_stored, api, batches, compare_answers,  # noqa: E402
+                     remote_write, start_agent, start_prometheus, wait_until)
 
 SKIP = 77
 
@@ -237,6 +237,10 @@ def metadata_checks(report, ref, sut, start_s, end_s):
         a = norm_list(ref.query(f"/api/v1/label/{name}/values", rng)[1])
         b = norm_list(sut.query(f"/api/v1/label/{name}/values", rng)[1])
         report.check(f"label {name} values", ref.name, a, sut.name, b, plain=True)
+    for params in ({}, {"metric": "up"}, {"limit": "1"}):
+        a = ref.query("/api/v1/metadata", params)[1]
+        b = sut.query("/api/v1/metadata", params)[1]
+        report.check(f"metadata {params}", ref.name, a, sut.name, b, plain=True)
     b = sut.query("/api/v1/status/buildinfo", {})[1]
     report.queries += 1
     if not (isinstance(b, dict) and b.get("status") == "success"
