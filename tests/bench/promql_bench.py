@@ -251,7 +251,7 @@ def main():
                 ma, mp = statistics.median(ta), statistics.median(tp)
                 failed = not isinstance(ja, dict) or ja.get("status") != "success"
                 if failed:  # an error answer's time is no query time
-                    err = (ja or {}).get("error", "not JSON") if isinstance(ja, dict) else "not JSON"
+                    err = ja.get("error") if isinstance(ja, dict) else "not JSON"
                     eq = f"no: {sut_name} answered an error ({str(err)[:50]})"
                 else:
                     eq = "yes" if not diffs else f"no ({diffs[0][:60]})"
@@ -269,9 +269,10 @@ def main():
             a = "—" if ma is None else f"{ma:.1f}"
             r = "—" if ratio is None else f"{ratio:.2f}"
             print(f"| `{expr}` | {nser} | {hours} h | {a} | {mp:.1f} | {r} | {eq} |")
-        print(f"\n{sut_name} RSS during its queries: highest VmRSS {sampler.max_rss / 1024:.1f} MiB,"
-              f" VmHWM {st['VmHWM'] / 1024:.1f} MiB (VmRSS now {st['VmRSS'] / 1024:.1f} MiB); "
-              f"Prometheus VmRSS {pst['VmRSS'] / 1024:.1f} MiB, VmHWM {pst['VmHWM'] / 1024:.1f} MiB")
+        mib = 1024
+        print(f"\n{sut_name} RSS during its queries: highest VmRSS {sampler.max_rss / mib:.1f} "
+              f"MiB, VmHWM {st['VmHWM'] / mib:.1f} MiB (VmRSS now {st['VmRSS'] / mib:.1f} MiB); "
+              f"Prometheus VmRSS {pst['VmRSS'] / mib:.1f} MiB, VmHWM {pst['VmHWM'] / mib:.1f} MiB")
         # Unequal answers make the timings meaningless: fail the run.
         return 0 if all(eq == "yes" for *_, eq in rows) else 1
     finally:

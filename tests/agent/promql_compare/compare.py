@@ -24,7 +24,6 @@ contacted; every server is stopped by its pid / process group.
 """
 import argparse
 import json
-import math
 import os
 import shutil
 import subprocess
@@ -397,9 +396,8 @@ def main():
                                     remote_read_port=sut.port)
             procs.append(rr_p)
             rr = Server(f"prometheus-remote-read({sut.name})", rr_p.port, rr_p)
-            rq = [q for q in build_queries([c for c in corpus if c[0] == "=" and "no-remote-read" not in c[3]],
-                                           start_s, end_s,
-                                           True)]
+            rr_corpus = [c for c in corpus if c[0] == "=" and "no-remote-read" not in c[3]]
+            rq = build_queries(rr_corpus, start_s, end_s, True)
             run_pairs(report, rq, sut, rr, True)
             print(f"remote read: {report.queries - q0} queries, "
                   f"{len(report.mismatches) - m0} mismatches")
