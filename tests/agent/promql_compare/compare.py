@@ -37,6 +37,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import dataset  # noqa: E402
+import promlib  # noqa: E402
 from promlib import (agent_stored, api, batches, compare_answers,  # noqa: E402
                      remote_write, start_agent, start_prometheus, wait_until)
 
@@ -318,6 +319,8 @@ def main():
     ap.add_argument("--no-remote-read", action="store_true")
     ap.add_argument("--no-promtool", action="store_true")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
+    ap.add_argument("--abs-tol", type=float, default=0.0,
+                    help="also accept |a-b| <= this (default 0: 1e-9 relative only)")
     ap.add_argument("--show", type=int, default=40, help="mismatches printed in full")
     args = ap.parse_args()
 
@@ -327,6 +330,7 @@ def main():
     if not args.self_test and not args.agent:
         ap.error("--agent PATH (or FLOWDB_AGENT) or --self-test")
 
+    promlib.ABS_TOL = args.abs_tol
     corpus = load_corpus(args.corpus)
     work = tempfile.mkdtemp(prefix="promql-compare-")
     procs = []

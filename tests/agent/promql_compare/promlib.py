@@ -290,6 +290,12 @@ def fnum(s):
     return float(s)
 
 
+# An absolute tolerance besides the relative one; 0 (the criterion:
+# 1e-9 relative only). compare.py --abs-tol sets it, e.g. to tell cancellation
+# noise near 0 (1e-17 vs 0) from a real difference while investigating.
+ABS_TOL = 0.0
+
+
 def values_equal(a, b, rel=1e-9):
     x, y = fnum(a), fnum(b)
     if math.isnan(x) or math.isnan(y):
@@ -298,7 +304,7 @@ def values_equal(a, b, rel=1e-9):
         return x == y
     if x == y:
         return True
-    return abs(x - y) <= rel * max(abs(x), abs(y))
+    return abs(x - y) <= max(rel * max(abs(x), abs(y)), ABS_TOL)
 
 
 def _lkey(metric):
