@@ -25,6 +25,7 @@ contacted; every server is stopped by its pid / process group.
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -101,7 +102,8 @@ def total_count(server, end_s, names):
 
 
 class Report:
-    def __init__(self, verbose):
+    def __init__(self, verbose, record=None):
+        self.record = open(record, "w") if record else None
         self.queries = 0
         self.mismatches = []
         self.verbose = verbose
@@ -203,6 +205,10 @@ def run_pairs(report, queries, ref, sut, self_test, workers=2):
                             and ans.get("errorType") == "bad_data"):
                         extra.append(f"{name} did not answer bad_data")
             report.note_ref(params.get("query"), a)
+            if report.record:
+                report.record.write(json.dumps({"path": path, "params": params,
+                                                "method": method, ref.name: a,
+                                                sut.name: b}) + "\n")
             report.check(what, ref.name, a, sut.name, b, extra)
 
 
@@ -319,6 +325,10 @@ def main():
     ap.add_argument("--no-remote-read", action="store_true")
     ap.add_argument("--no-promtool", action="store_true")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
+    ap.add_argument("--only", metavar="REGEX",
+                    help="only the corpus expressions (or sections) this regex finds")
+    ap.add_argument("--record", metavar="FILE",
+                    help="write every query and both answers as JSON lines")
     ap.add_argument("--abs-tol", type=float, default=0.0,
                     help="also accept |a-b| <= this (default 0: 1e-9 relative only)")
     ap.add_argument("--show", type=int, default=40, help="mismatches printed in full")
@@ -332,6 +342,9 @@ def main():
 
     promlib.ABS_TOL = args.abs_tol
     corpus = load_corpus(args.corpus)
+    if args.only:
+        rx = re.compile(args.only)
+        corpus = [c for c in corpus if rx.search(c[1]) or rx.search(c[2])]
     work = tempfile.mkdtemp(prefix="promql-compare-")
     procs = []
     t_begin = time.monotonic()
@@ -376,7 +389,7 @@ def main():
               f"{nreq} remote-write requests into each; window "
               f"{rfc3339(start_s)} .. {rfc3339(end_s)}")
 
-        report = Report(False)
+        report = Report(False, args.record)
         queries = build_queries(corpus, start_s, end_s, args.quick)
         run_pairs(report, queries, ref, sut, args.self_test)
         metadata_checks(report, ref, sut, start_s, end_s)
@@ -406,6 +419,8 @@ def main():
             print(f"remote read: {report.queries - q0} queries, "
                   f"{len(report.mismatches) - m0} mismatches")
 
+        if report.record:
+            report.record.close()
         nexpr = len(corpus)
         report.print_mismatches(args.show)
         print(f"\n{nexpr} expressions, {report.queries} queries, {len(report.mismatches)} "
