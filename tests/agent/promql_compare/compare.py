@@ -149,7 +149,7 @@ class Report:
 
 def build_queries(corpus, start_s, end_s, quick):
     """[(what, path, params, method, kind)] for every corpus expression."""
-    instants = [end_s, end_s - 1800 + 7.5, start_s + 3673.5, end_s - 64 * 60, end_s + 240,
+    instants = [end_s, end_s - 1800 + 67.5, start_s + 3673.5, end_s - 64 * 60, end_s + 240,
                 end_s + 400, start_s - 60]
     ranges = [(start_s, end_s + 600, 60), (start_s + 7.3, end_s - 13.1, 37),
               (end_s - 1200, end_s + 120, 15), (start_s - 600, end_s, 300)]
