@@ -185,9 +185,10 @@ def main():
             body = encode(req)
             for port in targets:
                 remote_write_raw(port, body)
+        into = f"{sut_name} and Prometheus" if len(targets) > 1 else sut_name
         print(f"{len(data.labels)} series x {data.npoints} samples = {nsamples} samples "
-              f"remote-written in {time.monotonic() - t0:.0f} s ({args.prom_load} into "
-              f"Prometheus)")
+              f"remote-written into {into} in {time.monotonic() - t0:.0f} s"
+              + ("" if len(targets) > 1 else " (Prometheus: blocks from promtool)"))
 
         end_s = end_ms / 1000
 
