@@ -182,6 +182,7 @@ ScriptResult run_script(const std::string& text) {
         continue;
       }
       std::string r = run_eval(cmd, p.expr(), q);
+      res.outcomes.emplace_back("line " + std::to_string(cmd.line) + ": " + cmd.query, r);
       if (r.empty()) {
         ++res.passed;
       } else {

@@ -49,6 +49,8 @@ struct ScriptResult {
   int skipped = 0;                    // queries outside the supported subset
   std::vector<std::string> failures;  // one message per failed eval
   std::vector<std::string> skipped_queries;
+  // Every eval run: its line and query, and "" or what went wrong.
+  std::vector<std::pair<std::string, std::string>> outcomes;
 };
 
 // Runs a script: each eval in instant mode and, like Prometheus's test

@@ -16,8 +16,10 @@ namespace {
 
 ScriptResult run(const std::string& name, int max_skipped) {
   ScriptResult r = run_script(read_file(std::string(PROMQL_TESTDATA_DIR) + "/" + name));
-  for (const std::string& f : r.failures) {
-    FAIL_CHECK(f);
+  // One assertion per eval, so that each failure names its line.
+  for (const auto& [what, problem] : r.outcomes) {
+    INFO(name << " " << what);
+    CHECK(problem == "");
   }
   INFO(name << ": " << r.passed << " passed, " << r.skipped << " skipped");
   for (const std::string& s : r.skipped_queries) UNSCOPED_INFO("skipped " << s);
