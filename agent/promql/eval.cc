@@ -148,10 +148,7 @@ void check_unique_series(const Matrix& m) {
   std::vector<const Labels*> ls;
   ls.reserve(m.size());
   for (const Series& s : m) ls.push_back(&s.labels);
-  std::sort(ls.begin(), ls.end(), [](const Labels* a, const Labels* b) { return *a < *b; });
-  for (size_t i = 1; i < ls.size(); ++i) {
-    if (*ls[i] == *ls[i - 1]) fail_exec("vector cannot contain metrics with the same labelset");
-  }
+  check_unique(std::move(ls));
 }
 
 size_t total_samples(const Matrix& m) {

@@ -40,12 +40,11 @@ std::string labels_key(const Labels& ls);
 // Whether two elements share a label set: "vector cannot contain metrics with
 // the same labelset".
 void check_unique_labelsets(const Vector& v);
+void check_unique(std::vector<const Labels*> labelsets);
 // Whether `name` is a valid label name ([a-zA-Z_][a-zA-Z0-9_]*).
 bool valid_label_name(std::string_view name);
 // Go's strconv.FormatFloat(v, 'f', -1, 64), with Prometheus's "+Inf".
 std::string format_float(double v);
-// Whether a and b are exactly the same label set.
-inline bool same_labels(const Labels& a, const Labels& b) { return a == b; }
 
 // Kahan-Babuska summation step (Prometheus's kahanSumInc).
 inline void kahan_inc(double inc, double& sum, double& c) {

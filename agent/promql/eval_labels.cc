@@ -78,15 +78,19 @@ std::string labels_key(const Labels& ls) {
   return key;
 }
 
+void check_unique(std::vector<const Labels*> ls) {
+  std::sort(ls.begin(), ls.end(), [](const Labels* a, const Labels* b) { return *a < *b; });
+  for (size_t i = 1; i < ls.size(); ++i) {
+    if (*ls[i] == *ls[i - 1]) fail_exec("vector cannot contain metrics with the same labelset");
+  }
+}
+
 void check_unique_labelsets(const Vector& v) {
   if (v.size() < 2) return;
   std::vector<const Labels*> ls;
   ls.reserve(v.size());
   for (const VectorSample& s : v) ls.push_back(&s.labels);
-  std::sort(ls.begin(), ls.end(), [](const Labels* a, const Labels* b) { return *a < *b; });
-  for (size_t i = 1; i < ls.size(); ++i) {
-    if (*ls[i] == *ls[i - 1]) fail_exec("vector cannot contain metrics with the same labelset");
-  }
+  check_unique(std::move(ls));
 }
 
 bool valid_label_name(std::string_view name) {
