@@ -1,5 +1,7 @@
 // to_json (eval.h): the `data` object of Prometheus's /api/v1/query and
 // /api/v1/query_range responses, in Prometheus's number format.
+#include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <string>
 #include <variant>
@@ -46,7 +48,9 @@ void append_json_string(std::string& out, std::string_view s) {
   out += '"';
 }
 
-// Seconds with up to three decimals, trailing zeros dropped: 1435781451.781.
+// Prometheus's jsonutil.MarshalTimestamp for vector and matrix points:
+// seconds, then "." and exactly three digits unless whole (1435781451.781,
+// 1700000000.500, 1700000001).
 void append_timestamp(std::string& out, int64_t ms) {
   if (ms < 0) {
     out += '-';
@@ -57,17 +61,33 @@ void append_timestamp(std::string& out, int64_t ms) {
   if (frac == 0) return;
   char buf[8];
   std::snprintf(buf, sizeof buf, ".%03d", static_cast<int>(frac));
-  std::string f(buf);
-  while (f.back() == '0') f.pop_back();
-  out += f;
+  out += buf;
+}
+
+// Prometheus's jsonutil.MarshalValue: FormatFloat 'f' but 'e' below 1e-6
+// and from 1e21 ("1e+21", "1e-07").
+std::string point_value(double v) {
+  double a = std::fabs(v);
+  if (a == 0 || std::isnan(v) || std::isinf(v) || (a >= 1e-6 && a < 1e21)) {
+    return detail::format_float(v);
+  }
+  char buf[64];
+  auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);
+  return std::string(buf, r.ptr);
 }
 
 void append_point(std::string& out, int64_t t, double v) {
   out += '[';
   append_timestamp(out, t);
   out += ",\"";
-  out += detail::format_float(v);
+  out += point_value(v);
   out += "\"]";
+}
+
+// Scalar and String marshal through encoding/json: the time as a float64 of
+// seconds (shortest form, 1700000000.5), a scalar's value with 'f'.
+void append_json_seconds(std::string& out, int64_t ms) {
+  out += detail::format_float(static_cast<double>(ms) / 1000);
 }
 
 void append_metric(std::string& out, const Labels& ls) {
@@ -112,13 +132,14 @@ std::string matrix_json(const Matrix& m) {
 
 std::string to_json(const Value& v) {
   if (const auto* s = std::get_if<Scalar>(&v)) {
-    std::string out = "{\"resultType\":\"scalar\",\"result\":";
-    append_point(out, s->t, s->v);
+    std::string out = "{\"resultType\":\"scalar\",\"result\":[";
+    append_json_seconds(out, s->t);
+    out += ",\"" + detail::format_float(s->v) + "\"]";
     return out + "}";
   }
   if (const auto* s = std::get_if<String>(&v)) {
     std::string out = "{\"resultType\":\"string\",\"result\":[";
-    append_timestamp(out, s->t);
+    append_json_seconds(out, s->t);
     out += ',';
     append_json_string(out, s->v);
     return out + "]}";

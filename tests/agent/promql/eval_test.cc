@@ -56,7 +56,7 @@ TEST_CASE("to_json writes Prometheus's result formats", "[promql][eval][json]") 
         R"("value":[1435781451.781,"1.5"]}]})");
   Matrix m{{labels({{"a", "x"}}), {{1700000000500, 1}, {1700000001000, NAN}}}};
   CHECK(to_json(m) == R"({"resultType":"matrix","result":[{"metric":{"a":"x"},)"
-                      R"("values":[[1700000000.5,"1"],[1700000001,"NaN"]]}]})");
+                      R"("values":[[1700000000.500,"1"],[1700000001,"NaN"]]}]})");
   CHECK(to_json(Scalar{1000, INFINITY}) == R"({"resultType":"scalar","result":[1,"+Inf"]})");
   CHECK(to_json(String{1010, "a\"b"}) == R"({"resultType":"string","result":[1.01,"a\"b"]})");
   CHECK(to_json(Vector{}) == R"({"resultType":"vector","result":[]})");
@@ -70,6 +70,21 @@ TEST_CASE("to_json formats floats as Go's FormatFloat(v, 'f', -1, 64)", "[promql
   CHECK(one(1.0 / 3) == R"({"resultType":"scalar","result":[0,"0.3333333333333333"]})");
   CHECK(one(-2) == R"({"resultType":"scalar","result":[0,"-2"]})");
   CHECK(one(1e-7) == R"({"resultType":"scalar","result":[0,"0.0000001"]})");
+  CHECK(to_json(Scalar{1700000000500, 1}) ==
+        R"({"resultType":"scalar","result":[1700000000.5,"1"]})");
+}
+
+TEST_CASE("to_json writes vector values as Prometheus's MarshalValue", "[promql][eval][json]") {
+  // 'e' below 1e-6 and from 1e21, as jsonutil.MarshalValue; times with
+  // three decimals, as jsonutil.MarshalTimestamp.
+  auto one = [](double v) { return to_json(Vector{{{}, -1500, v}}); };
+  CHECK(one(1e21) ==
+        R"({"resultType":"vector","result":[{"metric":{},"value":[-1.500,"1e+21"]}]})");
+  CHECK(one(1.5e-7) ==
+        R"({"resultType":"vector","result":[{"metric":{},"value":[-1.500,"1.5e-07"]}]})");
+  CHECK(one(0) == R"({"resultType":"vector","result":[{"metric":{},"value":[-1.500,"0"]}]})");
+  CHECK(one(123456.25) ==
+        R"({"resultType":"vector","result":[{"metric":{},"value":[-1.500,"123456.25"]}]})");
 }
 
 TEST_CASE("An instant selector looks back five minutes and honours staleness",
