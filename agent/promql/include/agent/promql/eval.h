@@ -28,6 +28,9 @@ struct Limits {
   size_t max_series = 0;
   // How far back an instant selector looks for a sample (ms).
   int64_t lookback_delta = 5 * 60 * 1000;
+  // The step of a subquery written without one (`[1h:]`), as Prometheus's
+  // global evaluation_interval (ms).
+  int64_t default_subquery_step = 60 * 1000;
 };
 
 // A failed evaluation. `type` is Prometheus's errorType: "bad_data" (the
