@@ -48,14 +48,9 @@ bool measurement_can_match(std::string_view m, std::string_view name) {
 }
 
 std::optional<double> sample_value(const std::string& encoded) {
-  if (ingest::is_stale_marker(encoded)) return promql::stale_nan();
-  ingest::FieldValue v;
-  if (!ingest::decode_value(encoded, &v)) return std::nullopt;
-  if (const double* d = std::get_if<double>(&v)) return *d;
-  if (const int64_t* i = std::get_if<int64_t>(&v)) return static_cast<double>(*i);
-  if (const uint64_t* u = std::get_if<uint64_t>(&v)) return static_cast<double>(*u);
-  if (const bool* b = std::get_if<bool>(&v)) return *b ? 1.0 : 0.0;
-  return std::nullopt;  // a string field is not a sample
+  double v;
+  if (!ingest::prom_sample_value(encoded, &v)) return std::nullopt;
+  return v;
 }
 
 bool all_match(const promql::Matchers& ms, const promql::Labels& ls) {

@@ -51,9 +51,8 @@ bool append_value(std::string* out, const FieldValue& v) {
         out->push_back(static_cast<char>(ValueType::stale));
         return true;
       }
-      if (!std::isfinite(d)) return false;
       char buf[9];
-      buf[0] = static_cast<char>(ValueType::float64);
+      buf[0] = static_cast<char>(std::isfinite(d) ? ValueType::float64 : ValueType::nonfinite);
       for (int i = 0; i < 8; ++i) buf[1 + i] = static_cast<char>(bits >> (8 * i));
       out->append(buf, 9);
       return true;
@@ -81,6 +80,35 @@ std::string encode_value(const FieldValue& v) {
   std::string out;
   (void)append_value(&out, v);  // On failure out stays "".
   return out;
+}
+
+bool prom_sample_value(std::string_view encoded, double* out) {
+  if (is_stale_marker(encoded)) {
+    *out = std::bit_cast<double>(kStaleMarkerBits);
+    return true;
+  }
+  if (encoded.size() == 9 && static_cast<uint8_t>(encoded[0]) == 0x08) {
+    uint64_t bits = 0;
+    for (int i = 0; i < 8; ++i) bits |= uint64_t(static_cast<uint8_t>(encoded[1 + i])) << (8 * i);
+    const double d = std::bit_cast<double>(bits);
+    if (std::isfinite(d)) return false;  // not what the encoder writes
+    *out = d;
+    return true;
+  }
+  FieldValue v;
+  if (!decode_value(encoded, &v)) return false;
+  if (const double* d = std::get_if<double>(&v)) {
+    *out = *d;
+  } else if (const int64_t* i = std::get_if<int64_t>(&v)) {
+    *out = static_cast<double>(*i);
+  } else if (const uint64_t* u = std::get_if<uint64_t>(&v)) {
+    *out = static_cast<double>(*u);
+  } else if (const bool* b = std::get_if<bool>(&v)) {
+    *out = *b ? 1.0 : 0.0;
+  } else {
+    return false;  // a string is no sample
+  }
+  return true;
 }
 
 bool decode_value(std::string_view in, FieldValue* out) {

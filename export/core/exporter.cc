@@ -153,8 +153,9 @@ bool Exporter::fill_batch() {
   samples_.reserve(changes_.size());
   uint64_t undecodable = 0;
   for (const Change& c : changes_) {
-    // A Prometheus staleness marker is no point to export (not counted).
-    if (ingest::is_stale_marker(c.record.value)) continue;
+    // A Prometheus staleness marker or NaN/Inf sample (remote write) has no
+    // line-protocol form; the export skips it (not counted as rejected).
+    if (ingest::is_prom_only_value(c.record.value)) continue;
     Sample s;
     if (!ingest::decode_series_key(c.record.key, &s.series) ||
         !ingest::decode_value(c.record.value, &s.value)) {

@@ -397,7 +397,6 @@ void HttpInput::remote_write(HttpRequest& req, HttpResponse* resp) {
   im.points->Increment(static_cast<double>(stats.points));
   const std::pair<const char*, uint64_t> bad[] = {
       {"missing_measurement", stats.missing_measurement},
-      {"nan_or_inf", stats.nan_or_inf},
       {"timestamp_out_of_range", stats.out_of_range}};
   for (const auto& [reason, n] : bad) {
     if (n > 0) {

@@ -2,7 +2,6 @@
 
 #include <snappy.h>
 
-#include <bit>
 #include <cmath>
 
 #include "ingest/value_codec.h"
@@ -52,13 +51,8 @@ RemoteWriteStatus decode_remote_write(std::string_view body, size_t max_decoded,
       continue;
     }
     for (const prometheus::Sample& s : ts.samples()) {
-      // Staleness markers are kept (the query API honours them); other
-      // NaN and Inf values are not storable.
-      if (!std::isfinite(s.value()) &&
-          std::bit_cast<uint64_t>(s.value()) != ingest::kStaleMarkerBits) {
-        ++stats->nan_or_inf;
-        continue;
-      }
+      // NaN, ±Inf and staleness markers are stored as Prometheus sent them
+      // (value types 0x07/0x08): the query API and remote read return them.
       if (__builtin_mul_overflow(s.timestamp(), int64_t{1000}, &p.ts_us)) {
         ++stats->out_of_range;
         continue;

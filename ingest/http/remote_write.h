@@ -5,8 +5,8 @@
 // Mapping of one sample: measurement = the __name__ label, one field "value"
 // (a double), tags = every other label (an empty value is absent, as in
 // Prometheus), ts = the sample's milliseconds. A series without __name__ is
-// skipped, its samples counted as missing_measurement; NaN / Inf samples
-// (Prometheus' staleness markers among them) as nan_or_inf.
+// skipped, its samples counted as missing_measurement. NaN, ±Inf and
+// staleness markers are kept (ingest/value_codec.h types 0x07, 0x08).
 //
 // Thread-safety: reentrant.
 #pragma once
@@ -26,7 +26,6 @@ enum class RemoteWriteStatus { kOk, kTooLarge, kCorrupt };
 struct RemoteWriteStats {
   uint64_t points = 0;               // delivered to on_point
   uint64_t missing_measurement = 0;  // samples of series without __name__
-  uint64_t nan_or_inf = 0;
   uint64_t out_of_range = 0;  // milliseconds beyond int64 microseconds
 };
 

@@ -60,20 +60,32 @@ TEST_CASE("Edge values round-trip exactly", "[ingest][value_codec]") {
   }
 }
 
-TEST_CASE("NaN and Inf are refused on encode and rejected on decode", "[ingest][value_codec]") {
-  std::string out = "keep";
+TEST_CASE("NaN and Inf are a Prometheus-only type, never a float64", "[ingest][value_codec]") {
   for (double d :
        {std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::signaling_NaN(),
         std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity()}) {
-    CHECK_FALSE(append_value(&out, d));
-    CHECK(out == "keep");
-    CHECK(encode_value(d).empty());
+    const std::string enc = encode_value(d);
+    REQUIRE(enc.size() == 9);
+    CHECK(static_cast<uint8_t>(enc[0]) == 0x08);
+    CHECK(is_prom_only_value(enc));
+    FieldValue v;
+    CHECK_FALSE(decode_value(enc, &v));  // exporters skip it
+    double back = 0;
+    REQUIRE(prom_sample_value(enc, &back));
+    CHECK(std::bit_cast<uint64_t>(back) == std::bit_cast<uint64_t>(d));
   }
   FieldValue v;
-  CHECK_FALSE(decode_value("\x01\0\0\0\0\0\0\xf8\x7f"s, &v));    // quiet NaN
+  CHECK_FALSE(decode_value("\x01\0\0\0\0\0\0\xf8\x7f"s, &v));    // quiet NaN as float64
   CHECK_FALSE(decode_value("\x01\x01\0\0\0\0\0\xf0\xff"s, &v));  // NaN payload, sign set
   CHECK_FALSE(decode_value("\x01\0\0\0\0\0\0\xf0\x7f"s, &v));    // +Inf
   CHECK_FALSE(decode_value("\x01\0\0\0\0\0\0\xf0\xff"s, &v));    // -Inf
+  double d = 0;
+  CHECK_FALSE(prom_sample_value("\x08\0\0\0\0\0\0\xf0\x3f"s, &d));  // 1.0: not written so
+  CHECK_FALSE(prom_sample_value(encode_value(FieldValue(std::string("x"))), &d));
+  REQUIRE(prom_sample_value(encode_value(FieldValue(int64_t{-3})), &d));
+  CHECK(d == -3.0);
+  REQUIRE(prom_sample_value(encode_value(FieldValue(true)), &d));
+  CHECK(d == 1.0);
 }
 
 TEST_CASE("The Prometheus staleness marker is its own type, not a field value",

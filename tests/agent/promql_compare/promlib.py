@@ -217,7 +217,9 @@ def start_prometheus(binary, work, name, remote_read_port=None, extra_args=(),
     port = port or free_port()
     os.makedirs(work, exist_ok=True)
     cfg = os.path.join(work, f"{name}.yml")
-    lines = ["global:", "  scrape_interval: 1h", "  evaluation_interval: 1h", "scrape_configs: []"]
+    # evaluation_interval is the default step of `expr[1h:]`: 1m, as the
+    # agent's default (and Prometheus's own default).
+    lines = ["global:", "  scrape_interval: 1h", "  evaluation_interval: 1m", "scrape_configs: []"]
     if remote_read_port:
         lines += ["remote_read:", f"  - url: http://127.0.0.1:{remote_read_port}/api/v1/read",
                   "    read_recent: true", "    remote_timeout: 30s"]

@@ -6,6 +6,7 @@
 #include <bit>
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <limits>
 
 #include "agent/http_server.h"
 #include "export/prometheus/remote_write_encoder.h"
@@ -80,7 +81,7 @@ TEST_CASE("Remote write: samples become __name__ measurements with field value",
   label(up, "job", "node");
   sample(up, 1, 1700000000123);
   sample(up, 0, 1700000001123);
-  sample(up, std::nan(""), 1700000002123);  // a plain NaN: not storable
+  sample(up, -std::numeric_limits<double>::infinity(), 1700000002123);         // kept as sent
   sample(up, std::bit_cast<double>(ingest::kStaleMarkerBits), 1700000003123);  // StaleNaN
   auto* nameless = req.add_timeseries();
   label(nameless, "job", "x");
@@ -90,12 +91,17 @@ TEST_CASE("Remote write: samples become __name__ measurements with field value",
   const std::vector<ingest::Tag> tags = {{"instance", "b:9100"}, {"job", "node"}};
   CHECK(r.p.value("up", tags, "value", 1700000000123000) == FieldValue(1.0));
   CHECK(r.p.value("up", tags, "value", 1700000001123000) == FieldValue(0.0));
-  // The staleness marker is stored, as its own value type (no field value).
-  CHECK(r.p.count("up") == 3);
+  // -Inf and the staleness marker are stored, as value types of their own
+  // (no line-protocol field value), and read back as Prometheus samples.
+  CHECK(r.p.count("up") == 4);
+  auto inf = r.p.engine->get(ingest::series_key("up", tags, "value"), 1700000002123000);
+  REQUIRE(inf);
+  double d = 0;
+  REQUIRE(ingest::prom_sample_value(inf->value, &d));
+  CHECK(d == -std::numeric_limits<double>::infinity());
   auto stale = r.p.engine->get(ingest::series_key("up", tags, "value"), 1700000003123000);
   REQUIRE(stale);
   CHECK(ingest::is_stale_marker(stale->value));
-  CHECK(r.p.metric("flowdb_input_points_dropped_total{input=\"prom\",reason=\"nan_or_inf\"}") == 1);
   CHECK(r.p.metric(
             "flowdb_input_points_dropped_total{input=\"prom\",reason=\"missing_measurement\"}") ==
         1);
