@@ -166,7 +166,7 @@ HttpResponse PromApi::query(const PromParams& p, int64_t now_ms) {
     const promql::Limits limits = with_timeout(options_.limits, p);
     const std::string q = p.get("query").value_or("");
     promql::ExprPtr e = parse_query(q);
-    EngineQuerier querier(engine_);
+    EngineQuerier querier(engine_, limits.max_samples);
     return success(promql::to_json(promql::eval_instant(*e, querier, t, limits)));
   });
 }
@@ -193,7 +193,7 @@ HttpResponse PromApi::query_range(const PromParams& p) {
     }
     const promql::Limits limits = with_timeout(options_.limits, p);
     promql::ExprPtr e = parse_query(need("query"));
-    EngineQuerier querier(engine_);
+    EngineQuerier querier(engine_, limits.max_samples);
     return success(
         promql::to_json(promql::Value(promql::eval_range(*e, querier, start, end, step, limits))));
   });

@@ -4,6 +4,8 @@
 // read_handler.go does (its sample limit and error replies included).
 #include <snappy.h>
 
+#include <algorithm>
+
 #include "agent/prom_api.h"
 #include "agent/prom_storage.h"
 #include "flowdb/error.h"
@@ -75,7 +77,8 @@ HttpResponse PromApi::read(std::string_view body) {
     for (const prometheus::Query& q : req.queries()) {
       const promql::Matchers matchers = to_matchers(q);
       prometheus::QueryResult* result = resp.add_results();
-      EngineQuerier querier(engine_);
+      // Bounded while reading too, not only once a series is complete.
+      EngineQuerier querier(engine_, max_samples - std::min(samples, max_samples));
       bool over = false;
       querier.select(matchers, q.start_timestamp_ms(), q.end_timestamp_ms(),
                      [&](promql::Series&& s) {
@@ -105,6 +108,8 @@ HttpResponse PromApi::read(std::string_view body) {
                                          ", http.promql.max_series)");
       }
     }
+  } catch (const promql::EvalError&) {  // the querier's sample bound
+    return text_error(400, "exceeded sample limit (" + std::to_string(max_samples) + ")");
   } catch (const std::invalid_argument& e) {
     return text_error(400, e.what());
   } catch (const promql::StorageError& e) {

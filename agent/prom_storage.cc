@@ -89,7 +89,8 @@ promql::Labels prom_labels(const ingest::SeriesKeyParts& parts) {
   return ls;
 }
 
-EngineQuerier::EngineQuerier(Engine& engine) : engine_(engine) {
+EngineQuerier::EngineQuerier(Engine& engine, size_t max_samples)
+    : engine_(engine), max_samples_(max_samples) {
   opts_.snapshot = engine.get_snapshot();
   opts_.fill_cache = false;  // a long range read must not flush the block cache
 }
@@ -161,8 +162,12 @@ void EngineQuerier::walk(const promql::Matchers& matchers, int64_t mint, int64_t
       if (!cur.samples.empty() && cur.samples.back().t == t) {
         cur.samples.back().v = *v;  // two points in one ms: the later one
       } else {
+        if (++samples_read_ > max_samples_) {
+          throw promql::EvalError("execution",
+                                  "query processing would load too many samples into memory in "
+                                  "query execution");
+        }
         cur.samples.push_back({t, *v});
-        ++samples_read_;
       }
       if (!want_samples) {  // labels only: one sample proves the series
         if (!flush()) return;

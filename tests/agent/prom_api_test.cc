@@ -160,6 +160,35 @@ TEST_CASE("A query over the last hour consults only the last hour's time bucket"
   CHECK(files() - mid >= 24);
 }
 
+TEST_CASE("EngineQuerier bounds the samples it holds by max_samples", "[agent][prom]") {
+  Store s;
+  std::vector<flowdb::Record> b;
+  const std::string key = flowdb::ingest::series_key("m", std::vector<Tag>{}, "value");
+  for (int64_t i = 0; i < 100; ++i) {
+    b.emplace_back(key, i * 1000, flowdb::ingest::encode_value(FieldValue(1.0)));
+  }
+  s.engine->write_batch(std::move(b));
+  const promql::Matchers m =
+      promql::compile(*promql::parse("m").expr().as<promql::VectorSelector>());
+  auto sel = [&](size_t cap) {
+    EngineQuerier q(*s.engine, cap);
+    size_t n = 0;
+    q.select(m, 0, 1000, [&](promql::Series&& x) {
+      n += x.samples.size();
+      return true;
+    });
+    return n;
+  };
+  CHECK(sel(100) == 100);
+  try {
+    sel(99);
+    FAIL("no error past max_samples");
+  } catch (const promql::EvalError& e) {
+    CHECK(e.type() == "execution");
+    CHECK_THAT(e.what(), Contains("too many samples"));
+  }
+}
+
 TEST_CASE("EngineQuerier returns stored staleness markers as StaleNaN", "[agent][prom]") {
   Store s;
   s.put("up", {{"job", "j"}}, "value", 1'000'000, FieldValue(1.0));

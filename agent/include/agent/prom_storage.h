@@ -23,6 +23,7 @@
 #include <string>
 #include <string_view>
 
+#include "agent/promql/eval.h"
 #include "agent/promql/storage.h"
 #include "flowdb/engine.h"
 #include "ingest/series_key.h"
@@ -40,7 +41,10 @@ promql::Labels prom_labels(const ingest::SeriesKeyParts& parts);
 class EngineQuerier : public promql::Querier {
  public:
   // Reads `engine` through one snapshot taken now. `engine` must outlive this.
-  explicit EngineQuerier(Engine& engine);
+  // select() holds what it returns in memory (16 bytes a sample): past
+  // `max_samples` samples in all, it throws promql::EvalError("execution",
+  // Prometheus's too-many-samples message), so a query's memory is bounded.
+  explicit EngineQuerier(Engine& engine, size_t max_samples = SIZE_MAX);
 
   // promql::Querier. Uses the time range in the scan, so only the time
   // buckets overlapping [mint, maxt] are opened; series whose name cannot
@@ -64,6 +68,7 @@ class EngineQuerier : public promql::Querier {
 
   Engine& engine_;
   ReadOptions opts_;
+  const size_t max_samples_;
   size_t samples_read_ = 0;
 };
 
