@@ -26,7 +26,7 @@
 set -euo pipefail
 
 # Bump when the layout/post-processing changes so existing sysroots get rebuilt.
-FORMAT_VERSION=1
+FORMAT_VERSION=2
 
 # Packages requested for ARCH (dependencies are added automatically, see step 2).
 ARCH_PACKAGES=(
@@ -53,6 +53,8 @@ ARCH_PACKAGES=(
   # MQTT ingest (eclipse-paho-mqtt-c's CMake targets reference OpenSSL::SSL)
   libpaho-mqtt1.3 libpaho-mqtt-dev
   libpaho-mqttpp3-1 libpaho-mqttpp-dev
+  # PromQL regular expressions (agent/promql)
+  libre2-9 libre2-dev
   # tests: Catch2 v2 is header-only but Architecture: any in Debian 12
   catch2
 )
