@@ -241,3 +241,22 @@ TEST_CASE("The script runner reports wrong values and missing errors", "[promql]
   CHECK(r.outcomes[1].second == "expected an error, got none");
   CHECK(r.outcomes[2].second.empty());
 }
+
+TEST_CASE("A day's range query over a thousand series stays fast", "[promql][eval][.perf]") {
+  MemQuerier q;
+  for (int i = 0; i < 1000; ++i) {
+    q.add(labels({{"__name__", "m"}, {"i", std::to_string(i)}, {"job", std::to_string(i % 10)}}),
+          ramp(8640, 10000));
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  Matrix m = eval_range(*parsed("sum by (job) (rate(m[5m]))"), q, 0, 86400000, 60000, Limits{});
+  auto t1 = std::chrono::steady_clock::now();
+  Matrix n = eval_range(*parsed("m * 2 > 10"), q, 0, 86400000, 60000, Limits{});
+  auto t2 = std::chrono::steady_clock::now();
+  WARN("rate+sum " << std::chrono::duration_cast<std::chrono::milliseconds>(t1 - t0).count()
+                   << " ms, binop "
+                   << std::chrono::duration_cast<std::chrono::milliseconds>(t2 - t1).count()
+                   << " ms");
+  CHECK(m.size() == 10);
+  CHECK(n.size() == 1000);
+}
