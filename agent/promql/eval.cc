@@ -66,19 +66,26 @@ void select_one(Context& ctx, const VectorSelector& vs, int64_t mint, int64_t ma
     throw EvalError("bad_data", e.what());
   }
   std::vector<Series> out;
+  // Limits stop the Querier by returning false rather than by throwing
+  // through it, so that its implementation need not be exception-safe.
+  bool too_many = false;
+  bool late = false;
   try {
     ctx.q.select(matchers, mint, maxt, [&](Series&& s) {
-      if (ctx.limits.max_series != 0 && out.size() >= ctx.limits.max_series) {
-        fail_exec("query would select more than " + std::to_string(ctx.limits.max_series) +
-                  " series in one selector");
-      }
-      if ((out.size() & 255) == 0) ctx.check_timeout();
+      too_many = ctx.limits.max_series != 0 && out.size() >= ctx.limits.max_series;
+      late = (out.size() & 255) == 255 && Clock::now() >= ctx.deadline;
+      if (too_many || late) return false;
       out.push_back(std::move(s));
       return true;
     });
   } catch (const StorageError& e) {
     throw EvalError("execution", e.what());
   }
+  if (too_many) {
+    fail_exec("query would select more than " + std::to_string(ctx.limits.max_series) +
+              " series in one selector");
+  }
+  ctx.check_timeout();
   std::sort(out.begin(), out.end(),
             [](const Series& a, const Series& b) { return a.labels < b.labels; });
   ctx.selected[&vs] = std::move(out);
