@@ -260,3 +260,53 @@ TEST_CASE("A day's range query over a thousand series stays fast", "[promql][eva
   CHECK(m.size() == 10);
   CHECK(n.size() == 1000);
 }
+
+TEST_CASE("label_replace expands Go's template syntax", "[promql][eval][function]") {
+  MemQuerier q;
+  q.add(labels({{"__name__", "m"}, {"src", "ab"}}), {{0, 1}});
+  auto dst = [&](std::string_view repl) {
+    std::string query =
+        "label_replace(m, \"dst\", \"" + std::string(repl) + "\", \"src\", \"(?P<first>a)(b)\")";
+    Vector v = std::get<Vector>(instant(q, query, 0));
+    REQUIRE(v.size() == 1);
+    return std::string(label_value(v[0].labels, "dst"));
+  };
+  CHECK(dst("$1-${2}") == "a-b");
+  CHECK(dst("$first$2") == "ab");
+  CHECK(dst("$$1") == "$1");
+  CHECK(dst("$1x") == "");  // the group "1x" does not exist, as Go reads it
+  CHECK(dst("${1}x") == "ax");
+  CHECK(dst("$") == "$");
+  CHECK(dst("$3") == "");
+  Vector keep = std::get<Vector>(instant(q, R"(label_replace(m, "dst", "x", "src", "zz"))", 0));
+  CHECK(keep.at(0).labels == labels({{"__name__", "m"}, {"src", "ab"}}));
+  auto [type, msg] = error_of(q, R"(label_replace(m, "dst", "x", "src", "("))", 0);
+  CHECK(type == "execution");
+  CHECK(msg == "invalid regular expression in label_replace(): (");
+  CHECK(error_of(q, R"(label_replace(m, "1d", "x", "src", "a"))", 0).second ==
+        "invalid destination label name in label_replace(): 1d");
+}
+
+TEST_CASE("timestamp() of a selector gives the sample's own time", "[promql][eval][function]") {
+  MemQuerier q;
+  q.add(labels({{"__name__", "m"}}), {{10000, 1}, {70000, 2}});
+  Vector v = std::get<Vector>(instant(q, "timestamp(m offset 1m)", 100000));
+  REQUIRE(v.size() == 1);
+  CHECK(v[0].v == 10);
+  CHECK(v[0].labels.empty());
+  v = std::get<Vector>(instant(q, "timestamp(m + 0)", 100000));
+  CHECK(v.at(0).v == 100);
+}
+
+TEST_CASE("count_values labels each value as Go formats it", "[promql][eval][aggregate]") {
+  MemQuerier q;
+  q.add(labels({{"__name__", "m"}, {"i", "1"}}), {{0, 0.5}});
+  q.add(labels({{"__name__", "m"}, {"i", "2"}}), {{0, 0.5}});
+  q.add(labels({{"__name__", "m"}, {"i", "3"}}), {{0, 1e21}});
+  Vector v = std::get<Vector>(instant(q, R"(count_values("v", m))", 0));
+  REQUIRE(v.size() == 2);
+  CHECK(v[0].labels == labels({{"v", "0.5"}}));
+  CHECK(v[0].v == 2);
+  CHECK(v[1].labels == labels({{"v", "1000000000000000000000"}}));
+  CHECK(error_of(q, R"(count_values("1x", m))", 0).second == "invalid label name \"1x\"");
+}
