@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -157,6 +158,9 @@ void check_unique_series(const Matrix& m) {
   for (const Series& s : m) ls.push_back(&s.labels);
   check_unique(std::move(ls));
 }
+
+// A scalar argument's value at a step (a scalar has one every step).
+double scalar_of(const Vector& v) { return v.empty() ? NAN : v[0].v; }
 
 size_t total_samples(const Matrix& m) {
   size_t n = 0;
@@ -376,7 +380,9 @@ Matrix Evaluator::eval_range_call(const Call& c, size_t index) {
     size_t step = 0;
     for (int64_t ts = start_; ts <= end_; ts += interval_, ++step) {
       for (size_t j = 0; j < others.size(); ++j) {
-        if (j != index && !others[j].empty()) scalars[j] = others[j][0].samples[step].v;
+        if (j != index && !others[j].empty() && step < others[j][0].samples.size()) {
+          scalars[j] = others[j][0].samples[step].v;
+        }
       }
       window(s.samples, ts - offset - range, ts - offset, points);
       if (points.empty()) continue;
@@ -416,7 +422,7 @@ Matrix Evaluator::eval_binary(const BinaryExpr& b) {
   if (lt == ValueType::kScalar && rt == ValueType::kScalar) {
     return range_eval(
         [&b](const std::vector<Vector>& v, int64_t) {
-          return Vector{{{}, 0, scalar_binop(b.op, v[0][0].v, v[1][0].v)}};
+          return Vector{{{}, 0, scalar_binop(b.op, scalar_of(v[0]), scalar_of(v[1]))}};
         },
         sides);
   }
@@ -428,7 +434,7 @@ Matrix Evaluator::eval_binary(const BinaryExpr& b) {
   return range_eval(
       [&b, swap](const std::vector<Vector>& v, int64_t) {
         const Vector& vec = swap ? v[1] : v[0];
-        double s = swap ? v[0][0].v : v[1][0].v;
+        double s = scalar_of(swap ? v[0] : v[1]);
         return vector_scalar_binop(b.op, vec, s, swap, b.return_bool);
       },
       sides);
