@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdint>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -244,20 +245,33 @@ Matrix Evaluator::range_eval(const StepFn& fn, std::vector<const Expr*> exprs) {
   std::vector<Vector> args(exprs.size());
   size_t temp = ctx_.current;
   std::unordered_map<std::string, size_t> index;
+  std::vector<size_t> by_position;
   Matrix out;
   for (int64_t ts = start_; ts <= end_; ts += interval_) {
     ctx_.check_timeout();
     ctx_.current = temp;  // inputs of the last step are released
     for (size_t i = 0; i < exprs.size(); ++i) gather(mats[i], cursors[i], ts, args[i]);
     Vector result = fn(args, ts);
-    check_unique_labelsets(result);
     ctx_.current += result.size();
     temp += result.size();
     if (ctx_.current > ctx_.limits.max_samples) fail_too_many_samples();
-    for (VectorSample& s : result) {
-      auto [it, fresh] = index.try_emplace(labels_key(s.labels), out.size());
-      if (fresh) out.push_back({std::move(s.labels), {}});
-      out[it->second].samples.push_back({ts, s.v});
+    if (by_position.size() < result.size()) by_position.resize(result.size(), SIZE_MAX);
+    for (size_t i = 0; i < result.size(); ++i) {
+      VectorSample& s = result[i];
+      // Results mostly come in the same order every step: compare with the
+      // series at this position last time before hashing the labels.
+      size_t k = by_position[i];
+      if (k == SIZE_MAX || out[k].labels != s.labels) {
+        auto [it, fresh] = index.try_emplace(labels_key(s.labels), out.size());
+        if (fresh) out.push_back({std::move(s.labels), {}});
+        k = by_position[i] = it->second;
+      }
+      // Two results of one step in one series: Prometheus's
+      // ContainsSameLabelset check.
+      if (!out[k].samples.empty() && out[k].samples.back().t == ts) {
+        fail_exec("vector cannot contain metrics with the same labelset");
+      }
+      out[k].samples.push_back({ts, s.v});
     }
   }
   ctx_.current = original + total_samples(out);
