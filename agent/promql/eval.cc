@@ -8,13 +8,11 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
-#include <span>
 #include <stdexcept>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
-#include "agent/promql/functions.h"
 #include "agent/promql/matcher.h"
 #include "eval_internal.h"
 
@@ -35,7 +33,17 @@ int64_t ms_of(const std::optional<Duration>& d) { return d ? d->count() : 0; }
 // State of one query shared by the evaluators of its subqueries.
 struct Context {
   Context(Querier& querier, const Limits& l)
-      : q(querier), limits(l), deadline(Clock::now() + l.timeout) {}
+      : q(querier), limits(l), deadline(deadline_after(l.timeout)) {}
+
+  // A huge timeout (milliseconds::max() for "none") must not overflow.
+  static Clock::time_point deadline_after(std::chrono::milliseconds timeout) {
+    auto now = Clock::now();
+    if (timeout >=
+        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::time_point::max() - now)) {
+      return Clock::time_point::max();
+    }
+    return now + timeout;
+  }
 
   Querier& q;
   const Limits& limits;

@@ -198,6 +198,8 @@ TEST_CASE("A timeout and max_series fail the query", "[promql][eval][limits]") {
   CHECK(error_of(q, "m", 1000, s).first == "execution");
   s.max_series = 2;
   CHECK(std::get<Vector>(instant(q, "m", 1000, s)).size() == 2);
+  s.timeout = std::chrono::milliseconds::max();
+  CHECK(std::get<Vector>(instant(q, "m", 1000, s)).size() == 2);
 }
 
 TEST_CASE("Matching errors carry Prometheus's messages", "[promql][eval][binary]") {
