@@ -6,13 +6,13 @@
 
 #include <algorithm>
 #include <chrono>
-#include <span>
+#include <cmath>
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
-#include "agent/promql/functions.h"
 #include "agent/promql/matcher.h"
 #include "eval_internal.h"
 
@@ -33,7 +33,17 @@ int64_t ms_of(const std::optional<Duration>& d) { return d ? d->count() : 0; }
 // State of one query shared by the evaluators of its subqueries.
 struct Context {
   Context(Querier& querier, const Limits& l)
-      : q(querier), limits(l), deadline(Clock::now() + l.timeout) {}
+      : q(querier), limits(l), deadline(deadline_after(l.timeout)) {}
+
+  // A huge timeout (milliseconds::max() for "none") must not overflow.
+  static Clock::time_point deadline_after(std::chrono::milliseconds timeout) {
+    auto now = Clock::now();
+    if (timeout >=
+        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::time_point::max() - now)) {
+      return Clock::time_point::max();
+    }
+    return now + timeout;
+  }
 
   Querier& q;
   const Limits& limits;
@@ -66,19 +76,26 @@ void select_one(Context& ctx, const VectorSelector& vs, int64_t mint, int64_t ma
     throw EvalError("bad_data", e.what());
   }
   std::vector<Series> out;
+  // Limits stop the Querier by returning false rather than by throwing
+  // through it, so that its implementation need not be exception-safe.
+  bool too_many = false;
+  bool late = false;
   try {
     ctx.q.select(matchers, mint, maxt, [&](Series&& s) {
-      if (ctx.limits.max_series != 0 && out.size() >= ctx.limits.max_series) {
-        fail_exec("query would select more than " + std::to_string(ctx.limits.max_series) +
-                  " series in one selector");
-      }
-      if ((out.size() & 255) == 0) ctx.check_timeout();
+      too_many = ctx.limits.max_series != 0 && out.size() >= ctx.limits.max_series;
+      late = (out.size() & 255) == 255 && Clock::now() >= ctx.deadline;
+      if (too_many || late) return false;
       out.push_back(std::move(s));
       return true;
     });
   } catch (const StorageError& e) {
     throw EvalError("execution", e.what());
   }
+  if (too_many) {
+    fail_exec("query would select more than " + std::to_string(ctx.limits.max_series) +
+              " series in one selector");
+  }
+  ctx.check_timeout();
   std::sort(out.begin(), out.end(),
             [](const Series& a, const Series& b) { return a.labels < b.labels; });
   ctx.selected[&vs] = std::move(out);
@@ -150,6 +167,9 @@ void check_unique_series(const Matrix& m) {
   for (const Series& s : m) ls.push_back(&s.labels);
   check_unique(std::move(ls));
 }
+
+// A scalar argument's value at a step (a scalar has one every step).
+double scalar_of(const Vector& v) { return v.empty() ? NAN : v[0].v; }
 
 size_t total_samples(const Matrix& m) {
   size_t n = 0;
@@ -233,20 +253,33 @@ Matrix Evaluator::range_eval(const StepFn& fn, std::vector<const Expr*> exprs) {
   std::vector<Vector> args(exprs.size());
   size_t temp = ctx_.current;
   std::unordered_map<std::string, size_t> index;
+  std::vector<size_t> by_position;
   Matrix out;
   for (int64_t ts = start_; ts <= end_; ts += interval_) {
     ctx_.check_timeout();
     ctx_.current = temp;  // inputs of the last step are released
     for (size_t i = 0; i < exprs.size(); ++i) gather(mats[i], cursors[i], ts, args[i]);
     Vector result = fn(args, ts);
-    check_unique_labelsets(result);
     ctx_.current += result.size();
     temp += result.size();
     if (ctx_.current > ctx_.limits.max_samples) fail_too_many_samples();
-    for (VectorSample& s : result) {
-      auto [it, fresh] = index.try_emplace(labels_key(s.labels), out.size());
-      if (fresh) out.push_back({std::move(s.labels), {}});
-      out[it->second].samples.push_back({ts, s.v});
+    if (by_position.size() < result.size()) by_position.resize(result.size(), SIZE_MAX);
+    for (size_t i = 0; i < result.size(); ++i) {
+      VectorSample& s = result[i];
+      // Results mostly come in the same order every step: compare with the
+      // series at this position last time before hashing the labels.
+      size_t k = by_position[i];
+      if (k == SIZE_MAX || out[k].labels != s.labels) {
+        auto [it, fresh] = index.try_emplace(labels_key(s.labels), out.size());
+        if (fresh) out.push_back({std::move(s.labels), {}});
+        k = by_position[i] = it->second;
+      }
+      // Two results of one step in one series: Prometheus's
+      // ContainsSameLabelset check.
+      if (!out[k].samples.empty() && out[k].samples.back().t == ts) {
+        fail_exec("vector cannot contain metrics with the same labelset");
+      }
+      out[k].samples.push_back({ts, s.v});
     }
   }
   ctx_.current = original + total_samples(out);
@@ -369,7 +402,9 @@ Matrix Evaluator::eval_range_call(const Call& c, size_t index) {
     size_t step = 0;
     for (int64_t ts = start_; ts <= end_; ts += interval_, ++step) {
       for (size_t j = 0; j < others.size(); ++j) {
-        if (j != index && !others[j].empty()) scalars[j] = others[j][0].samples[step].v;
+        if (j != index && !others[j].empty() && step < others[j][0].samples.size()) {
+          scalars[j] = others[j][0].samples[step].v;
+        }
       }
       window(s.samples, ts - offset - range, ts - offset, points);
       if (points.empty()) continue;
@@ -409,7 +444,7 @@ Matrix Evaluator::eval_binary(const BinaryExpr& b) {
   if (lt == ValueType::kScalar && rt == ValueType::kScalar) {
     return range_eval(
         [&b](const std::vector<Vector>& v, int64_t) {
-          return Vector{{{}, 0, scalar_binop(b.op, v[0][0].v, v[1][0].v)}};
+          return Vector{{{}, 0, scalar_binop(b.op, scalar_of(v[0]), scalar_of(v[1]))}};
         },
         sides);
   }
@@ -421,7 +456,7 @@ Matrix Evaluator::eval_binary(const BinaryExpr& b) {
   return range_eval(
       [&b, swap](const std::vector<Vector>& v, int64_t) {
         const Vector& vec = swap ? v[1] : v[0];
-        double s = swap ? v[0][0].v : v[1][0].v;
+        double s = scalar_of(swap ? v[0] : v[1]);
         return vector_scalar_binop(b.op, vec, s, swap, b.return_bool);
       },
       sides);

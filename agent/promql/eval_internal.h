@@ -37,9 +37,8 @@ void set_label(Labels& ls, std::string_view name, std::string_view value);
 std::string labels_string(const Labels& ls);
 // A byte string identifying a label set (or part of one), for hash maps.
 std::string labels_key(const Labels& ls);
-// Whether two elements share a label set: "vector cannot contain metrics with
-// the same labelset".
-void check_unique_labelsets(const Vector& v);
+// Fails if two label sets are equal: "vector cannot contain metrics with the
+// same labelset".
 void check_unique(std::vector<const Labels*> labelsets);
 // Whether `name` is a valid label name ([a-zA-Z_][a-zA-Z0-9_]*).
 bool valid_label_name(std::string_view name);

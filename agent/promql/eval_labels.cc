@@ -85,14 +85,6 @@ void check_unique(std::vector<const Labels*> ls) {
   }
 }
 
-void check_unique_labelsets(const Vector& v) {
-  if (v.size() < 2) return;
-  std::vector<const Labels*> ls;
-  ls.reserve(v.size());
-  for (const VectorSample& s : v) ls.push_back(&s.labels);
-  check_unique(std::move(ls));
-}
-
 bool valid_label_name(std::string_view name) {
   if (name.empty()) return false;
   for (size_t i = 0; i < name.size(); ++i) {

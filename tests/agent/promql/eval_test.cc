@@ -198,6 +198,8 @@ TEST_CASE("A timeout and max_series fail the query", "[promql][eval][limits]") {
   CHECK(error_of(q, "m", 1000, s).first == "execution");
   s.max_series = 2;
   CHECK(std::get<Vector>(instant(q, "m", 1000, s)).size() == 2);
+  s.timeout = std::chrono::milliseconds::max();
+  CHECK(std::get<Vector>(instant(q, "m", 1000, s)).size() == 2);
 }
 
 TEST_CASE("Matching errors carry Prometheus's messages", "[promql][eval][binary]") {
@@ -240,4 +242,73 @@ TEST_CASE("The script runner reports wrong values and missing errors", "[promql]
   CHECK(r.outcomes[0].second == "expected 4 for {__name__=\"m\"} but got 3");
   CHECK(r.outcomes[1].second == "expected an error, got none");
   CHECK(r.outcomes[2].second.empty());
+}
+
+TEST_CASE("A day's range query over a thousand series stays fast", "[promql][eval][.perf]") {
+  MemQuerier q;
+  for (int i = 0; i < 1000; ++i) {
+    q.add(labels({{"__name__", "m"}, {"i", std::to_string(i)}, {"job", std::to_string(i % 10)}}),
+          ramp(8640, 10000));
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  Matrix m = eval_range(*parsed("sum by (job) (rate(m[5m]))"), q, 0, 86400000, 60000, Limits{});
+  auto t1 = std::chrono::steady_clock::now();
+  Matrix n = eval_range(*parsed("m * 2 > 10"), q, 0, 86400000, 60000, Limits{});
+  auto t2 = std::chrono::steady_clock::now();
+  WARN("rate+sum " << std::chrono::duration_cast<std::chrono::milliseconds>(t1 - t0).count()
+                   << " ms, binop "
+                   << std::chrono::duration_cast<std::chrono::milliseconds>(t2 - t1).count()
+                   << " ms");
+  CHECK(m.size() == 10);
+  CHECK(n.size() == 1000);
+}
+
+TEST_CASE("label_replace expands Go's template syntax", "[promql][eval][function]") {
+  MemQuerier q;
+  q.add(labels({{"__name__", "m"}, {"src", "ab"}}), {{0, 1}});
+  auto dst = [&](std::string_view repl) {
+    std::string query =
+        "label_replace(m, \"dst\", \"" + std::string(repl) + "\", \"src\", \"(?P<first>a)(b)\")";
+    Vector v = std::get<Vector>(instant(q, query, 0));
+    REQUIRE(v.size() == 1);
+    return std::string(label_value(v[0].labels, "dst"));
+  };
+  CHECK(dst("$1-${2}") == "a-b");
+  CHECK(dst("$first$2") == "ab");
+  CHECK(dst("$$1") == "$1");
+  CHECK(dst("$1x") == "");  // the group "1x" does not exist, as Go reads it
+  CHECK(dst("${1}x") == "ax");
+  CHECK(dst("$") == "$");
+  CHECK(dst("$3") == "");
+  Vector keep = std::get<Vector>(instant(q, R"(label_replace(m, "dst", "x", "src", "zz"))", 0));
+  CHECK(keep.at(0).labels == labels({{"__name__", "m"}, {"src", "ab"}}));
+  auto [type, msg] = error_of(q, R"(label_replace(m, "dst", "x", "src", "("))", 0);
+  CHECK(type == "execution");
+  CHECK(msg == "invalid regular expression in label_replace(): (");
+  CHECK(error_of(q, R"(label_replace(m, "1d", "x", "src", "a"))", 0).second ==
+        "invalid destination label name in label_replace(): 1d");
+}
+
+TEST_CASE("timestamp() of a selector gives the sample's own time", "[promql][eval][function]") {
+  MemQuerier q;
+  q.add(labels({{"__name__", "m"}}), {{10000, 1}, {70000, 2}});
+  Vector v = std::get<Vector>(instant(q, "timestamp(m offset 1m)", 100000));
+  REQUIRE(v.size() == 1);
+  CHECK(v[0].v == 10);
+  CHECK(v[0].labels.empty());
+  v = std::get<Vector>(instant(q, "timestamp(m + 0)", 100000));
+  CHECK(v.at(0).v == 100);
+}
+
+TEST_CASE("count_values labels each value as Go formats it", "[promql][eval][aggregate]") {
+  MemQuerier q;
+  q.add(labels({{"__name__", "m"}, {"i", "1"}}), {{0, 0.5}});
+  q.add(labels({{"__name__", "m"}, {"i", "2"}}), {{0, 0.5}});
+  q.add(labels({{"__name__", "m"}, {"i", "3"}}), {{0, 1e21}});
+  Vector v = std::get<Vector>(instant(q, R"(count_values("v", m))", 0));
+  REQUIRE(v.size() == 2);
+  CHECK(v[0].labels == labels({{"v", "0.5"}}));
+  CHECK(v[0].v == 2);
+  CHECK(v[1].labels == labels({{"v", "1000000000000000000000"}}));
+  CHECK(error_of(q, R"(count_values("1x", m))", 0).second == "invalid label name \"1x\"");
 }

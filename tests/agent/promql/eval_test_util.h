@@ -46,8 +46,7 @@ int64_t parse_duration_ms(std::string_view s);
 
 struct ScriptResult {
   int passed = 0;
-  int skipped = 0;                    // queries outside the supported subset
-  std::vector<std::string> failures;  // one message per failed eval
+  int skipped = 0;  // queries outside the supported subset
   std::vector<std::string> skipped_queries;
   // Every eval run: its line and query, and "" or what went wrong.
   std::vector<std::pair<std::string, std::string>> outcomes;
