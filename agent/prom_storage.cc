@@ -117,10 +117,11 @@ void EngineQuerier::walk(const promql::Matchers& matchers, int64_t mint, int64_t
     promql::Series cur;
     bool taking = false, measurement_ok = true;
     int skipped = 0;
+    std::string target;
     auto seek = [&](const std::string& to, char last) {
-      range.start_key.assign(to);
-      range.start_key.push_back(last);
-      it = engine_.scan(range, opts_);
+      target.assign(to);
+      target.push_back(last);
+      it.seek(target);
       skipped = 0;
     };
     auto flush = [&] {

@@ -83,16 +83,18 @@ std::string encode_value(const FieldValue& v) {
 }
 
 bool prom_sample_value(std::string_view encoded, double* out) {
-  if (is_stale_marker(encoded)) {
-    *out = std::bit_cast<double>(kStaleMarkerBits);
-    return true;
-  }
-  if (encoded.size() == 9 && static_cast<uint8_t>(encoded[0]) == 0x08) {
+  const uint8_t type = encoded.empty() ? 0 : static_cast<uint8_t>(encoded[0]);
+  if (encoded.size() == 9 && (type == 0x01 || type == 0x08)) {
+    // The common case first (float64, and 0x08), without a FieldValue.
     uint64_t bits = 0;
     for (int i = 0; i < 8; ++i) bits |= uint64_t(static_cast<uint8_t>(encoded[1 + i])) << (8 * i);
     const double d = std::bit_cast<double>(bits);
-    if (std::isfinite(d)) return false;  // not what the encoder writes
+    if (std::isfinite(d) != (type == 0x01)) return false;  // not what the encoder writes
     *out = d;
+    return true;
+  }
+  if (is_stale_marker(encoded)) {
+    *out = std::bit_cast<double>(kStaleMarkerBits);
     return true;
   }
   FieldValue v;

@@ -88,6 +88,20 @@ class ScanIterator::Impl {
 
   ~Impl() { db_->counters()->records_read.fetch_add(returned_, std::memory_order_relaxed); }
 
+  // The children of the merge were chosen for [start_key, end): a forward
+  // seek stays inside it, so re-seeking them is all it takes.
+  void seek(std::string_view key) {
+    if (!started_) return;
+    if (end_ && key >= *end_) {  // past the range (also a single-key scan's one key)
+      started_ = false;
+      return;
+    }
+    seek_buf_.clear();
+    append_internal_key(&seek_buf_, key, ts_start_, kMaxSequence, ValueType::Value);
+    it_->seek(seek_buf_);
+    have_key_ = false;
+  }
+
   const Record* next() {
     if (!started_) return nullptr;
     const uint64_t snap_seq = snap_->seq;
@@ -187,6 +201,9 @@ ScanIterator::ScanIterator(ScanIterator&&) noexcept = default;
 ScanIterator& ScanIterator::operator=(ScanIterator&&) noexcept = default;
 ScanIterator::~ScanIterator() = default;
 const Record* ScanIterator::next() { return impl_ ? impl_->next() : nullptr; }
+void ScanIterator::seek(std::string_view key) {
+  if (impl_) impl_->seek(key);
+}
 
 std::shared_ptr<const SnapshotState> DBImpl::snapshot() {
   MutexLock l(&mu_);

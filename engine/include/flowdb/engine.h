@@ -105,6 +105,13 @@ class ScanIterator {
   // Throws Errc::Corruption / Errc::Io if a block cannot be read.
   const Record* next();
 
+  // Skips forward: the next call of next() returns the first visible record
+  // whose key is >= `key` (within the scan's range), as a new scan from
+  // `key` would, without rebuilding the scan over its tables. Invalidates
+  // the record last returned. REQUIRES: `key` is greater than the key of
+  // every record returned so far (skipping backwards is not supported).
+  void seek(std::string_view key);
+
   class iterator {
    public:
     using iterator_category = std::input_iterator_tag;
