@@ -212,7 +212,7 @@ constexpr KeySpec kHttpPromqlKeys[] = {
      .default_value = "2m",
      .doc = "Longest evaluation of one query (Prometheus's --query.timeout); a request's "
             "timeout= may only shorten it",
-     .min = 1000,
+     .min = 100000,
      .max = 3600 * kSec},
     {.name = "max_series",
      .kind = KeyKind::kInt,
@@ -226,7 +226,7 @@ constexpr KeySpec kHttpPromqlKeys[] = {
      .default_value = "5m",
      .doc = "How far back an instant selector looks for a sample (Prometheus's "
             "--query.lookback-delta)",
-     .min = 1000,
+     .min = kSec,
      .max = 7 * 86400 * kSec},
 };
 constexpr KeySpec kHttpKeys[] = {

@@ -57,6 +57,26 @@ TEST_CASE("empty file gives all defaults and no inputs", "[config]") {
   CHECK(c.engine.wal_sync_mode.interval() == 100);
 }
 
+TEST_CASE("http.promql limits parse with Prometheus's defaults and are range-checked", "[config]") {
+  using Catch::Matchers::Contains;
+  auto d = parse_config("", "t.yaml");
+  CHECK(d.http_promql.max_samples == 50000000);
+  CHECK(d.http_promql.timeout == std::chrono::minutes(2));
+  CHECK(d.http_promql.max_series == 100000);
+  CHECK(d.http_promql.lookback_delta == 300000);
+  auto c = parse_config(
+      "http:\n  promql:\n    max_samples: 1000\n    timeout: 5s\n    max_series: 0\n"
+      "    lookback_delta: 10m\n",
+      "t.yaml");
+  CHECK(c.http_promql.max_samples == 1000);
+  CHECK(c.http_promql.timeout == std::chrono::seconds(5));
+  CHECK(c.http_promql.max_series == 0);
+  CHECK(c.http_promql.lookback_delta == 600000);
+  CHECK_THAT(reject("http:\n  promql:\n    timeout: 10ms\n"), Contains("timeout"));
+  CHECK_THAT(reject("http:\n  promql:\n    max_samples: 0\n"), Contains("max_samples"));
+  CHECK_THAT(reject("http:\n  promql:\n    lookback: 5m\n"), Contains("lookback"));
+}
+
 TEST_CASE("units - enums and env substitution", "[config]") {
   ::setenv("FLOWDB_TEST_DIR", "/tmp/x", 1);
   ::unsetenv("FLOWDB_TEST_UNSET");
