@@ -165,6 +165,11 @@ HttpResponse PromApi::query(const PromParams& p, int64_t now_ms) {
     const int64_t t = time_param(p, "time", now_ms);
     const promql::Limits limits = with_timeout(options_.limits, p);
     const std::string q = p.get("query").value_or("");
+    if (q.empty() && p.get("series")) {  // a client of the pre-PromQL API
+      throw BadData(
+          "/api/v1/query is the Prometheus API now (query=PROMQL); FlowDB's "
+          "series= export moved to /api/v1/export");
+    }
     promql::ExprPtr e = parse_query(q);
     EngineQuerier querier(engine_, limits.max_samples);
     return success(promql::to_json(promql::eval_instant(*e, querier, t, limits)));

@@ -302,6 +302,9 @@ TEST_CASE("Bad API parameters are 400 bad_data with Prometheus's messages", "[ag
   CHECK(parse.status == 400);
   CHECK_THAT(parse.body, Contains("invalid parameter \\\"query\\\": 1:"));
   CHECK(http_request("DELETE", a.port, "/api/v1/query").status == 405);
+  auto old = a.get("/api/v1/query?series=cpu");  // the export API's old path
+  CHECK(old.status == 400);
+  CHECK_THAT(old.body, Contains("moved to /api/v1/export"));
 }
 
 TEST_CASE("Prometheus time and duration parameters", "[agent][prom]") {
