@@ -226,15 +226,25 @@ Value Evaluator::eval(const Expr& e) {
 // The input samples of one step: each series' point at ts, if any. Points
 // are at step times, so a cursor per series moves forward only.
 void Evaluator::gather(const Matrix& m, std::vector<size_t>& cursor, int64_t ts, Vector& out) {
-  out.clear();
+  // `out` holds the last step's vector: mostly the same series in the same
+  // order, so its label sets are reused, not copied anew every step.
+  size_t n = 0;
   for (size_t si = 0; si < m.size(); ++si) {
     const auto& pts = m[si].samples;
     if (cursor[si] >= pts.size() || pts[cursor[si]].t != ts) continue;
     if (ctx_.current >= ctx_.limits.max_samples) fail_too_many_samples();
-    out.push_back({m[si].labels, ts, pts[cursor[si]].v});
+    if (n < out.size()) {
+      if (out[n].labels != m[si].labels) out[n].labels = m[si].labels;
+      out[n].t = ts;
+      out[n].v = pts[cursor[si]].v;
+    } else {
+      out.push_back({m[si].labels, ts, pts[cursor[si]].v});
+    }
+    ++n;
     ++cursor[si];
     ++ctx_.current;
   }
+  out.resize(n);
 }
 
 // Prometheus's rangeEval: evaluates the arguments over all steps, then calls

@@ -175,6 +175,7 @@ Vector aggregate(const AggregateExpr& e, double param, const std::string& label,
   }
   std::unordered_map<std::string, size_t> index;
   std::vector<Group> groups;
+  std::string key;
   for (const VectorSample& in_s : in) {
     const VectorSample* s = &in_s;
     VectorSample relabelled;
@@ -183,14 +184,24 @@ Vector aggregate(const AggregateExpr& e, double param, const std::string& label,
       set_label(relabelled.labels, label, format_float(in_s.v));
       s = &relabelled;
     }
-    Labels key_labels = group_labels(s->labels, grouping, e.without);
-    auto [it, fresh] = index.try_emplace(labels_key(key_labels), groups.size());
-    if (!fresh) {
-      accumulate(op, groups[it->second], *s, k);
+    // The group's key (labels_key of its label set), built in a reused
+    // buffer: the label set itself is made only for a new group.
+    key.clear();
+    for (const Label& l : s->labels) {
+      const bool listed = std::find(grouping.begin(), grouping.end(), l.name) != grouping.end();
+      if (e.without ? (listed || l.name == "__name__") : !listed) continue;
+      key += l.name;
+      key += '\xff';
+      key += l.value;
+      key += '\xff';
+    }
+    if (auto found = index.find(key); found != index.end()) {
+      accumulate(op, groups[found->second], *s, k);
       continue;
     }
+    index.emplace(key, groups.size());
     Group g;
-    g.labels = std::move(key_labels);
+    g.labels = group_labels(s->labels, grouping, e.without);
     g.value = op == AggregateOp::kStddev ? 0 : s->v;
     g.mean = s->v;
     g.count = 1;
