@@ -202,9 +202,10 @@ constexpr KeySpec kHttpTlsKeys[] = {
 constexpr KeySpec kHttpPromqlKeys[] = {
     {.name = "max_samples",
      .kind = KeyKind::kInt,
-     .default_value = "50000000",
-     .doc = "Most samples one PromQL query or remote read holds in memory at once (Prometheus's "
-            "--query.max-samples)",
+     .default_value = "10000000",
+     .doc = "Most samples one PromQL query or remote read holds in memory at once, 16 bytes each "
+            "(Prometheus's --query.max-samples, default 50000000 there; a gateway has less "
+            "memory)",
      .min = 1,
      .max = 1000000000},
     {.name = "timeout",

@@ -60,7 +60,7 @@ TEST_CASE("empty file gives all defaults and no inputs", "[config]") {
 TEST_CASE("http.promql limits parse with Prometheus's defaults and are range-checked", "[config]") {
   using Catch::Matchers::Contains;
   auto d = parse_config("", "t.yaml");
-  CHECK(d.http_promql.max_samples == 50000000);
+  CHECK(d.http_promql.max_samples == 10000000);
   CHECK(d.http_promql.timeout == std::chrono::minutes(2));
   CHECK(d.http_promql.max_series == 100000);
   CHECK(d.http_promql.lookback_delta == 300000);
