@@ -42,11 +42,12 @@ Batcher::Result Batcher::try_submit(const std::string& input, std::vector<Record
     std::lock_guard lock(mu_);
     if (stopping_) return Result::kStopped;
     if (has_room(records.size(), bytes)) {
+      const bool wake = wake_writer_locked(records.size());
       queued_records_ += records.size();
       queued_bytes_ += bytes;
       queue_.push_back({im, input, std::move(records), points, bytes, nullptr,
                         std::chrono::steady_clock::now()});
-      work_cv_.notify_one();
+      if (wake) work_cv_.notify_one();
       return Result::kStored;
     }
   }
@@ -81,12 +82,22 @@ Batcher::Result Batcher::submit_async(const std::string& input, std::vector<Reco
   std::unique_lock lock(mu_);
   room_cv_.wait(lock, [&] { return stopping_ || has_room(records.size(), bytes); });
   if (stopping_) return Result::kStopped;
+  const bool wake = wake_writer_locked(records.size());
   queued_records_ += records.size();
   queued_bytes_ += bytes;
   queue_.push_back({im, input, std::move(records), points, bytes, nullptr,
                     std::chrono::steady_clock::now(), std::move(done)});
-  work_cv_.notify_one();
+  lock.unlock();
+  if (wake) work_cv_.notify_one();
   return Result::kStored;
+}
+
+bool Batcher::wake_writer_locked(size_t adding) const {
+  // Otherwise the writer is writing, or waiting out the window of the oldest
+  // chunk and wakes at its deadline by itself: waking it for every message
+  // cost two context switches per message, and on a busy machine the woken
+  // writer preempted the MQTT receive thread.
+  return queue_.empty() || queued_records_ + adding >= options_.max_batch_records;
 }
 
 void Batcher::expedite() {

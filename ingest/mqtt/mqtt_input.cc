@@ -301,11 +301,14 @@ class MqttInput::Connection {
     store(msg);
     conn_metrics_.handled(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    bool wake;
     {
       std::lock_guard lock(mu_);
-      --in_handler_;
+      // Only stop() waits for in_handler_: waking the manager thread for
+      // every message cost a context switch per message.
+      wake = --in_handler_ == 0 && stopping_;
     }
-    cv_.notify_all();
+    if (wake) cv_.notify_all();
   }
 
   // Takes one of the max_unstored slots, waiting (and asking the batcher to

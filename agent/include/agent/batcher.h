@@ -141,6 +141,8 @@ class Batcher : public RecordSink {
   // mu_ held through `lock`.
   void wait_for_engine_locked(std::unique_lock<std::mutex>& lock);
   bool has_room(size_t records, size_t bytes) const;  // mu_ held
+  // Whether queueing `adding` records must wake the writer. mu_ held.
+  bool wake_writer_locked(size_t adding) const;
   void run();
   Outcome write(std::vector<Chunk>* chunks);
 
