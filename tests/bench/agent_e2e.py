@@ -250,13 +250,13 @@ def udp_argv(args, port, rate):
             "--series", str(args.series)]
 
 
-def start_mosquitto(work):
+def start_mosquitto(work, settings="persistence false\nmax_queued_messages 1000000\n"
+                    "max_inflight_messages 1000\n", name="mosquitto"):
     port = free_port()
-    conf = f"{work}/mosquitto.conf"
+    conf = f"{work}/{name}.conf"
     with open(conf, "w") as f:
-        f.write(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-                "max_queued_messages 1000000\nmax_inflight_messages 1000\n")
-    p = Proc(["mosquitto", "-c", conf], f"{work}/mosquitto.log")
+        f.write(f"listener {port} 127.0.0.1\nallow_anonymous true\n{settings}")
+    p = Proc(["mosquitto", "-c", conf], f"{work}/{name}.log")
 
     def accepts():
         with socket.create_connection(("127.0.0.1", port), timeout=1):
@@ -356,21 +356,11 @@ def scenario_mqtt(args):
 
 
 def start_stock_mosquitto(work):
-    """mosquitto with no settings but a loopback listener: its defaults
-    (max_queued_messages 1000, max_inflight_messages 20) are what a new user has."""
-    port = free_port()
-    conf = f"{work}/stock.conf"
-    with open(conf, "w") as f:
-        # Logging only (subscriptions show when a subscriber is ready).
-        f.write(f"listener {port} 127.0.0.1\nallow_anonymous true\nlog_type error\n"
-                "log_type warning\nlog_type notice\nlog_type subscribe\n")
-    p = Proc(["mosquitto", "-c", conf], f"{work}/stock.log")
-
-    def accepts():
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return True
-    wait_until(accepts, 10, "mosquitto")
-    return p, port
+    """mosquitto with no settings but a loopback listener and logging (the
+    log shows when a subscriber is ready): its defaults, max_queued_messages
+    1000 and max_inflight_messages 20, are what a new user has."""
+    return start_mosquitto(work, "log_type error\nlog_type warning\nlog_type notice\n"
+                           "log_type subscribe\n", name="stock")
 
 
 def settle_count(count, idle_s=1.5, timeout=120):
