@@ -301,14 +301,11 @@ class MqttInput::Connection {
     store(msg);
     conn_metrics_.handled(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-    bool wake;
-    {
-      std::lock_guard lock(mu_);
-      // Only stop() waits for in_handler_: waking the manager thread for
-      // every message cost a context switch per message.
-      wake = --in_handler_ == 0 && stopping_;
-    }
-    if (wake) cv_.notify_all();
+    std::lock_guard lock(mu_);
+    // Only stop() waits for in_handler_ (waking the manager thread for every
+    // message cost a context switch per message); notified under the lock,
+    // as stop() may destroy the connection once it sees 0.
+    if (--in_handler_ == 0 && stopping_) cv_.notify_all();
   }
 
   // Takes one of the max_unstored slots, waiting (and asking the batcher to
@@ -324,10 +321,10 @@ class MqttInput::Connection {
 
   // The points of a message are in the WAL, dropped, or were never queued.
   void release_slot() {
-    {
-      std::lock_guard lock(unstored_mu_);
-      conn_metrics_.inflight(--unstored_);
-    }
+    // Notified under the lock: once stop() sees 0 the connection may be
+    // destroyed, and this runs on the batcher's thread.
+    std::lock_guard lock(unstored_mu_);
+    conn_metrics_.inflight(--unstored_);
     unstored_cv_.notify_all();
   }
 
