@@ -67,7 +67,9 @@ const agent::InputType& mqtt_input_type() {
 
 // One broker connection: a Paho async client plus its manager thread.
 // Thread-safety: the message handler runs on Paho's receive thread and owns
-// decoder_/builder_/records_; state_ members are guarded by mu_.
+// decoder_/records_/scratch_ and the arrival times; connection state is
+// guarded by mu_; unstored_ by unstored_mu_ (the batcher's writer thread
+// releases slots through the submit_async callback).
 class MqttInput::Connection {
  public:
   Connection(const MqttInputConfig& cfg, std::string broker, agent::IngestContext ctx,
