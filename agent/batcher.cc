@@ -1,5 +1,7 @@
 #include "agent/batcher.h"
 
+#include <utility>
+
 #include "agent/core/log.h"
 #include "agent/core/metrics.h"
 
@@ -40,11 +42,12 @@ Batcher::Result Batcher::try_submit(const std::string& input, std::vector<Record
     std::lock_guard lock(mu_);
     if (stopping_) return Result::kStopped;
     if (has_room(records.size(), bytes)) {
+      const bool wake = wake_writer_locked(records.size());
       queued_records_ += records.size();
       queued_bytes_ += bytes;
       queue_.push_back({im, input, std::move(records), points, bytes, nullptr,
                         std::chrono::steady_clock::now()});
-      work_cv_.notify_one();
+      if (wake) work_cv_.notify_one();
       return Result::kStored;
     }
   }
@@ -65,6 +68,50 @@ Batcher::Result Batcher::submit_wait(const std::string& input, std::vector<Recor
 Batcher::Result Batcher::try_submit_wait(const std::string& input, std::vector<Record>&& records,
                                          size_t points) {
   return submit_and_wait(input, std::move(records), points, /*block=*/false);
+}
+
+Batcher::Result Batcher::submit_async(const std::string& input, std::vector<Record>&& records,
+                                      size_t points, Done done) {
+  if (records.empty()) {
+    done(true);
+    return Result::kStored;
+  }
+  InputMetrics* im = &metrics_->input(input);
+  size_t bytes = bytes_of(records);
+  if (points == 0) points = records.size();
+  std::unique_lock lock(mu_);
+  room_cv_.wait(lock, [&] { return stopping_ || has_room(records.size(), bytes); });
+  if (stopping_) return Result::kStopped;
+  const bool wake = wake_writer_locked(records.size());
+  queued_records_ += records.size();
+  queued_bytes_ += bytes;
+  queue_.push_back({im, input, std::move(records), points, bytes, nullptr,
+                    std::chrono::steady_clock::now(), std::move(done)});
+  lock.unlock();
+  if (wake) work_cv_.notify_one();
+  return Result::kStored;
+}
+
+bool Batcher::wake_writer_locked(size_t adding) const {
+  // Otherwise the writer is writing, or waiting out the window of the oldest
+  // chunk and wakes at its deadline by itself: waking it for every message
+  // cost two context switches per message, and on a busy machine the woken
+  // writer preempted the MQTT receive thread.
+  return queue_.empty() || queued_records_ + adding >= options_.max_batch_records;
+}
+
+void Batcher::expedite() {
+  {
+    std::lock_guard lock(mu_);
+    expedite_ = true;
+  }
+  work_cv_.notify_one();
+}
+
+void Batcher::notify_done(std::vector<Chunk>* chunks) {
+  for (Chunk& c : *chunks) {
+    if (c.done) std::exchange(c.done, nullptr)(c.ok);
+  }
 }
 
 Batcher::Result Batcher::submit_and_wait(const std::string& input, std::vector<Record>&& records,
@@ -122,6 +169,13 @@ void Batcher::stop() {
   if (writer_.joinable()) writer_.join();
   std::unique_lock lock(mu_);
   done_cv_.wait(lock, [&] { return inline_writers_ == 0; });
+  // Never started: nothing was written; fail the callbacks of what is queued.
+  std::vector<Chunk> left;
+  for (Chunk& c : queue_) {
+    if (c.done) left.push_back(std::move(c));
+  }
+  lock.unlock();
+  notify_done(&left);
 }
 
 size_t Batcher::queued_records() const {
@@ -144,7 +198,8 @@ void Batcher::run() {
     // that arrive during a write still share the next one (group commit).
     auto deadline = queue_.front().enqueued + options_.window;
     work_cv_.wait_until(lock, deadline, [&] {
-      return stopping_ || queued_records_ >= options_.max_batch_records || waiters_ > 0;
+      return stopping_ || queued_records_ >= options_.max_batch_records || waiters_ > 0 ||
+             expedite_;
     });
     size_t n = 0;
     while (!queue_.empty() &&
@@ -155,11 +210,13 @@ void Batcher::run() {
       taken.push_back(std::move(queue_.front()));
       queue_.pop_front();
     }
+    if (queue_.empty()) expedite_ = false;
     metrics_->set_queue(queued_records_, queued_bytes_);
     room_cv_.notify_all();
     lock.unlock();
     const Outcome out = write(&taken);
     if (out == Outcome::kHeld && stopping_) drop_held(&taken);
+    if (out != Outcome::kHeld || stopping_) notify_done(&taken);
     lock.lock();
     if (out == Outcome::kHeld && !stopping_) {
       requeue_front_locked(&taken);
@@ -200,6 +257,7 @@ void Batcher::drop_held(std::vector<Chunk>* chunks) {
     points += c.points;
     metrics_->dropped(c.input_name, "storage_error", static_cast<double>(c.points));
     if (c.ticket) c.ticket->ok = false;
+    c.ok = false;
   }
   std::lock_guard lock(mu_);
   lost_records_ += records;
@@ -335,6 +393,7 @@ Batcher::Outcome Batcher::write(std::vector<Chunk>* chunks) {
                         static_cast<double>(c.points));
     }
     if (c.ticket) c.ticket->ok = ok;
+    c.ok = ok;
   }
   return ok ? Outcome::kOk : Outcome::kDropped;
 }

@@ -1,14 +1,14 @@
 #include "ingest/mqtt/mqtt_input.h"
 
 #include <mqtt/async_client.h>
-#include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <mutex>
 #include <random>
-#include <set>
 #include <thread>
 
 #include "ingest/mqtt/mqtt_metrics.h"
@@ -16,124 +16,6 @@
 
 namespace flowdb::ingest_mqtt {
 namespace {
-
-using agent::KeyKind;
-using agent::KeySpec;
-
-constexpr KeySpec kWillKeys[] = {
-    {.name = "topic", .kind = KeyKind::kString, .doc = "Last-will topic (empty: no will)"},
-    {.name = "payload",
-     .kind = KeyKind::kString,
-     .default_value = "offline",
-     .doc = "Last-will payload"},
-    {.name = "qos",
-     .kind = KeyKind::kInt,
-     .default_value = "0",
-     .doc = "Last-will QoS",
-     .min = 0,
-     .max = 2},
-    {.name = "retain",
-     .kind = KeyKind::kBool,
-     .default_value = "false",
-     .doc = "Retain the last-will message"},
-};
-constexpr KeySpec kTopicParsingKeys[] = {
-    {.name = "topic",
-     .kind = KeyKind::kString,
-     .doc = "Topic filter the rule applies to",
-     .required = true},
-    {.name = "measurement", .kind = KeyKind::kString, .doc = "Template, e.g. _/measurement/_"},
-    {.name = "tags", .kind = KeyKind::kString, .doc = "Template, e.g. _/_/site"},
-};
-// Not constexpr: the tls table comes from agent_core.
-const KeySpec kMqttKeys[] = {
-    {.name = "name",
-     .kind = KeyKind::kString,
-     .doc = "Input name used in metrics and logs (default mqttN)"},
-    {.name = "brokers",
-     .kind = KeyKind::kStringList,
-     .default_value = "[\"tcp://127.0.0.1:1883\"]",
-     .doc = "Broker URIs (tcp://, ssl://, ws://, wss://); one client per broker"},
-    {.name = "topics",
-     .kind = KeyKind::kStringList,
-     .default_value = "[\"#\"]",
-     .doc = "Topic filters to subscribe to (+ and # wildcards)"},
-    {.name = "qos",
-     .kind = KeyKind::kInt,
-     .default_value = "1",
-     .doc = "Subscription QoS (0, 1, 2)",
-     .min = 0,
-     .max = 2},
-    {.name = "client_id",
-     .kind = KeyKind::kString,
-     .doc = "Client id; fixed for persistent sessions (default flowdb-<host>-<name>)"},
-    {.name = "clean_session",
-     .kind = KeyKind::kBool,
-     .default_value = "false",
-     .doc =
-         "false: persistent session, the broker queues QoS 1/2 messages while the agent is away"},
-    {.name = "username", .kind = KeyKind::kString, .doc = "User name"},
-    {.name = "password",
-     .kind = KeyKind::kSecret,
-     .doc = "Password (or password_file / password_env)"},
-    {.name = "password_file",
-     .kind = KeyKind::kString,
-     .doc = "File holding the password (trailing newline removed)"},
-    {.name = "password_env",
-     .kind = KeyKind::kString,
-     .doc = "Environment variable holding the password"},
-    {.name = "tls",
-     .kind = KeyKind::kTable,
-     .doc = "TLS settings (used with ssl:// brokers)",
-     .children = agent::tls_config_keys()},
-    {.name = "keepalive",
-     .kind = KeyKind::kDuration,
-     .default_value = "30s",
-     .doc = "MQTT keep-alive interval",
-     .min = 1000000,
-     .max = 65535000000},
-    {.name = "connect_timeout",
-     .kind = KeyKind::kDuration,
-     .default_value = "10s",
-     .doc = "Time allowed for one connect attempt",
-     .min = 1000000,
-     .max = 600000000},
-    {.name = "reconnect_min",
-     .kind = KeyKind::kDuration,
-     .default_value = "500ms",
-     .doc = "First reconnect delay",
-     .min = 10000,
-     .max = 3600000000},
-    {.name = "reconnect_max",
-     .kind = KeyKind::kDuration,
-     .default_value = "30s",
-     .doc = "Cap of the exponential reconnect delay",
-     .min = 10000,
-     .max = 3600000000},
-    {.name = "will",
-     .kind = KeyKind::kTable,
-     .doc = "Optional last-will message",
-     .children = kWillKeys},
-    {.name = "topic_parsing",
-     .kind = KeyKind::kTableList,
-     .doc = "Telegraf-style topic_parsing rules",
-     .children = kTopicParsingKeys},
-    {.name = "topic_tag",
-     .kind = KeyKind::kString,
-     .doc = "Tag that receives the topic name (empty: none)"},
-    {.name = "max_payload",
-     .kind = KeyKind::kSize,
-     .default_value = "1MiB",
-     .doc = "Larger messages are dropped (payload_too_large)",
-     .min = 16,
-     .max = 256LL << 20},
-};
-
-std::string hostname() {
-  char buf[256] = {0};
-  if (gethostname(buf, sizeof(buf) - 1) != 0) return "host";
-  return buf;
-}
 
 bool is_tls_uri(const std::string& uri) {
   for (const char* scheme : {"ssl://", "mqtts://", "wss://"}) {
@@ -163,92 +45,6 @@ std::string connack_meaning(int rc) {
 
 }  // namespace
 
-std::span<const KeySpec> mqtt_config_keys() {
-  static const std::vector<KeySpec> keys =
-      agent::concat_keys(kMqttKeys, agent::payload_format_keys());
-  return keys;
-}
-
-MqttInputConfig mqtt_config_from(const agent::ParsedTable& t, const std::string& default_name) {
-  MqttInputConfig c;
-  c.name = t.str("name").empty() ? default_name : t.str("name");
-  c.brokers = t.list("brokers");
-  if (c.brokers.empty()) t.fail("brokers", "empty; expected at least one broker URI");
-  bool any_ssl = false;
-  for (const std::string& b : c.brokers) {
-    size_t sep = b.find("://");
-    std::string scheme = sep == std::string::npos ? "" : b.substr(0, sep);
-    if (scheme != "tcp" && scheme != "mqtt" && scheme != "ssl" && scheme != "mqtts" &&
-        scheme != "ws" && scheme != "wss") {
-      t.fail("brokers", "bad broker URI '" + b + "'; expected tcp://host:port or ssl://host:port");
-    }
-    if (b.size() <= sep + 3) t.fail("brokers", "broker URI '" + b + "' has no host");
-    any_ssl |= scheme == "ssl" || scheme == "mqtts" || scheme == "wss";
-  }
-  c.topics = t.list("topics");
-  if (c.topics.empty()) t.fail("topics", "empty; expected at least one topic filter");
-  for (const std::string& f : c.topics) {
-    if (!ingest::valid_topic_filter(f)) {
-      t.fail("topics", "bad topic filter '" + f +
-                           "'; expected levels separated by '/', '+' as a whole level, '#' last");
-    }
-  }
-  c.qos = static_cast<int>(t.integer("qos"));
-  c.clean_session = t.boolean("clean_session");
-  c.client_id = t.str("client_id");
-  if (c.client_id.empty()) c.client_id = "flowdb-" + hostname() + "-" + c.name;
-  c.username = t.str("username");
-  c.password = agent::resolve_secret(t, "password");
-  c.tls = any_ssl;
-  c.tls_options = agent::tls_options_from(t);
-  c.keepalive_s = static_cast<int>(t.integer("keepalive") / 1000000);
-  c.connect_timeout_s = static_cast<int>(t.integer("connect_timeout") / 1000000);
-  c.reconnect_min_ms = t.integer("reconnect_min") / 1000;
-  c.reconnect_max_ms = t.integer("reconnect_max") / 1000;
-  if (c.reconnect_max_ms < c.reconnect_min_ms) {
-    t.fail("reconnect_max", "smaller than reconnect_min");
-  }
-  if (const agent::ParsedTable* w = t.table("will")) {
-    c.will_topic = w->str("topic");
-    c.will_payload = w->str("payload");
-    c.will_qos = static_cast<int>(w->integer("qos"));
-    c.will_retain = w->boolean("retain");
-    if (!c.will_topic.empty() && !ingest::valid_topic_name(c.will_topic)) {
-      w->fail("topic", "bad topic name '" + c.will_topic + "'; expected no wildcards");
-    }
-  }
-  for (const auto& r : t.tables("topic_parsing")) {
-    c.topic_parsing.push_back({r->str("topic"), r->str("measurement"), r->str("tags")});
-  }
-  std::string err;
-  if (!ingest::TopicParser::create(c.topic_parsing, &err)) t.fail("topic_parsing", err);
-  c.topic_tag = t.str("topic_tag");
-  c.payload = agent::payload_options_from(t);
-  c.max_payload = static_cast<size_t>(t.integer("max_payload"));
-  // A changed password file or variable changes the fingerprint too.
-  c.fingerprint = agent::fingerprint(t) + "password=" + c.password;
-  return c;
-}
-
-std::vector<std::string> removed_filters(std::span<const agent::InputSettings* const> retired,
-                                         const MqttInputConfig& c) {
-  if (c.clean_session) return {};  // a clean session starts with no subscriptions
-  std::set<std::string> out;
-  auto removed = [&](const std::vector<std::string>& list) {
-    for (const std::string& t : list) {
-      if (std::find(c.topics.begin(), c.topics.end(), t) == c.topics.end()) out.insert(t);
-    }
-  };
-  removed(c.unsubscribe);  // an input restored after a failed reload keeps its list
-  for (const agent::InputSettings* s : retired) {
-    const auto& r = static_cast<const MqttInputConfig&>(*s);
-    if (r.client_id != c.client_id || r.brokers != c.brokers || r.clean_session) continue;
-    removed(r.topics);
-    removed(r.unsubscribe);
-  }
-  return {out.begin(), out.end()};
-}
-
 const agent::InputType& mqtt_input_type() {
   static const agent::InputType type{
       .type = "mqtt",
@@ -271,7 +67,9 @@ const agent::InputType& mqtt_input_type() {
 
 // One broker connection: a Paho async client plus its manager thread.
 // Thread-safety: the message handler runs on Paho's receive thread and owns
-// decoder_/builder_/records_; state_ members are guarded by mu_.
+// decoder_/records_/scratch_ and the arrival times; connection state is
+// guarded by mu_; unstored_ by unstored_mu_ (the batcher's writer thread
+// releases slots through the submit_async callback).
 class MqttInput::Connection {
  public:
   Connection(const MqttInputConfig& cfg, std::string broker, agent::IngestContext ctx,
@@ -325,6 +123,10 @@ class MqttInput::Connection {
     std::unique_lock lock(mu_);
     cv_.wait(lock, [&] { return in_handler_ == 0; });
     lock.unlock();
+    // The batcher's callbacks for queued messages refer to this connection.
+    std::unique_lock slots(unstored_mu_);
+    unstored_cv_.wait(slots, [&] { return unstored_ == 0; });
+    slots.unlock();
     conn_metrics_.connected(false);
   }
 
@@ -443,6 +245,7 @@ class MqttInput::Connection {
         {
           std::lock_guard lock(mu_);
           connected_ = true;
+          epoch_.fetch_add(1, std::memory_order_relaxed);
         }
         conn_metrics_.connected(true);
         if (ever) conn_metrics_.reconnect();  // back after a loss
@@ -485,19 +288,69 @@ class MqttInput::Connection {
   // On Paho's receive thread. Counted in in_handler_ so that stop() can wait
   // for a message that is being stored.
   void on_message(const mqtt::const_message_ptr& msg) {
+    const auto t0 = std::chrono::steady_clock::now();
     {
       std::lock_guard lock(mu_);
       ++in_handler_;
     }
-    store(msg);
-    {
-      std::lock_guard lock(mu_);
-      --in_handler_;
+    // Only between messages of one connection: not across a reconnect.
+    const uint64_t epoch = epoch_.load(std::memory_order_relaxed);
+    if (epoch == last_epoch_) {
+      conn_metrics_.gap(std::chrono::duration<double>(t0 - last_arrival_).count());
     }
-    cv_.notify_all();
+    last_arrival_ = t0;
+    last_epoch_ = epoch;
+    store(msg);
+    conn_metrics_.handled(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    std::lock_guard lock(mu_);
+    // Only stop() waits for in_handler_ (waking the manager thread for every
+    // message cost a context switch per message); notified under the lock,
+    // as stop() may destroy the connection once it sees 0.
+    if (--in_handler_ == 0 && stopping_) cv_.notify_all();
   }
 
-  // Parses, then waits until the points are in the WAL.
+  // Takes one of the max_unstored slots, waiting (and asking the batcher to
+  // write at once) while all are taken. With max_unstored 0, counts only.
+  void acquire_slot() {
+    std::unique_lock lock(unstored_mu_);
+    if (cfg_.max_unstored > 0 && unstored_ >= cfg_.max_unstored) {
+      ctx_.sink->expedite();
+      unstored_cv_.wait(lock, [&] { return unstored_ < cfg_.max_unstored; });
+    }
+    conn_metrics_.inflight(++unstored_);
+  }
+
+  // The points of a message are in the WAL, dropped, or were never queued.
+  void release_slot() {
+    // Notified under the lock: once stop() sees 0 the connection may be
+    // destroyed, and this runs on the batcher's thread.
+    std::lock_guard lock(unstored_mu_);
+    conn_metrics_.inflight(--unstored_);
+    unstored_cv_.notify_all();
+  }
+
+  // Hands the message's records to the batcher: returns once they are queued
+  // (max_unstored > 0; the slot is released when they are written) or
+  // written (max_unstored 0).
+  void submit(size_t points) {
+    acquire_slot();
+    try {
+      if (cfg_.max_unstored == 0) {
+        ctx_.sink->submit_wait(cfg_.name, records_.take(), points);
+        release_slot();
+        return;
+      }
+      auto r = ctx_.sink->submit_async(cfg_.name, records_.take(), points,
+                                       [this](bool) { release_slot(); });
+      if (r == agent::RecordSink::Result::kStopped) release_slot();
+    } catch (...) {
+      release_slot();  // not queued: no callback will come
+      throw;
+    }
+  }
+
+  // Parses, then submits the points.
   void store(const mqtt::const_message_ptr& msg) {
     try {
       const std::string& topic = msg->get_topic();
@@ -536,9 +389,9 @@ class MqttInput::Connection {
       records_.end();
       im_->points->Increment(static_cast<double>(points));
       if (records_.empty()) return;
-      const size_t stored_points = records_.points();
-      // Blocks while the queue is full (flow control) and until written.
-      ctx_.sink->submit_wait(cfg_.name, records_.take(), stored_points);
+      // Blocks while the queue is full (flow control) or max_unstored are in
+      // flight.
+      submit(records_.points());
     } catch (const std::exception& e) {
       // Never let an exception unwind into Paho's C thread.
       records_.take();  // a half-built chunk must not join the next message's
@@ -562,9 +415,17 @@ class MqttInput::Connection {
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  bool connected_ = false;  // guarded by mu_
-  bool stopping_ = false;   // guarded by mu_
-  int in_handler_ = 0;      // guarded by mu_: on_message calls running
+  bool connected_ = false;          // guarded by mu_
+  bool stopping_ = false;           // guarded by mu_
+  int in_handler_ = 0;              // guarded by mu_: on_message calls running
+  std::atomic<uint64_t> epoch_{1};  // incremented at each (re)connect
+  // Receive thread only: the previous message's arrival and epoch.
+  std::chrono::steady_clock::time_point last_arrival_;
+  uint64_t last_epoch_ = 0;
+
+  std::mutex unstored_mu_;
+  std::condition_variable unstored_cv_;
+  size_t unstored_ = 0;  // guarded by unstored_mu_: taken, not yet written or dropped
   std::thread thread_;
 };
 

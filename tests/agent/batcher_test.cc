@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <condition_variable>
 #include <mutex>
 #include <thread>
 
@@ -174,4 +175,58 @@ TEST_CASE("submit_wait writes on the caller's thread when nothing else is pendin
   REQUIRE(writers.size() == 4);
   for (int k = 0; k < 3; ++k) CHECK(writers[k] == std::this_thread::get_id());
   CHECK(writers[3] != std::this_thread::get_id());
+}
+
+TEST_CASE("submit_async returns once queued - done reports the write - expedite skips the window",
+          "[batcher]") {
+  testing::TempDir dir;
+  auto engine = open_engine(dir / "db");
+  Metrics metrics;
+  BatcherOptions o;
+  o.window = std::chrono::seconds(60);  // only expedite() (or stop) writes early
+  Batcher b(engine.get(), &metrics, o);
+  b.start();
+  std::mutex mu;
+  std::condition_variable cv;
+  int done = 0, visible = 0;
+  for (int k = 0; k < 3; ++k) {
+    const std::string prefix = "p" + std::to_string(k) + "-";
+    REQUIRE(b.submit_async("mqtt", recs(prefix, 5), 5, [&, prefix](bool ok) {
+      std::lock_guard lock(mu);
+      done += ok ? 1 : 100;
+      visible += engine->get(prefix + "4", 1004) ? 1 : 0;  // in the engine when called
+      cv.notify_all();
+    }) == Batcher::Result::kStored);
+  }
+  {
+    std::unique_lock lock(mu);
+    CHECK(done == 0);  // queued: the window has not passed
+  }
+  b.expedite();
+  {
+    std::unique_lock lock(mu);
+    CHECK(cv.wait_for(lock, std::chrono::seconds(20), [&] { return done == 3; }));
+    CHECK(visible == 3);
+  }
+  b.stop();
+  CHECK(b.submit_async("mqtt", recs("q", 1), 1, [&](bool) { ++done; }) ==
+        Batcher::Result::kStopped);
+  CHECK(done == 3);  // not called for a chunk that was not queued
+}
+
+TEST_CASE("submit_async callbacks of a batcher that never started report false on stop",
+          "[batcher]") {
+  testing::TempDir dir;
+  auto engine = open_engine(dir / "db");
+  Metrics metrics;
+  Batcher b(engine.get(), &metrics, BatcherOptions{});
+  std::vector<int> outcomes;
+  for (int k = 0; k < 2; ++k) {
+    REQUIRE(b.submit_async("mqtt", recs("n" + std::to_string(k), 2), 2, [&](bool ok) {
+      outcomes.push_back(ok ? 1 : 0);
+    }) == Batcher::Result::kStored);
+  }
+  b.stop();
+  CHECK(outcomes == std::vector<int>{0, 0});
+  CHECK(engine->query(Query::prefix("n")).empty());
 }

@@ -7,7 +7,14 @@ victoria-metrics), drives it with flowdb-loadgen, reads the agent's /metrics
 and /proc, stops every process by pid. Prints one Markdown table per scenario.
 
   tests/bench/agent_e2e.py --build build/release [--duration 20] [--runs 3]
-      [--scenarios udp_max,udp_100k,mqtt,export_cost]
+      [--scenarios udp_max,udp_100k,mqtt,mqtt_burst,export_cost]
+      [--mqtt-lines 50] [--mqtt-qos 1] [--max-unstored 256]
+      [--burst 20000] [--burst-unstored 256,0]
+
+mqtt_burst: a stock mosquitto (no settings: max_queued_messages 1000,
+max_inflight_messages 20), `mosquitto_pub -q 1 -l` of --burst one-line
+messages as fast as it goes, received back to back by a plain `mosquitto_sub
+-q 1 -c` and by the agent (QoS 1, persistent session), --runs times each.
 """
 import argparse
 import os
@@ -72,7 +79,7 @@ def hist_quantile(before, after, name, q):
     (upper bound of the bucket where it falls)."""
     buckets = []
     for k, v in after.items():
-        mt = re.fullmatch(name + r'_bucket\{le="([^"]+)"\}', k)
+        mt = re.fullmatch(name + r'_bucket\{(?:[^}]*,)?le="([^"]+)"\}', k)
         if mt:
             le = float("inf") if mt.group(1) == "+Inf" else float(mt.group(1))
             buckets.append((le, v - before.get(k, 0.0)))
@@ -115,7 +122,8 @@ def proc_rss_mib(pid):
 
 
 class Agent:
-    def __init__(self, build, work, udp=None, mqtt=None, export_url=None, sync="interval"):
+    def __init__(self, build, work, udp=None, mqtt=None, export_url=None, sync="interval",
+                 mqtt_qos=1, max_unstored=None, topics="loadgen/#"):
         self.http = free_port()
         self.udp = udp
         self.dir = work
@@ -130,8 +138,10 @@ class Agent:
                     "      read_buffer: 32MiB"]
         if mqtt:
             cfg += ["  mqtt:", "    - name: mqtt", f'      brokers: ["tcp://127.0.0.1:{mqtt}"]',
-                    '      topics: ["loadgen/#"]', "      qos: 1", "      client_id: e2e-agent",
-                    "      clean_session: false"]
+                    f'      topics: ["{topics}"]', f"      qos: {mqtt_qos}",
+                    "      client_id: e2e-agent", "      clean_session: false"]
+            if max_unstored is not None:
+                cfg += [f"      max_unstored: {max_unstored}"]
         if export_url:
             cfg += ["exports:", "  - type: influx_http", "    name: vm", f"    url: {export_url}",
                     "    api: v2", "    bucket: e2e"]
@@ -240,13 +250,13 @@ def udp_argv(args, port, rate):
             "--series", str(args.series)]
 
 
-def start_mosquitto(work):
+def start_mosquitto(work, settings="persistence false\nmax_queued_messages 1000000\n"
+                    "max_inflight_messages 1000\n", name="mosquitto"):
     port = free_port()
-    conf = f"{work}/mosquitto.conf"
+    conf = f"{work}/{name}.conf"
     with open(conf, "w") as f:
-        f.write(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-                "max_queued_messages 1000000\nmax_inflight_messages 1000\n")
-    p = Proc(["mosquitto", "-c", conf], f"{work}/mosquitto.log")
+        f.write(f"listener {port} 127.0.0.1\nallow_anonymous true\n{settings}")
+    p = Proc(["mosquitto", "-c", conf], f"{work}/{name}.log")
 
     def accepts():
         with socket.create_connection(("127.0.0.1", port), timeout=1):
@@ -308,6 +318,38 @@ def scenario_sweep(args):
     return rows
 
 
+def mqtt_agent_run(args, w, pub_argv, port, label):
+    """The agent behind the same publisher: its rate from the first to the last
+    stored point (sampled every 50 ms), as the discarding subscriber's is from
+    its first to its last message."""
+    work = f"{w}/agent"
+    os.makedirs(work)
+    agent = Agent(args.build, work, mqtt=port, mqtt_qos=args.mqtt_qos,
+                  max_unstored=args.max_unstored)
+    rss = []
+    try:
+        m0 = agent.metrics()
+        cpu0 = proc_cpu_s(agent.pid)
+        with open(f"{w}/pub1.log", "w") as lf:
+            pub = subprocess.Popen(pub_argv, stdout=subprocess.PIPE, stderr=lf, text=True)
+
+            def stored():
+                rss.append(proc_rss_mib(agent.pid))
+                return metric_sum(agent.metrics(), "flowdb_input_records_stored_total") / 2
+            got, t_first, t_last = settle_count(stored, period=0.05, idle_s=2)
+            out, _ = pub.communicate(timeout=60)
+        cpu1 = proc_cpu_s(agent.pid)
+        m1 = agent.metrics()
+    finally:
+        agent.stop()
+    load = dict(kv.split("=", 1) for kv in out.split())
+    return {"run": label, "sent_pt/s": float(load["lines_per_s"]), "stored": got,
+            "agent_pt/s": got / max(t_last - t_first, 1e-9),
+            "handler_p99_us": 1e6 * hist_quantile(m0, m1, "flowdb_mqtt_handler_seconds", 0.99),
+            "gap_max_ms": 1000 * metric_sum(m1, "flowdb_mqtt_message_gap_max_seconds"),
+            "cpu_cores": (cpu1 - cpu0) / max(t_last - t_first, 1e-9), "rss_max_MiB": max(rss)}
+
+
 def scenario_mqtt(args):
     rows = []
     for r in range(args.runs):
@@ -315,13 +357,14 @@ def scenario_mqtt(args):
             mosq, port = start_mosquitto(w)
             try:
                 broker = f"tcp://127.0.0.1:{port}"
-                pub = [loadgen(args), "--mode", "mqtt-pub", "--broker", broker, "--qos", "1", "--rate", "0",
-                       "--duration", str(args.duration), "--lines-per-message", "50",
+                qos = str(args.mqtt_qos)
+                pub = [loadgen(args), "--mode", "mqtt-pub", "--broker", broker, "--qos", qos, "--rate", "0",
+                       "--duration", str(args.duration), "--lines-per-message", str(args.mqtt_lines),
                        "--clients", "2", "--window", "100", "--series", str(args.series),
                        "--topic", "loadgen/cpu"]
                 # Baseline: what mosquitto delivers to a subscriber that discards.
                 sub = subprocess.Popen([loadgen(args), "--mode", "mqtt-sub", "--broker", broker,
-                                        "--qos", "1", "--topic", "loadgen/#", "--idle", "2",
+                                        "--qos", qos, "--topic", "loadgen/#", "--idle", "2",
                                         "--client-id", f"discard-{r}"],
                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                 line = sub.stderr.readline()  # "subscribed to ..." once it is
@@ -330,15 +373,142 @@ def scenario_mqtt(args):
                 run_load(pub, Sampler(os.getpid()), f"{w}/pub0.log")
                 out, _ = sub.communicate(timeout=60)
                 base = dict(kv.split("=", 1) for kv in out.split())
-                row = ingest_run(args, w, pub, "flowdb_input_points_received_total",
-                                 {"mqtt": port}, f"mqtt #{r + 1}")
+                row = mqtt_agent_run(args, w, pub, port, f"mqtt #{r + 1}")
+                row["discard_sub_lines"] = float(base["lines"])
                 row["discard_sub_pt/s"] = float(base["lines_per_s"])
-                row["agent/discard"] = row["stored_pt/s"] / row["discard_sub_pt/s"]
+                row["agent/discard"] = row["agent_pt/s"] / row["discard_sub_pt/s"]
                 rows.append(row)
             finally:
                 mosq.stop()
-    table("MQTT (QoS 1, 50 lines per message, 2 publishers) vs a discarding subscriber", rows,
-          COLS + ["discard_sub_pt/s", "agent/discard"])
+    unstored = "default" if args.max_unstored is None else args.max_unstored
+    table(f"MQTT (QoS {args.mqtt_qos}, {args.mqtt_lines} lines per message, 2 publishers, "
+          f"max_unstored {unstored}) vs a discarding subscriber", rows,
+          ["run", "sent_pt/s", "stored", "discard_sub_lines", "agent_pt/s", "discard_sub_pt/s",
+           "agent/discard", "handler_p99_us", "gap_max_ms", "cpu_cores", "rss_max_MiB"])
+    return rows
+
+
+def start_stock_mosquitto(work):
+    """mosquitto with no settings but a loopback listener and logging (the
+    log shows when a subscriber is ready): its defaults, max_queued_messages
+    1000 and max_inflight_messages 20, are what a new user has."""
+    return start_mosquitto(work, "log_type error\nlog_type warning\nlog_type notice\n"
+                           "log_type subscribe\n", name="stock")
+
+
+def settle_count(count, idle_s=1.5, timeout=120, period=0.01):
+    """Polls count() every 10 ms until it has not changed for idle_s; returns
+    (final count, time of the first non-zero sample, time of the last change)."""
+    base = count()
+    last, first_t, last_t = base, None, time.monotonic()
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        time.sleep(period)  # sampling cadence of an external process's counter
+        n = count()
+        now = time.monotonic()
+        if n != last:
+            if first_t is None:
+                first_t = now
+            last, last_t = n, now
+        elif first_t is not None and now - last_t >= idle_s:
+            break
+    return last - base, first_t or last_t, last_t
+
+
+def burst_pub(port, path):
+    """Starts `mosquitto_pub -q 1 -l` of the burst file; the caller samples meanwhile."""
+    with open(path) as f:
+        return subprocess.Popen(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(port), "-q", "1",
+                                 "-t", "burst/a", "-l"], stdin=f)
+
+
+def burst_sub_run(w, port, path, r):
+    """A plain mosquitto_sub (persistent session, writing to a file)."""
+    out = f"{w}/sub-{r}.out"
+    with open(out, "w") as of:
+        sub = subprocess.Popen(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(port), "-q", "1",
+                                "-c", "-i", f"plain-sub-{r}", "-t", "burst/#"], stdout=of)
+
+    def lines():
+        with open(out, "rb") as f:
+            return sum(1 for ln in f if ln.startswith(b"burst,"))
+
+    def subscribed():
+        with open(f"{w}/stock.log") as f:
+            return f"plain-sub-{r} 1 burst/#" in f.read()
+    try:
+        wait_until(subscribed, 10, "mosquitto_sub's subscription")
+        pub = burst_pub(port, path)
+        _, t_first, t_last = settle_count(lines)  # stdout is block-buffered: progress
+        if pub.wait(30) != 0:
+            raise RuntimeError("mosquitto_pub failed")
+    finally:
+        sub.send_signal(signal.SIGTERM)
+        sub.wait(10)
+    got = lines()
+    return {"run": f"mosquitto_sub #{r + 1}", "stored": got, "drain_s": t_last - t_first,
+            "gap_max_ms": float("nan"), "handler_p99_us": float("nan"),
+            "inflight_max": float("nan"), "rss_max_MiB": float("nan")}
+
+
+def burst_agent_run(args, w, port, path, r, unstored):
+    work = f"{w}/a{r}-{unstored}"
+    os.makedirs(work)
+    agent = Agent(args.build, work, mqtt=port, max_unstored=unstored, topics="burst/#")
+    inflight_max, rss = [0.0], []
+    try:
+        m0 = agent.metrics()
+        pub = burst_pub(port, path)
+
+        def stored():
+            m = agent.metrics()
+            inflight_max[0] = max(inflight_max[0], metric_sum(m, "flowdb_mqtt_inflight"))
+            rss.append(proc_rss_mib(agent.pid))
+            return metric_sum(m, "flowdb_input_records_stored_total")
+        got, t_first, t_last = settle_count(stored)
+        if pub.wait(30) != 0:
+            raise RuntimeError("mosquitto_pub failed")
+        m1 = agent.metrics()
+    finally:
+        agent.stop()
+    return {"run": f"agent max_unstored {unstored} #{r + 1}", "stored": got,
+            "drain_s": t_last - t_first,
+            "gap_max_ms": 1000 * metric_sum(m1, "flowdb_mqtt_message_gap_max_seconds"),
+            "handler_p99_us": 1e6 * hist_quantile(m0, m1, "flowdb_mqtt_handler_seconds", 0.99),
+            "inflight_max": inflight_max[0], "rss_max_MiB": max(rss)}
+
+
+def scenario_mqtt_burst(args):
+    """Unthrottled bursts through a stock broker: the agent (for each
+    --burst-unstored value) and a plain mosquitto_sub, back to back."""
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="e2e-") as w:
+        path = f"{w}/burst.txt"
+        with open(path, "w") as f:
+            for i in range(args.burst):
+                f.write(f"burst,host=h{i % 100} v={i}i {1700000000000000000 + i * 1000}\n")
+        mosq, port = start_stock_mosquitto(w)
+        try:
+            for r in range(args.runs):
+                rows.append(burst_sub_run(w, port, path, r))
+                for u in (int(x) for x in args.burst_unstored.split(",")):
+                    rows.append(burst_agent_run(args, w, port, path, r, u))
+        finally:
+            mosq.stop()
+    cols = ["run", "stored", "drain_s", "gap_max_ms", "handler_p99_us", "inflight_max",
+            "rss_max_MiB"]
+    table(f"Bursts of {args.burst:,} one-line QoS 1 messages (mosquitto_pub -l) through a stock "
+          "mosquitto", rows, cols)
+    kinds = sorted({x["run"].rsplit(" #", 1)[0] for x in rows})
+    print("\n| subscriber | runs | stored min | stored median | drain best s | drain worst s | "
+          "worst/best | longest gap ms |\n|---|---|---|---|---|---|---|---|")
+    for k in kinds:
+        rs = [x for x in rows if x["run"].rsplit(" #", 1)[0] == k]
+        d = [x["drain_s"] for x in rs]
+        st = [x["stored"] for x in rs]
+        gap = max(x["gap_max_ms"] for x in rs)
+        print(f"| {k} | {len(rs)} | {min(st):,.0f} | {statistics.median(st):,.0f} | "
+              f"{min(d):.3f} | {max(d):.3f} | {max(d) / min(d):.2f} | {gap:.1f} |")
     return rows
 
 
@@ -381,6 +551,13 @@ def main():
     ap.add_argument("--export-rate", type=int, default=1000000,
                     help="UDP send rate of export_cost, above what the agent stores")
     ap.add_argument("--udp-rates", default="250000,500000,750000,1000000")
+    ap.add_argument("--mqtt-lines", type=int, default=50, help="lines per message (mqtt)")
+    ap.add_argument("--mqtt-qos", type=int, default=1, choices=(0, 1, 2))
+    ap.add_argument("--max-unstored", type=int, default=None,
+                    help="the agent's max_unstored (mqtt; default: the agent's default)")
+    ap.add_argument("--burst", type=int, default=20000, help="messages per burst (mqtt_burst)")
+    ap.add_argument("--burst-unstored", default="256,0",
+                    help="max_unstored values the agent runs with (mqtt_burst)")
     args = ap.parse_args()
     for tool in ("mosquitto", "victoria-metrics"):
         if shutil.which(tool) is None:
@@ -396,6 +573,8 @@ def main():
             scenario_udp(args, 100000, "UDP at 100K points/s")
         elif s == "mqtt":
             scenario_mqtt(args)
+        elif s == "mqtt_burst":
+            scenario_mqtt_burst(args)
         elif s == "export_cost":
             scenario_export_cost(args)
         else:

@@ -388,6 +388,9 @@ struct BrokerOptions {
   // password_file entries (made with mosquitto_passwd -b); when there are any,
   // anonymous clients are refused.
   std::vector<std::pair<std::string, std::string>> users;
+  // No persistence and mosquitto's own queue limits (max_queued_messages
+  // 1000, max_inflight_messages 20): what a new user's broker has.
+  bool stock = false;
 };
 
 // A mosquitto broker on a free loopback port, with persistence in `dir`.
@@ -415,9 +418,11 @@ class Mosquitto {
     // As root mosquitto drops to user mosquitto, which cannot read the
     // test's private (0700) directory: keys, passwords, persistence.
     if (::geteuid() == 0) text += "user root\n";
-    text += "persistence true\npersistence_location " + dir_ +
-            "/\nautosave_interval 1\n"
-            "max_queued_messages 100000\nmax_inflight_messages 20\n";
+    if (!options_.stock) {
+      text += "persistence true\npersistence_location " + dir_ +
+              "/\nautosave_interval 1\n"
+              "max_queued_messages 100000\nmax_inflight_messages 20\n";
+    }
     write_file(conf, text);
     proc_ = std::make_unique<Process>(std::vector<std::string>{"mosquitto", "-c", conf},
                                       dir_ + "/mosquitto.log");

@@ -17,6 +17,10 @@
 //  * try_submit_wait() is submit_wait() that returns kBusy at once instead
 //    of waiting for room (or while the engine holds writes), so an HTTP
 //    input can answer 429 and keep its server thread free.
+//  * submit_async() blocks while the queue is full, like submit_wait, but
+//    returns once the chunk is queued; a callback reports the write. The
+//    writer waits out the window as for try_submit chunks unless expedite()
+//    was called (a caller has reached its own bound of chunks in flight).
 //  * try_submit() never blocks; if the queue is full the chunk is dropped and
 //    counted as queue_full for its input (UDP has no flow control).
 // stop() stops accepting, writes everything queued, then joins the writer.
@@ -93,6 +97,9 @@ class Batcher : public RecordSink {
                      size_t points = 0) override;
   Result try_submit_wait(const std::string& input, std::vector<Record>&& records,
                          size_t points = 0) override;
+  Result submit_async(const std::string& input, std::vector<Record>&& records, size_t points,
+                      Done done) override;
+  void expedite() override;
   // Drains the queue and joins the writer. Idempotent.
   void stop();
 
@@ -111,6 +118,8 @@ class Batcher : public RecordSink {
     size_t bytes;
     std::shared_ptr<Ticket> ticket;  // null for fire-and-forget chunks
     std::chrono::steady_clock::time_point enqueued;
+    Done done = {};  // submit_async chunks
+    bool ok = false;
   };
 
   // kHeld: the engine has a Soft or Hard background error; the chunks'
@@ -125,11 +134,15 @@ class Batcher : public RecordSink {
   void requeue_front_locked(std::vector<Chunk>* chunks);
   // Counts held chunks as dropped at shutdown and fails their tickets.
   void drop_held(std::vector<Chunk>* chunks);
+  // Calls the submit_async callbacks of written or dropped chunks. mu_ not held.
+  static void notify_done(std::vector<Chunk>* chunks);
   // Waits while the engine has a Soft or Hard background error (and not
   // stopping_), resuming a Hard one with backoff; logs the transitions once.
   // mu_ held through `lock`.
   void wait_for_engine_locked(std::unique_lock<std::mutex>& lock);
   bool has_room(size_t records, size_t bytes) const;  // mu_ held
+  // Whether queueing `adding` records must wake the writer. mu_ held.
+  bool wake_writer_locked(size_t adding) const;
   void run();
   Outcome write(std::vector<Chunk>* chunks);
 
@@ -148,7 +161,8 @@ class Batcher : public RecordSink {
   size_t inline_writers_ = 0;  // submit_wait calls writing on their own thread
   bool stopping_ = false;
   bool started_ = false;
-  bool held_ = false;  // the engine refused writes with a Soft or Hard background error
+  bool held_ = false;      // the engine refused writes with a Soft or Hard background error
+  bool expedite_ = false;  // write at once until the queue is empty (expedite())
   size_t lost_records_ = 0, lost_points_ = 0;  // dropped at stop() while held
   // When write() last logged a hard/fatal background error (steady seconds).
   std::atomic<int64_t> last_bg_log_s_{-3600};

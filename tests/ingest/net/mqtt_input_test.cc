@@ -4,6 +4,7 @@
 #include <mqtt/async_client.h>
 
 #include <catch2/catch.hpp>
+#include <deque>
 
 #include "net_fixture.h"
 
@@ -203,4 +204,48 @@ TEST_CASE("MQTT: stop returns promptly while a connect attempt waits for a silen
   in.stop();
   auto took = std::chrono::steady_clock::now() - t0;
   CHECK(took < std::chrono::seconds(3));
+}
+
+TEST_CASE("MQTT: a stock mosquitto at a fixed rate - nothing lost while the agent keeps up",
+          "[mqtt][net][integration]") {
+  TempDir dir;
+  BrokerOptions stock;
+  stock.stock = true;  // max_queued_messages 1000: a slow consumer would lose messages
+  Mosquitto broker(dir.path(), stock);
+  for (int qos = 1; qos <= 2; ++qos) {
+    DYNAMIC_SECTION("qos " << qos) {
+      Pipeline p;  // the agent's default batch window and max_unstored
+      auto c = config(broker, {"rate/#"}, qos);
+      c.clean_session = false;
+      ingest_mqtt::MqttInput in(c, p.ctx());
+      in.start();
+      REQUIRE(wait_until([&] { return in.connected() == 1; }));
+      // 3000 messages at 3000/s, each publish acknowledged by the broker
+      // before the next is paced: the rate the agent must keep up with.
+      const int kN = 3000;
+      Publisher pub(broker, "flowdb-rate-pub-" + std::to_string(qos));
+      std::deque<mqtt::delivery_token_ptr> window;
+      const auto t0 = std::chrono::steady_clock::now();
+      for (int i = 0; i < kN; ++i) {
+        std::this_thread::sleep_until(t0 + std::chrono::microseconds(333 * i));  // pacing
+        window.push_back(pub.client.publish(
+            "rate/x", "r v=" + std::to_string(i) + "i " + std::to_string(1000000000LL * (i + 1)),
+            qos, false));
+        if (window.size() > 10) {
+          window.front()->wait();
+          window.pop_front();
+        }
+      }
+      for (auto& t : window) t->wait();
+      REQUIRE(wait_until([&] { return p.count("r") == kN; }));
+      for (int i = 0; i < kN; ++i) {
+        REQUIRE(p.value("r", {}, "v", 1000000LL * (i + 1)) == FieldValue(int64_t{i}));
+      }
+      const std::string labels = "{broker=\"" + broker.uri() + "\",input=\"mqtt\"}";
+      CHECK(wait_until([&] { return p.metric("flowdb_mqtt_inflight" + labels) == 0; }));
+      CHECK(p.metric("flowdb_mqtt_handler_seconds_count" + labels) == kN);
+      CHECK(p.metric("flowdb_mqtt_message_gap_max_seconds" + labels) > 0);
+      in.stop();
+    }
+  }
 }

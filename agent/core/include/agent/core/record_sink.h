@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,20 @@ class RecordSink {
   // server thread never blocks on a full queue.
   virtual Result try_submit_wait(const std::string& input, std::vector<Record>&& records,
                                  size_t points = 0) = 0;
+  // Called once with true when the records are in the WAL, false when they
+  // were dropped (counted); on the sink's writer thread, never with a sink
+  // lock held.
+  using Done = std::function<void(bool stored)>;
+  // Waits for room like submit_wait, queues, and returns without waiting for
+  // the write: kStored means queued, and `done` reports the outcome later.
+  // kStopped: nothing queued and `done` is never called. For inputs that
+  // pipeline their acknowledgements (MQTT with mqtt.max_unstored > 0) and
+  // bound the number of records they have in flight themselves.
+  virtual Result submit_async(const std::string& input, std::vector<Record>&& records,
+                              size_t points, Done done) = 0;
+  // Asks for what is queued to be written now rather than at the end of the
+  // batch window: a submit_async caller is about to wait for its `done`.
+  virtual void expedite() = 0;
 };
 
 }  // namespace flowdb::agent

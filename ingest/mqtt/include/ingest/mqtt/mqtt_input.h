@@ -8,15 +8,17 @@
 // keeps the session (and queues QoS 1/2 messages) while the agent is away.
 //
 // Durability: Paho delivers each message by calling our handler on the
-// client's receive thread. The handler parses the payload and waits in
-// Batcher::submit_wait until the points are in the engine WAL (write_batch
-// returned), then returns. NOTE: Paho C sends PUBACK (QoS 1) / PUBREC (QoS 2)
-// when it reads the PUBLISH, *before* the handler runs (and PUBCOMP before
-// delivering a QoS 2 message); the handler's return cannot delay the ack.
-// Because the receive thread blocks in our handler, Paho reads no further
-// packets meanwhile, so at any instant at most the message(s) Paho has read
-// but not finished delivering are acknowledged but not yet in the WAL. See
-// agent/README.md, "Durability".
+// client's receive thread. Paho C sends PUBACK (QoS 1) / PUBREC (QoS 2) when
+// it reads the PUBLISH, *before* the handler runs (and PUBCOMP before
+// delivering a QoS 2 message); the handler's return cannot delay the ack, and
+// Paho reads no further packet until the handler returns. The handler parses
+// the payload and queues the points (RecordSink::submit_async); a batcher
+// callback releases the message once they are in the WAL. At most
+// max_unstored messages per connection are queued and not yet written (the
+// handler waits at the bound), so at any instant at most max_unstored + 1
+// messages are acknowledged but not in the WAL. max_unstored 0: the handler
+// waits in submit_wait for each message's write. See agent/README.md,
+// "Durability".
 //
 // Thread-safety: start()/stop() from one controlling thread.
 #pragma once
@@ -58,6 +60,9 @@ struct MqttInputConfig : agent::InputSettings {
   std::vector<ingest::TopicParsingRule> topic_parsing;
   std::string topic_tag;  // tag holding the topic ("" = none)
   size_t max_payload = 1u << 20;
+  // Messages taken by the handler, not yet in the WAL, per connection; 0:
+  // the handler waits for each write (RecordSink::submit_wait).
+  size_t max_unstored = 256;
   // Not a config key: filters that a persistent session (clean_session:
   // false) of this client still holds from before a reload but that `topics`
   // no longer lists. Unsubscribed after each connect, so the broker stops
