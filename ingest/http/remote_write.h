@@ -26,7 +26,7 @@ enum class RemoteWriteStatus { kOk, kTooLarge, kCorrupt };
 struct RemoteWriteStats {
   uint64_t points = 0;               // delivered to on_point
   uint64_t missing_measurement = 0;  // samples of series without __name__
-  uint64_t out_of_range = 0;  // milliseconds beyond int64 microseconds
+  uint64_t out_of_range = 0;         // milliseconds beyond int64 microseconds
 };
 
 // Decodes `body` (at most `max_decoded` bytes once uncompressed, else

@@ -89,7 +89,7 @@ class Agent {
   std::unique_ptr<Batcher> batcher_;
   std::unique_ptr<HttpServer> http_;
   std::unique_ptr<PromApi> prom_api_;  // its routes on http_; destroyed first
-  mutable std::mutex inputs_mu_;  // guards inputs_ against ready()
+  mutable std::mutex inputs_mu_;       // guards inputs_ against ready()
   std::vector<Running> inputs_;
   std::vector<std::unique_ptr<exporter::Exporter>> exporters_;  // controlling thread only
   std::atomic<bool> running_{false};
