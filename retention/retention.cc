@@ -209,7 +209,7 @@ RunReport RetentionThread::run_once() {
       continue;
     }
     const EngineStats before = engine_->stats();
-    if (engine_->compact_bucket(b.bucket)) {
+    if (engine_->maybe_compact_bucket(b.bucket, p.compaction_threshold)) {
       const EngineStats after = engine_->stats();
       ++r.compactions;
       std::lock_guard<std::mutex> l(mu_);

@@ -133,6 +133,13 @@ class DBImpl : public std::enable_shared_from_this<DBImpl> {
   std::vector<BucketInfo> list_buckets();
   GcResult drop_bucket(int64_t bucket);
   bool compact_bucket(int64_t bucket);
+  // If `bucket` holds more than `max_files` files, merges them: with `tiered`, while the
+  // bucket is open (at or after the clock's bucket), only its newest run of similar-sized
+  // files (all of them past eager_compaction_files()); else all. True if a merge ran.
+  bool compact_bucket_tiered(int64_t bucket, size_t max_files, bool tiered);
+  // True if `bucket` may still receive writes: the clock is in or before it, or a memtable
+  // holds records of it. A bucket that is not open is merged whole.
+  bool bucket_open_locked(int64_t bucket) const REQUIRES(mu_);
   uint64_t disk_usage();
   uint64_t verify_checksums();
   void start_maintenance();

@@ -241,16 +241,66 @@ void DBImpl::prune_tombstones(VersionEdit* edit, const Version& v) const {
   }
 }
 
-bool DBImpl::compact_bucket(int64_t bucket) {
+namespace {
+
+// The newest files of a bucket that are worth merging while it still receives writes: a run
+// from the newest file back, extended while the next older file is no larger than the run so
+// far. Merged runs then grow like a binary counter, so each record is rewritten about
+// log2(bucket / flush) times, not once per compaction as a whole-bucket merge of a growing
+// bucket would. A suffix of the files in max_seq order keeps the sequence ranges of a bucket's
+// files disjoint, which point lookups rely on (the first file holding a version decides).
+// Empty if the run is a single file.
+std::vector<FileRef> tiered_run(const std::vector<FileRef>& files) {
+  size_t first = files.size() - 1;
+  uint64_t run_bytes = files[first]->file_size;
+  while (first > 0 && files[first - 1]->file_size <= run_bytes) {
+    --first;
+    run_bytes += files[first]->file_size;
+  }
+  if (files.size() - first < 2) return {};
+  return {files.begin() + static_cast<std::ptrdiff_t>(first), files.end()};
+}
+
+}  // namespace
+
+bool DBImpl::bucket_open_locked(int64_t bucket) const {
+  if (bucket >= bucket_of(now(), bucket_width_us_)) return true;
+  // Behind the clock but in a memtable (a backlog, a replay, a device with a lagging clock):
+  // more flushes into it are coming.
+  auto holds = [&](const MemTable& m) {
+    return m.num_entries() > 0 && bucket >= bucket_of(m.min_ts(), bucket_width_us_) &&
+           bucket <= bucket_of(m.max_ts(), bucket_width_us_);
+  };
+  if (holds(*active_.mem)) return true;
+  for (const auto& f : frozen_) {
+    if (holds(*f.mem)) return true;
+  }
+  return false;
+}
+
+bool DBImpl::compact_bucket(int64_t bucket) { return compact_bucket_tiered(bucket, 1, false); }
+
+bool DBImpl::compact_bucket_tiered(int64_t bucket, size_t max_files, bool tiered) {
   MutexLock ml(&maintenance_mu_);
+  bool open_bucket = false;
   {
     MutexLock l(&mu_);
     check_open_locked();
+    open_bucket = bucket_open_locked(bucket);
   }
   auto v = versions_->current();
   auto b = v->buckets.find(bucket);
-  if (b == v->buckets.end() || b->second.size() < 2) return false;
-  std::vector<FileRef> inputs = b->second;
+  if (b == v->buckets.end() || b->second.size() < 2 || b->second.size() <= max_files) {
+    return false;
+  }
+  std::vector<FileRef> inputs = tiered && open_bucket ? tiered_run(b->second) : b->second;
+  if (inputs.empty()) {
+    // No run of similar sizes: wait for more flushes unless the bucket has too many files.
+    if (b->second.size() <= eager_compaction_files()) return false;
+    inputs = b->second;
+  }
+  // Deletions and expired versions can only be dropped when nothing older remains outside.
+  const bool whole = inputs.size() == b->second.size();
   std::vector<std::unique_ptr<InternalIterator>> children;
   std::vector<std::shared_ptr<Table>> tables;
   ReadOptions ro;
@@ -264,7 +314,7 @@ bool DBImpl::compact_bucket(int64_t bucket) {
   auto merged = new_merging_iterator(std::move(children));
   VersionEdit edit;
   edit.added_files =
-      build_tables(merged.get(), max_tombstone_seq(v->tombstones), true, v->tombstones, now());
+      build_tables(merged.get(), max_tombstone_seq(v->tombstones), whole, v->tombstones, now());
   for (const auto& f : inputs) edit.deleted_files.push_back(f->number);
   prune_tombstones(&edit, *v);
   versions_->log_and_apply(edit);
@@ -302,7 +352,7 @@ bool DBImpl::compact_buckets_over(size_t max_files) {
   }
   std::sort(todo.begin(), todo.end());
   bool any = false;
-  for (const auto& [bytes, b] : todo) any = compact_bucket(b) || any;
+  for (const auto& [bytes, b] : todo) any = compact_bucket_tiered(b, max_files, true) || any;
   return any;
 }
 

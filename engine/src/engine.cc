@@ -138,6 +138,11 @@ bool Engine::compact_bucket(int64_t bucket) {
   impl_->require_writable("compact_bucket");
   return impl_->compact_bucket(bucket);
 }
+
+bool Engine::maybe_compact_bucket(int64_t bucket, size_t max_files) {
+  impl_->require_writable("maybe_compact_bucket");
+  return impl_->compact_bucket_tiered(bucket, max_files, true);
+}
 uint64_t Engine::disk_usage() { return impl_->disk_usage(); }
 std::unique_ptr<ChangeFeed> Engine::open_feed(const std::string& name) {
   impl_->require_writable("open_feed");

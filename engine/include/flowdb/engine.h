@@ -269,6 +269,11 @@ class Engine {
   GcResult drop_bucket(int64_t bucket);
   // Merges all SSTs of `bucket` into one; false if it had fewer than two.
   bool compact_bucket(int64_t bucket);
+  // The background policy's compaction: if `bucket` holds more than `max_files` SSTs, merges
+  // its newest run of similar-sized files while the bucket may still get writes (the engine
+  // clock is in or before it; all files past max(8, 4 x compaction_threshold)), or all of them
+  // once the clock has left it. False if nothing was merged.
+  bool maybe_compact_bucket(int64_t bucket, size_t max_files);
   // Bytes used by the data directory (WAL, manifest, SSTs).
   uint64_t disk_usage();
 
