@@ -242,7 +242,8 @@ bool Agent::reload(const AgentConfig& next) {
     return a.data_dir == b.data_dir && a.time_bucket_secs == b.time_bucket_secs &&
            a.wal_sync_mode == b.wal_sync_mode && a.memtable_size_mb == b.memtable_size_mb &&
            a.block_cache_capacity_mb == b.block_cache_capacity_mb &&
-           a.compression == b.compression && a.max_open_files == b.max_open_files;
+           a.index_memory_budget_mb == b.index_memory_budget_mb && a.compression == b.compression &&
+           a.max_open_files == b.max_open_files;
   };
   if (!same_engine(config_.engine, next.engine)) {
     log_warn("agent", "reload: storage changes take effect only after a restart");

@@ -53,22 +53,27 @@ constexpr KeySpec kStorageKeys[] = {
      .doc = "fsync period with sync: interval",
      .min = 1000,
      .max = 3600 * kSec},
+    {.name = "memory_budget",
+     .kind = KeyKind::kSize,
+     .default_value = "24MiB",
+     .doc = "Memory of the engine's memtables (the active one and one being flushed), block "
+            "cache and SST indexes together: a quarter to each memtable, the cache and the "
+            "indexes, unless memtable_size, block_cache or index_memory set their own",
+     .min = 4 * kMiB,
+     .max = 65536 * kMiB},
     {.name = "memtable_size",
      .kind = KeyKind::kSize,
-     .default_value = "16MiB",
-     .doc = "Memtable size before it is flushed to an SST",
+     .doc = "Memtable size before it is flushed to an SST (default: memory_budget / 4)",
      .min = kMiB,
      .max = 4096 * kMiB},
     {.name = "block_cache",
      .kind = KeyKind::kSize,
-     .default_value = "8MiB",
-     .doc = "Decompressed block cache (0 disables it)",
+     .doc = "Decompressed block cache, 0 disables it (default: memory_budget / 4)",
      .min = 0,
      .max = 65536 * kMiB},
     {.name = "index_memory",
      .kind = KeyKind::kSize,
-     .default_value = "16MiB",
-     .doc = "Budget for SST indexes and Bloom filters",
+     .doc = "Budget for SST indexes and Bloom filters (default: memory_budget / 4)",
      .min = kMiB,
      .max = 65536 * kMiB},
     {.name = "max_open_files",
@@ -397,9 +402,13 @@ void parse_storage(const ParsedTable& s, AgentConfig* c) {
           ? SyncMode::always()
           : SyncMode::interval_ms(static_cast<uint64_t>(s.integer("sync_interval") / 1000));
   auto mib = [](int64_t b) { return static_cast<size_t>((b + kMiB - 1) / kMiB); };
-  c->engine.memtable_size_mb = mib(s.integer("memtable_size"));
-  c->engine.block_cache_capacity_mb = mib(s.integer("block_cache"));
-  c->engine.index_memory_budget_mb = mib(s.integer("index_memory"));
+  // One budget sizes the three big consumers so a small gateway sets one number; at most one
+  // memtable waits for its flush, so memtables take at most half of it.
+  const int64_t quarter = s.integer("memory_budget") / 4;
+  c->engine.memtable_size_mb = mib(s.opt_integer("memtable_size").value_or(quarter));
+  c->engine.max_frozen_memtables = 1;
+  c->engine.block_cache_capacity_mb = mib(s.opt_integer("block_cache").value_or(quarter));
+  c->engine.index_memory_budget_mb = mib(s.opt_integer("index_memory").value_or(quarter));
   c->engine.max_open_files = static_cast<size_t>(s.integer("max_open_files"));
   c->engine.wal_segment_size_mb = mib(s.integer("wal_segment_size"));
   const std::string& comp = s.str("compression");

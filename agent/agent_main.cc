@@ -4,6 +4,9 @@
 // thread (sigtimedwait), so handlers never run inside library code:
 // SIGTERM/SIGINT stop, SIGHUP reloads the config file.
 #include <signal.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -34,7 +37,25 @@ void arm_shutdown_watchdog(std::chrono::milliseconds timeout) {
 
 }  // namespace
 
+namespace {
+
+// glibc's defaults suit short-lived desktop programs, not a daemon on a small gateway: one
+// malloc arena per core and thread keeps freed memtables and SST buffers resident in each, and
+// the dynamic mmap threshold rises to the size of the largest freed block, so later memtable
+// arenas and compaction buffers come from the heap and are never returned. Two arenas and a
+// fixed threshold cost nothing measurable and cut RSS at 100K points/s by ~6 MiB (BENCHMARKS.md).
+void tune_malloc() {
+#ifdef __GLIBC__
+  mallopt(M_ARENA_MAX, 2);
+  mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+  mallopt(M_TRIM_THRESHOLD, 1024 * 1024);
+#endif
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
+  tune_malloc();
   CLI::App app{"flowdb-agent: IoT time-series gateway (MQTT, UDP -> FlowDB)"};
   std::string config_file;
   bool check = false, version = false, reference = false, print_default = false;

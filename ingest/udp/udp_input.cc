@@ -9,6 +9,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
+#include <span>
 #include <stdexcept>
 
 #include "agent/core/net_address.h"
@@ -209,8 +211,10 @@ void UdpInput::stop() {
 void UdpInput::run() {
   const size_t vlen = config_.batch_messages;
   const size_t dgram = config_.max_datagram;
-  // One contiguous buffer for all datagrams of a recvmmsg call.
-  std::vector<char> buf(vlen * dgram);
+  // One contiguous buffer for all datagrams of a recvmmsg call; not zero-filled, so only the
+  // pages the kernel writes datagrams into become resident (64 x 64 KiB slots would be 4 MiB).
+  auto buf_mem = std::make_unique_for_overwrite<char[]>(vlen * dgram);
+  std::span<char> buf(buf_mem.get(), vlen * dgram);
   std::vector<mmsghdr> msgs(vlen);
   std::vector<iovec> iovs(vlen);
   constexpr size_t kCtl = CMSG_SPACE(sizeof(uint32_t));

@@ -42,9 +42,24 @@ TEST_CASE("embedded default config parses", "[config]") {
   CHECK(mqtt(c)[0]->brokers == std::vector<std::string>{"tcp://127.0.0.1:1883"});
   CHECK(mqtt(c)[0]->topics == std::vector<std::string>{"#"});
   CHECK(c.http_listen == "127.0.0.1:9108");
-  CHECK(c.engine.memtable_size_mb == 16);
-  CHECK(c.engine.block_cache_capacity_mb == 8);
+  // memory_budget 24MiB: a quarter each to the memtable, the one being flushed, the cache
+  // and the indexes.
+  CHECK(c.engine.memtable_size_mb == 6);
+  CHECK(c.engine.max_frozen_memtables == 1);
+  CHECK(c.engine.block_cache_capacity_mb == 6);
+  CHECK(c.engine.index_memory_budget_mb == 6);
   CHECK(c.ttl.default_ttl() == 30u * 86400);
+}
+
+TEST_CASE("memory_budget sizes the memtable, cache and indexes unless they are set", "[config]") {
+  auto c = parse_config("storage:\n  memory_budget: 64MiB\n  block_cache: 0\n", "t.yaml");
+  CHECK(c.engine.memtable_size_mb == 16);
+  CHECK(c.engine.block_cache_capacity_mb == 0);
+  CHECK(c.engine.index_memory_budget_mb == 16);
+  auto d = parse_config("storage:\n  memtable_size: 32MiB\n", "t.yaml");
+  CHECK(d.engine.memtable_size_mb == 32);
+  CHECK(d.engine.block_cache_capacity_mb == 6);
+  CHECK_THAT(reject("storage:\n  memory_budget: 1MiB\n"), Catch::Contains("storage.memory_budget"));
 }
 
 TEST_CASE("empty file gives all defaults and no inputs", "[config]") {
