@@ -1,48 +1,14 @@
 // MQTT input against a real mosquitto broker started by the test.
 #include "ingest/mqtt/mqtt_input.h"
 
-#include <mqtt/async_client.h>
-
 #include <catch2/catch.hpp>
 #include <deque>
 
-#include "net_fixture.h"
+#include "mqtt_input_fixture.h"
 
 using namespace flowdb;
 using namespace flowdb::testing;
 using flowdb::ingest::FieldValue;
-
-namespace {
-ingest_mqtt::MqttInputConfig config(const Mosquitto& b, std::vector<std::string> topics, int qos) {
-  ingest_mqtt::MqttInputConfig c;
-  c.name = "mqtt";
-  c.brokers = {b.uri()};
-  c.topics = std::move(topics);
-  c.qos = qos;
-  c.client_id = "flowdb-test-" + std::to_string(::getpid()) + "-" + std::to_string(qos);
-  c.reconnect_min_ms = 100;
-  c.reconnect_max_ms = 1000;
-  c.connect_timeout_s = 5;
-  return c;
-}
-
-struct Publisher {
-  mqtt::async_client client;
-  explicit Publisher(const Mosquitto& b, const std::string& id = "flowdb-test-pub")
-      : client(b.uri(), id, nullptr) {
-    client.connect()->wait();
-  }
-  ~Publisher() {
-    try {
-      client.disconnect()->wait();
-    } catch (...) {
-    }
-  }
-  void pub(const std::string& topic, const std::string& payload, int qos) {
-    client.publish(topic, payload.data(), payload.size(), qos, false)->wait();
-  }
-};
-}  // namespace
 
 TEST_CASE("MQTT: QoS 0 - 1 and 2 line protocol read back value for value",
           "[mqtt][net][integration]") {
