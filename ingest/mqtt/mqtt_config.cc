@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <set>
 
+#include "ingest/mqtt/mqtt_connections.h"
 #include "ingest/mqtt/mqtt_input.h"
 #include "ingest/utf8.h"
 
@@ -12,6 +13,9 @@ namespace {
 
 using agent::KeyKind;
 using agent::KeySpec;
+
+constexpr std::string_view kProtocols[] = {"3.1.1", "4", "5"};
+constexpr int64_t kSecond = 1000000;  // durations are in microseconds
 
 constexpr KeySpec kWillKeys[] = {
     {.name = "topic", .kind = KeyKind::kString, .doc = "Last-will topic (empty: no will)"},
@@ -65,6 +69,41 @@ const KeySpec kMqttKeys[] = {
      .default_value = "false",
      .doc =
          "false: persistent session, the broker queues QoS 1/2 messages while the agent is away"},
+    {.name = "protocol",
+     .kind = KeyKind::kEnum,
+     .default_value = "3.1.1",
+     .doc = "MQTT protocol version: 3.1.1 (also spelled 4) or 5",
+     .choices = kProtocols},
+    {.name = "session_expiry",
+     .kind = KeyKind::kDuration,
+     .doc = "protocol 5: Session Expiry Interval, how long the broker keeps the session (and "
+            "queues messages) after a disconnect, whole seconds (default 1d with clean_session "
+            "false, 0 with clean_session true)",
+     .min = 0,
+     .max = 4294967295LL * kSecond},
+    {.name = "receive_maximum",
+     .kind = KeyKind::kInt,
+     .doc = "protocol 5: Receive Maximum sent in CONNECT, the most QoS 1/2 messages the broker "
+            "sends this client before their acks (default: not sent, 65535); per connection",
+     .min = 1,
+     .max = 65535},
+    {
+        .name = "user_property_tags",
+        .kind = KeyKind::kStringList,
+        .doc = "protocol 5: PUBLISH user properties stored as tags of the message's points (true: "
+               "all of them); they override payload tags, topic_parsing tags override them",
+    },
+    {.name = "connections",
+     .kind = KeyKind::kInt,
+     .default_value = "1",
+     .doc = "Clients per broker, sharing one shared subscription ($share/share_group/filter) so "
+            "that messages are parsed on that many threads; client ids get -1..-N when above 1",
+     .min = 1,
+     .max = 16},
+    {.name = "share_group",
+     .kind = KeyKind::kString,
+     .doc = "Shared-subscription group (default flowdb-<name> with connections above 1; set it "
+            "to share with other clients, e.g. several agents)"},
     {.name = "username", .kind = KeyKind::kString, .doc = "User name"},
     {.name = "password",
      .kind = KeyKind::kSecret,
@@ -137,6 +176,45 @@ std::string hostname() {
   return buf;
 }
 
+// protocol and the keys that only MQTT 5 has.
+void mqtt5_config_from(const agent::ParsedTable& t, MqttInputConfig* c) {
+  c->protocol = t.str("protocol") == "5" ? 5 : 4;
+  if (c->protocol != 5) {
+    for (const char* key : {"session_expiry", "receive_maximum", "user_property_tags"}) {
+      if (t.has(key)) t.fail(key, "is an MQTT 5 property; expected protocol: 5 with it");
+    }
+    return;
+  }
+  if (t.has("session_expiry")) {
+    int64_t us = t.integer("session_expiry");
+    if (us % kSecond != 0) t.fail("session_expiry", "expected a whole number of seconds");
+    if (us == 0 && !c->clean_session) {
+      t.fail("session_expiry",
+             "0 ends the session at every disconnect, so clean_session: false would keep "
+             "nothing; expected a positive duration, or clean_session: true");
+    }
+    c->session_expiry_s = static_cast<uint32_t>(us / kSecond);
+  } else {
+    c->session_expiry_s = c->clean_session ? 0 : 86400;
+  }
+  if (t.has("receive_maximum")) c->receive_maximum = static_cast<int>(t.integer("receive_maximum"));
+  if (t.has("user_property_tags")) {
+    const std::vector<std::string>& names = t.list("user_property_tags");
+    if (names.size() == 1 && names[0] == "true") {
+      c->user_property_tags_all = true;
+    } else if (!(names.size() == 1 && names[0] == "false")) {
+      std::set<std::string> seen;
+      for (const std::string& n : names) {
+        if (n.empty() || !ingest::valid_utf8(n)) {
+          t.fail("user_property_tags", "bad tag name '" + n + "'; expected non-empty UTF-8");
+        }
+        if (!seen.insert(n).second) t.fail("user_property_tags", "duplicate name '" + n + "'");
+      }
+      c->user_property_tags = names;
+    }
+  }
+}
+
 }  // namespace
 
 std::span<const KeySpec> mqtt_config_keys() {
@@ -173,6 +251,14 @@ MqttInputConfig mqtt_config_from(const agent::ParsedTable& t, const std::string&
   c.clean_session = t.boolean("clean_session");
   c.client_id = t.str("client_id");
   if (c.client_id.empty()) c.client_id = "flowdb-" + hostname() + "-" + c.name;
+  mqtt5_config_from(t, &c);
+  c.connections = static_cast<int>(t.integer("connections"));
+  c.share_group = t.str("share_group");
+  if (t.has("share_group") && !valid_share_group(c.share_group)) {
+    t.fail("share_group", "bad group name '" + c.share_group +
+                              "'; expected a non-empty name without '/', '+' or '#'");
+  }
+  if (c.share_group.empty() && c.connections > 1) c.share_group = default_share_group(c.name);
   c.username = t.str("username");
   c.password = agent::resolve_secret(t, "password");
   c.tls = any_ssl;
@@ -210,17 +296,24 @@ MqttInputConfig mqtt_config_from(const agent::ParsedTable& t, const std::string&
 std::vector<std::string> removed_filters(std::span<const agent::InputSettings* const> retired,
                                          const MqttInputConfig& c) {
   if (c.clean_session) return {};  // a clean session starts with no subscriptions
+  // Compared as subscribed ($share/GROUP/ prefix included): a changed
+  // share_group leaves the old group's subscriptions to remove.
+  const std::vector<std::string> now = subscription_filters(c);
   std::set<std::string> out;
   auto removed = [&](const std::vector<std::string>& list) {
     for (const std::string& t : list) {
-      if (std::find(c.topics.begin(), c.topics.end(), t) == c.topics.end()) out.insert(t);
+      if (std::find(now.begin(), now.end(), t) == now.end()) out.insert(t);
     }
   };
   removed(c.unsubscribe);  // an input restored after a failed reload keeps its list
   for (const agent::InputSettings* s : retired) {
     const auto& r = static_cast<const MqttInputConfig&>(*s);
-    if (r.client_id != c.client_id || r.brokers != c.brokers || r.clean_session) continue;
-    removed(r.topics);
+    // Other client ids (another connection count) are other sessions.
+    if (r.client_id != c.client_id || r.brokers != c.brokers || r.clean_session ||
+        r.connections != c.connections) {
+      continue;
+    }
+    removed(subscription_filters(r));
     removed(r.unsubscribe);
   }
   return {out.begin(), out.end()};

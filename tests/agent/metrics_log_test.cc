@@ -107,7 +107,7 @@ TEST_CASE("two MQTT connections share the families and keep their own series", "
   Metrics m;
   ingest_mqtt::ConnectionMetrics a(m.registry(), "a", "tcp://127.0.0.1:1");
   ingest_mqtt::ConnectionMetrics b(m.registry(), "b", "tcp://127.0.0.1:2");
-  a.connected(true);
+  a.connection_up();
   b.connect_failure();
   b.connect_failure();
   const std::string t = m.serialize(nullptr);

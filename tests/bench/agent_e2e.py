@@ -9,6 +9,7 @@ and /proc, stops every process by pid. Prints one Markdown table per scenario.
   tests/bench/agent_e2e.py --build build/release [--duration 20] [--runs 3]
       [--scenarios udp_max,udp_100k,mqtt,mqtt_burst,export_cost]
       [--mqtt-lines 50] [--mqtt-qos 1] [--max-unstored 256]
+      [--mqtt-connections 1,2] [--mqtt-protocol 5]
       [--burst 20000] [--burst-unstored 256,0]
 
 mqtt_burst: a stock mosquitto (no settings: max_queued_messages 1000,
@@ -123,7 +124,8 @@ def proc_rss_mib(pid):
 
 class Agent:
     def __init__(self, build, work, udp=None, mqtt=None, export_url=None, sync="interval",
-                 mqtt_qos=1, max_unstored=None, topics="loadgen/#"):
+                 mqtt_qos=1, max_unstored=None, topics="loadgen/#", connections=1,
+                 protocol=None):
         self.http = free_port()
         self.udp = udp
         self.dir = work
@@ -142,6 +144,10 @@ class Agent:
                     "      client_id: e2e-agent", "      clean_session: false"]
             if max_unstored is not None:
                 cfg += [f"      max_unstored: {max_unstored}"]
+            if connections != 1:
+                cfg += [f"      connections: {connections}"]
+            if protocol is not None:
+                cfg += [f"      protocol: {protocol}"]
         if export_url:
             cfg += ["exports:", "  - type: influx_http", "    name: vm", f"    url: {export_url}",
                     "    api: v2", "    bucket: e2e"]
@@ -318,14 +324,16 @@ def scenario_sweep(args):
     return rows
 
 
-def mqtt_agent_run(args, w, pub_argv, port, label):
+def mqtt_agent_run(args, w, pub_argv, port, label, connections=1):
     """The agent behind the same publisher: its rate from the first to the last
     stored point (sampled every 50 ms), as the discarding subscriber's is from
-    its first to its last message."""
-    work = f"{w}/agent"
+    its first to its last message. `connections` clients share the
+    subscription ($share/...), each with its own session (client id -1..-N)."""
+    work = f"{w}/agent-c{connections}"
     os.makedirs(work)
     agent = Agent(args.build, work, mqtt=port, mqtt_qos=args.mqtt_qos,
-                  max_unstored=args.max_unstored)
+                  max_unstored=args.max_unstored, connections=connections,
+                  protocol=args.mqtt_protocol)
     rss = []
     try:
         m0 = agent.metrics()
@@ -343,7 +351,8 @@ def mqtt_agent_run(args, w, pub_argv, port, label):
     finally:
         agent.stop()
     load = dict(kv.split("=", 1) for kv in out.split())
-    return {"run": label, "sent_pt/s": float(load["lines_per_s"]), "stored": got,
+    return {"run": label, "connections": connections, "sent_pt/s": float(load["lines_per_s"]),
+            "stored": got,
             "agent_pt/s": got / max(t_last - t_first, 1e-9),
             "handler_p99_us": 1e6 * hist_quantile(m0, m1, "flowdb_mqtt_handler_seconds", 0.99),
             "gap_max_ms": 1000 * metric_sum(m1, "flowdb_mqtt_message_gap_max_seconds"),
@@ -373,17 +382,21 @@ def scenario_mqtt(args):
                 run_load(pub, Sampler(os.getpid()), f"{w}/pub0.log")
                 out, _ = sub.communicate(timeout=60)
                 base = dict(kv.split("=", 1) for kv in out.split())
-                row = mqtt_agent_run(args, w, pub, port, f"mqtt #{r + 1}")
-                row["discard_sub_lines"] = float(base["lines"])
-                row["discard_sub_pt/s"] = float(base["lines_per_s"])
-                row["agent/discard"] = row["agent_pt/s"] / row["discard_sub_pt/s"]
-                rows.append(row)
+                # Each connection count behind the same publisher, back to back
+                # with the one baseline of this run.
+                for n in (int(x) for x in args.mqtt_connections.split(",")):
+                    row = mqtt_agent_run(args, w, pub, port, f"mqtt #{r + 1}", n)
+                    row["discard_sub_lines"] = float(base["lines"])
+                    row["discard_sub_pt/s"] = float(base["lines_per_s"])
+                    row["agent/discard"] = row["agent_pt/s"] / row["discard_sub_pt/s"]
+                    rows.append(row)
             finally:
                 mosq.stop()
     unstored = "default" if args.max_unstored is None else args.max_unstored
-    table(f"MQTT (QoS {args.mqtt_qos}, {args.mqtt_lines} lines per message, 2 publishers, "
+    proto = "3.1.1" if args.mqtt_protocol is None else args.mqtt_protocol
+    table(f"MQTT {proto} (QoS {args.mqtt_qos}, {args.mqtt_lines} lines per message, 2 publishers, "
           f"max_unstored {unstored}) vs a discarding subscriber", rows,
-          ["run", "sent_pt/s", "stored", "discard_sub_lines", "agent_pt/s", "discard_sub_pt/s",
+          ["run", "connections", "sent_pt/s", "stored", "discard_sub_lines", "agent_pt/s", "discard_sub_pt/s",
            "agent/discard", "handler_p99_us", "gap_max_ms", "cpu_cores", "rss_max_MiB"])
     return rows
 
@@ -553,6 +566,10 @@ def main():
     ap.add_argument("--udp-rates", default="250000,500000,750000,1000000")
     ap.add_argument("--mqtt-lines", type=int, default=50, help="lines per message (mqtt)")
     ap.add_argument("--mqtt-qos", type=int, default=1, choices=(0, 1, 2))
+    ap.add_argument("--mqtt-connections", default="1",
+                    help="comma-separated connections: values the agent runs with (mqtt)")
+    ap.add_argument("--mqtt-protocol", default=None, choices=("3.1.1", "5"),
+                    help="the agent's protocol (mqtt; default: the agent's default, 3.1.1)")
     ap.add_argument("--max-unstored", type=int, default=None,
                     help="the agent's max_unstored (mqtt; default: the agent's default)")
     ap.add_argument("--burst", type=int, default=20000, help="messages per burst (mqtt_burst)")

@@ -1,48 +1,14 @@
 // MQTT input against a real mosquitto broker started by the test.
 #include "ingest/mqtt/mqtt_input.h"
 
-#include <mqtt/async_client.h>
-
 #include <catch2/catch.hpp>
 #include <deque>
 
-#include "net_fixture.h"
+#include "mqtt_input_fixture.h"
 
 using namespace flowdb;
 using namespace flowdb::testing;
 using flowdb::ingest::FieldValue;
-
-namespace {
-ingest_mqtt::MqttInputConfig config(const Mosquitto& b, std::vector<std::string> topics, int qos) {
-  ingest_mqtt::MqttInputConfig c;
-  c.name = "mqtt";
-  c.brokers = {b.uri()};
-  c.topics = std::move(topics);
-  c.qos = qos;
-  c.client_id = "flowdb-test-" + std::to_string(::getpid()) + "-" + std::to_string(qos);
-  c.reconnect_min_ms = 100;
-  c.reconnect_max_ms = 1000;
-  c.connect_timeout_s = 5;
-  return c;
-}
-
-struct Publisher {
-  mqtt::async_client client;
-  explicit Publisher(const Mosquitto& b, const std::string& id = "flowdb-test-pub")
-      : client(b.uri(), id, nullptr) {
-    client.connect()->wait();
-  }
-  ~Publisher() {
-    try {
-      client.disconnect()->wait();
-    } catch (...) {
-    }
-  }
-  void pub(const std::string& topic, const std::string& payload, int qos) {
-    client.publish(topic, payload.data(), payload.size(), qos, false)->wait();
-  }
-};
-}  // namespace
 
 TEST_CASE("MQTT: QoS 0 - 1 and 2 line protocol read back value for value",
           "[mqtt][net][integration]") {
@@ -123,36 +89,48 @@ TEST_CASE("MQTT: broker restart mid-stream - QoS 1 persistent session loses noth
           "[mqtt][net][integration][slow]") {
   TempDir dir;
   auto broker = std::make_unique<Mosquitto>(dir.path());
-  Pipeline p;
-  auto c = config(*broker, {"stream/#"}, 1);
-  c.clean_session = false;
-  ingest_mqtt::MqttInput in(c, p.ctx());
-  in.start();
-  REQUIRE(wait_until([&] { return in.connected() == 1; }));
-  const int kPerPhase = 500;
-  auto publish_phase = [&](int phase) {
-    Publisher pub(*broker, "flowdb-test-pub-" + std::to_string(phase));
-    for (int i = 0; i < kPerPhase; ++i) {
-      int n = phase * kPerPhase + i;
-      pub.pub("stream/x",
-              "st v=" + std::to_string(n) + "i " + std::to_string(1000000000LL * (n + 1)), 1);
+  // One client, or three on a shared subscription: each has its own session.
+  for (int connections : {1, 3}) {
+    DYNAMIC_SECTION("connections " << connections) {
+      Pipeline p;
+      auto c = config(*broker, {"stream/#"}, 1);
+      c.clean_session = false;
+      c.connections = connections;
+      if (connections > 1) c.share_group = "restart";
+      c.client_id += "-c" + std::to_string(connections);
+      ingest_mqtt::MqttInput in(c, p.ctx());
+      in.start();
+      const size_t all = static_cast<size_t>(connections);
+      REQUIRE(wait_until([&] { return in.connected() == all; }));
+      const int kPerPhase = 500;
+      auto publish_phase = [&](int phase) {
+        Publisher pub(*broker, "flowdb-test-pub-" + std::to_string(phase));
+        for (int i = 0; i < kPerPhase; ++i) {
+          int n = phase * kPerPhase + i;
+          pub.pub("stream/x",
+                  "st v=" + std::to_string(n) + "i " + std::to_string(1000000000LL * (n + 1)), 1);
+        }
+      };
+      publish_phase(0);
+      // Restart the broker (persistence keeps the sessions and subscriptions).
+      broker->stop();
+      REQUIRE(wait_until([&] { return in.connected() == 0; }));
+      broker->start();
+      REQUIRE(wait_until([&] { return in.connected() == all; }, std::chrono::seconds(30)));
+      publish_phase(1);
+      REQUIRE(wait_until([&] { return p.count("st") == 2 * kPerPhase; }));
+      for (int n = 0; n < 2 * kPerPhase; ++n) {
+        REQUIRE(p.value("st", {}, "v", 1000000LL * (n + 1)) == FieldValue(int64_t{n}));
+      }
+      // One loss and one reconnect per client; the attempts while the broker
+      // was down are failures.
+      const std::string labels = "{broker=\"" + broker->uri() + "\",input=\"mqtt\"}";
+      CHECK(p.metric("flowdb_mqtt_reconnects_total" + labels) == connections);
+      CHECK(p.metric("flowdb_mqtt_connected" + labels) == connections);
+      in.stop();
+      CHECK(p.metric("flowdb_mqtt_connected" + labels) == 0);
     }
-  };
-  publish_phase(0);
-  // Restart the broker (persistence keeps the agent's session and subscription).
-  broker->stop();
-  REQUIRE(wait_until([&] { return in.connected() == 0; }));
-  broker->start();
-  REQUIRE(wait_until([&] { return in.connected() == 1; }, std::chrono::seconds(30)));
-  publish_phase(1);
-  REQUIRE(wait_until([&] { return p.count("st") == 2 * kPerPhase; }));
-  for (int n = 0; n < 2 * kPerPhase; ++n) {
-    REQUIRE(p.value("st", {}, "v", 1000000LL * (n + 1)) == FieldValue(int64_t{n}));
   }
-  // One loss, one reconnect; the attempts while the broker was down are failures.
-  CHECK(p.metric("flowdb_mqtt_reconnects_total{broker=\"" + broker->uri() + "\",input=\"mqtt\"}") ==
-        1);
-  in.stop();
 }
 
 TEST_CASE("MQTT: no broker: start returns - reconnects quietly - connects when it appears",

@@ -1,9 +1,11 @@
 // MQTT input (Eclipse Paho MQTT C++ async client), as Telegraf's
 // mqtt_consumer / Fluent Bit's mqtt input.
 //
-// One Paho client per broker of the input; each subscribes to every topic
-// filter at the configured QoS. A manager thread per client (re)connects with
-// capped exponential backoff plus jitter, and re-subscribes after each
+// `connections` Paho clients per broker of the input (mqtt_connections.h);
+// each subscribes to every topic filter at the configured QoS, as a shared
+// subscription ($share/GROUP/FILTER) when there are several, so that the
+// broker spreads the messages over them and each parses on its own thread. A manager thread per
+// client (re)connects with capped exponential backoff plus jitter, and re-subscribes after each
 // (re)connect. With clean_session: false and a fixed client_id the broker
 // keeps the session (and queues QoS 1/2 messages) while the agent is away.
 //
@@ -16,9 +18,9 @@
 // callback releases the message once they are in the WAL. At most
 // max_unstored messages per connection are queued and not yet written (the
 // handler waits at the bound), so at any instant at most max_unstored + 1
-// messages are acknowledged but not in the WAL. max_unstored 0: the handler
-// waits in submit_wait for each message's write. See agent/README.md,
-// "Durability".
+// messages per connection are acknowledged but not in the WAL: with
+// `connections: N` and B brokers, B x N x (max_unstored + 1) for the input. max_unstored 0: the
+// handler waits in submit_wait for each message's write. See agent/README.md, "Durability".
 //
 // Thread-safety: start()/stop() from one controlling thread.
 #pragma once
@@ -44,8 +46,23 @@ struct MqttInputConfig : agent::InputSettings {
   std::vector<std::string> brokers;
   std::vector<std::string> topics;
   int qos = 1;
-  std::string client_id;
+  std::string client_id;  // of connection 1 of 1; see connection_client_id()
   bool clean_session = false;
+  // MQTT protocol level: 4 (3.1.1) or 5.
+  int protocol = 4;
+  // MQTT 5 only. Session Expiry Interval sent in CONNECT, seconds (resolved:
+  // a day for a persistent session, 0 for a clean one, unless given).
+  uint32_t session_expiry_s = 0;
+  // MQTT 5 Receive Maximum sent in CONNECT; 0: not sent (65535 by the spec).
+  int receive_maximum = 0;
+  // MQTT 5: PUBLISH user properties that become tags of the message's points;
+  // every one with user_property_tags_all.
+  std::vector<std::string> user_property_tags;
+  bool user_property_tags_all = false;
+  // Clients per broker; with more than one (or a share_group) every filter
+  // is subscribed as $share/<share_group>/<filter>.
+  int connections = 1;
+  std::string share_group;  // "" with connections 1: plain subscriptions
   std::string username;
   std::string password;  // resolved by agent::resolve_secret; never logged
   bool tls = false;      // some broker is ssl://, mqtts:// or wss://
@@ -64,9 +81,9 @@ struct MqttInputConfig : agent::InputSettings {
   // the handler waits for each write (RecordSink::submit_wait).
   size_t max_unstored = 256;
   // Not a config key: filters that a persistent session (clean_session:
-  // false) of this client still holds from before a reload but that `topics`
-  // no longer lists. Unsubscribed after each connect, so the broker stops
-  // queueing and sending what was removed.
+  // false) of this client still holds from before a reload but that
+  // subscription_filters() no longer lists (as subscribed: with $share/G/). Unsubscribed after each
+  // connect, so the broker stops queueing and sending what was removed.
   std::vector<std::string> unsubscribe;
 };
 
@@ -92,7 +109,7 @@ class MqttInput : public agent::Input {
   MqttInput(const MqttInput&) = delete;
   MqttInput& operator=(const MqttInput&) = delete;
 
-  // Starts one client per broker; connecting happens in the background (a
+  // Starts `connections` clients per broker; connecting happens in the background (a
   // missing broker is retried quietly). Throws std::runtime_error for a bad
   // client setup.
   void start() override;
@@ -102,7 +119,8 @@ class MqttInput : public agent::Input {
   // Ready when connected and subscribed to every broker.
   bool ready(std::string* why) const override;
   const MqttInputConfig& config() const { return config_; }
-  // Number of clients currently connected and subscribed.
+  // Number of clients currently connected and subscribed (at most
+  // brokers x connections).
   size_t connected() const;
 
  private:
